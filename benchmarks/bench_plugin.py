@@ -1,0 +1,125 @@
+"""End-to-end speed: conversations per second through pytest, beside a raw ASGI baseline.
+
+Writes a Starlette echo app into a temporary folder, runs ``pytest --routes-websocket`` on it
+(conversations of up to five messages), and prints conversations/s and messages/s from the
+plugin's own summary and the item's duration. The baseline, measured in the same run, is a bare
+loop that drives the same app through the ASGI messages by hand: five messages per connection,
+no generation, no checks. Figures only; no assertions (the machines are shared and noisy).
+
+    python benchmarks/bench_plugin.py [--examples N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+APP = textwrap.dedent(
+    """
+    from starlette.applications import Starlette
+    from starlette.routing import WebSocketRoute
+    from starlette.websockets import WebSocketDisconnect
+
+    async def echo(websocket):
+        await websocket.accept()
+        try:
+            while True:
+                await websocket.send_text(await websocket.receive_text())
+        except WebSocketDisconnect:
+            pass
+
+    app = Starlette(routes=[WebSocketRoute("/ws/echo", echo)])
+    """
+)
+
+SPEC = textwrap.dedent(
+    """
+    version: 1
+    app: "echo_app:app"
+    routes:
+      "/ws/echo":
+        messages:
+          say: {kind: text, reply: [echo]}
+        replies:
+          echo: {kind: text}
+    """
+)
+
+Message = MutableMapping[str, Any]
+
+
+def raw_baseline(seconds: float = 2.0) -> float:
+    """Five-message conversations/s driving the app by hand: the limit for this app."""
+    sys.path.insert(0, str(WORK))
+    from echo_app import app  # type: ignore[import-not-found]
+
+    async def one() -> None:
+        inbox: asyncio.Queue[Message] = asyncio.Queue()
+        outbox: asyncio.Queue[Message] = asyncio.Queue()
+        scope = {"type": "websocket", "path": "/ws/echo", "raw_path": b"/ws/echo", "query_string": b"",
+                 "headers": [], "subprotocols": [], "asgi": {"version": "3.0"}, "root_path": ""}
+        receive: Callable[[], Awaitable[Message]] = inbox.get
+        task = asyncio.ensure_future(app(scope, receive, outbox.put))
+        await inbox.put({"type": "websocket.connect"})
+        await outbox.get()
+        for i in range(5):
+            await inbox.put({"type": "websocket.receive", "text": f"m{i}"})
+            await outbox.get()
+        await inbox.put({"type": "websocket.disconnect", "code": 1000})
+        await task
+
+    async def loop() -> float:
+        count, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            await one()
+            count += 1
+        return count / (time.perf_counter() - start)
+
+    return asyncio.run(loop())
+
+
+def plugin_run(examples: int) -> tuple[float, float, int, int]:
+    cmd = [
+        sys.executable, "-m", "pytest", "--routes-websocket", "--routes-max-examples", str(examples),
+        "--routes-ws-max-messages", "5", "--routes-seed", "1", "-p", "no:cacheprovider",
+        "-q",
+    ]
+    out = subprocess.run(cmd, cwd=WORK, capture_output=True, text=True, check=False).stdout
+    sequences = int(re.search(r"Sequences tested: ([\d,]+)", out).group(1).replace(",", ""))  # type: ignore[union-attr]
+    messages = int(re.search(r"Messages sent: ([\d,]+)", out).group(1).replace(",", ""))  # type: ignore[union-attr]
+    # The route's own time (the summary's "Time:" line): generation, the app, checks and
+    # shrinking, without pytest start-up and the plugin's one-off imports.
+    duration = float(re.search(r"Time: ([\d.]+) s", out).group(1))  # type: ignore[union-attr]
+    return sequences / duration, messages / duration, sequences, messages
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=1000)
+    args = parser.parse_args()
+    (WORK / "echo_app.py").write_text(APP)
+    (WORK / "ws-routes.yaml").write_text(SPEC)
+    (WORK / "pytest.ini").write_text("[pytest]\n")
+    baseline = raw_baseline()
+    conv_s, msg_s, sequences, messages = plugin_run(args.examples)
+    print(f"raw ASGI loop, 5-message conversations: {baseline:10,.0f} conversations/s (the limit)")
+    print(f"ws_routes through pytest:               {conv_s:10,.0f} conversations/s "
+          f"({conv_s / baseline:.1%} of raw), {msg_s:,.0f} messages/s")
+    print(f"  {sequences:,} conversations, {messages:,} messages "
+          f"({messages / max(sequences, 1):.1f} per conversation; generation, checks and shrinking included)")
+    print("  target: >= 300 five-message conversations/s (the existing tool: 20-30)")
+
+
+WORK = Path(tempfile.mkdtemp(prefix="ws-routes-bench-"))
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""Shared fixtures: run pytest with our flags on a tiny app written into a pytester folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import unicodedata
+from collections.abc import Callable
+from glob import escape
+from pathlib import Path
+
+import pytest
+
+# Every acceptance run: flags that only make the inner pytest start faster.
+QUIET_ARGS: tuple[str, ...] = (
+    "-p",
+    "no:cacheprovider",
+    "-p",
+    "no:faker",  # an unrelated plugin of the venv that costs half a second per run
+    # No assertion rewriting: with PYTHONDONTWRITEBYTECODE set it re-rewrites Hypothesis' ~150
+    # modules in every run (1.5 s); the runs under test contain no assert statements of ours.
+    "--assert=plain",
+)
+
+# Fast, reproducible defaults for acceptance runs; a test's own arguments come after and win.
+FAST_ARGS: tuple[str, ...] = (
+    "--routes-websocket",
+    "--routes-app",
+    "app:app",
+    "--routes-max-examples",
+    "30",
+    "--routes-ws-timeout",
+    "2",
+    "--routes-ws-message-timeout",
+    "0.5",
+    "--routes-seed",
+    "1",
+)
+
+# The start of most app modules the acceptance tests write.
+STARLETTE_HEADER = """\
+import asyncio
+import json
+
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+
+async def echo(ws: WebSocket) -> None:
+    await ws.accept()
+    while True:
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if message.get("text") is not None:
+            await ws.send_text(message["text"])
+        else:
+            await ws.send_bytes(message["bytes"])
+"""
+
+ECHO_APP = (
+    STARLETTE_HEADER
+    + """
+app = Starlette(routes=[WebSocketRoute("/ws/echo", echo)])
+"""
+)
+
+RunRoutes = Callable[..., pytest.RunResult]
+
+
+@pytest.fixture(scope="session")
+def unicode_tables(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Hypothesis' Unicode tables, computed once per worker.
+
+    Hypothesis caches them under ``.hypothesis/unicode_data``; every fresh pytester folder would
+    otherwise spend ~2 s rebuilding them for ``st.characters(codec="utf-8")``.
+    """
+    from hypothesis.configuration import storage_directory
+
+    ours = storage_directory("unicode_data", intent_to_write=False).path
+    if (ours / unicodedata.unidata_version / "codec-v2-utf-8.json.gz").is_file():
+        return ours  # this session's own Hypothesis already built them
+    home = tmp_path_factory.mktemp("hypothesis-home")
+    code = "from hypothesis.internal import charmap; charmap.charmap(); charmap.intervals_from_codec('utf-8')"
+    env = {**os.environ, "HYPOTHESIS_STORAGE_DIRECTORY": str(home)}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=120)
+    return home / "unicode_data"
+
+
+def seed_hypothesis_dir(folder: Path, unicode_tables: Path) -> None:
+    """Give ``folder`` a ``.hypothesis`` with the Unicode tables and no example database."""
+    shutil.copytree(unicode_tables, folder / ".hypothesis" / "unicode_data", dirs_exist_ok=True)
+
+
+@pytest.fixture
+def run_routes(pytester: pytest.Pytester, unicode_tables: Path) -> RunRoutes:
+    """``run_routes(app_source, *args, spec=None, defaults=True)``: write ``app.py`` (and
+    ``ws-routes.yaml``), then run pytest in a subprocess with :data:`QUIET_ARGS`,
+    :data:`FAST_ARGS` (unless ``defaults`` is False) and ``args``."""
+    pytester.makeini("[pytest]\n")
+    seed_hypothesis_dir(pytester.path, unicode_tables)
+
+    def run(
+        app: str | None, *args: str, spec: str | None = None, defaults: bool = True
+    ) -> pytest.RunResult:
+        if app is not None:
+            pytester.makepyfile(app=textwrap.dedent(app))
+        if spec is not None:
+            (pytester.path / "ws-routes.yaml").write_text(textwrap.dedent(spec), encoding="utf-8")
+        full = [*QUIET_ARGS, *(FAST_ARGS if defaults else ()), *args]
+        return pytester.runpytest_subprocess(*full, timeout=60)
+
+    return run
+
+
+def node(route: str) -> str:
+    """The fnmatch pattern of a route item's node id (brackets escaped)."""
+    return escape(f"ws-routes::test_websocket[{route}]")
+
+
+def section(lines: list[str], start: str, *, stop: str = "") -> list[str]:
+    """The lines after the first one starting with ``start``, up to a blank line or ``stop``."""
+    out: list[str] = []
+    inside = False
+    for line in lines:
+        if inside:
+            if not line.strip() or (stop and line.startswith(stop)):
+                break
+            out.append(line)
+        elif line.startswith(start):
+            inside = True
+    return out

@@ -1,0 +1,549 @@
+"""The in-process ASGI driver: handshakes, frames, closes, quiet detection, app errors."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+import pytest
+from litestar.connection import WebSocket as LitestarSocket  # resolved by Litestar at runtime
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from ws_routes.asgi import AsgiConnection, AsgiProtocolError, AsgiTransport, ClientDisconnected
+from ws_routes.transport import Accepted, BytesFrame, Rejected, ServerClose, TextFrame
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+RawApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def run(coro: Coroutine[Any, Any, Any]) -> Any:
+    return asyncio.run(coro)
+
+
+async def echo(ws: WebSocket) -> None:
+    offered = ws.scope["subprotocols"]
+    await ws.accept(subprotocol=offered[-1] if offered else None)
+    try:
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("text") is not None:
+                await ws.send_text(message["text"])
+            else:
+                await ws.send_bytes(message["bytes"])
+    except WebSocketDisconnect:
+        pass
+
+
+ECHO = Starlette(routes=[WebSocketRoute("/echo", echo)])
+
+
+async def connect(app: Any, path: str = "/", timeout: float = 1.0, **kw: Any) -> AsgiConnection:
+    return await AsgiTransport(app, **kw.pop("transport", {})).connect(path, timeout=timeout, **kw)
+
+
+def test_echo_round_trip_settles_and_closes_cleanly() -> None:
+    async def main() -> None:
+        conn = await connect(ECHO, "/echo")
+        assert conn.handshake == Accepted()
+        await conn.send_text("hello")
+        assert await conn.receive(1) == TextFrame("hello")
+        await conn.send_bytes(b"\x00\x01")
+        await conn.send_text("again")
+        events, quiet = await conn.settle(1)
+        assert (events, quiet) == ([BytesFrame(b"\x00\x01"), TextFrame("again")], True)
+        assert conn.background_tasks == 0
+        assert await conn.close(timeout=1) is True
+        assert conn.app_stopped is True
+        assert (conn.app_error, conn.server_close, conn.protocol_errors) == (None, None, [])
+        assert conn.leaked_tasks == []
+
+    run(main())
+
+
+def test_scope_is_what_a_server_sends() -> None:
+    seen: list[Scope] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope)
+        await receive()
+        await send({"type": "websocket.close"})
+
+    async def main() -> None:
+        state = {"db": "pool"}
+        transport = AsgiTransport(app, state=state)
+        await transport.connect(
+            "/caf%C3%A9/a%2Fb?x=1",
+            headers=[("X-Token", "abc")],
+            subprotocols=["chat", "json"],
+            timeout=1,
+        )
+        scope = seen[0]
+        scope["state"]["db"] = "changed"
+        assert state == {"db": "pool"}  # a shallow copy per connection
+        assert scope["type"] == "websocket"
+        assert scope["asgi"] == {"version": "3.0", "spec_version": "2.4"}
+        assert (scope["http_version"], scope["scheme"], scope["root_path"]) == ("1.1", "ws", "")
+        assert scope["path"] == "/café/a/b"
+        assert scope["raw_path"] == b"/caf%C3%A9/a%2Fb"
+        assert scope["query_string"] == b"x=1"
+        assert scope["client"][0] == "127.0.0.1"
+        assert isinstance(scope["client"][1], int)
+        assert scope["server"] == ("testserver", 80)
+        assert scope["subprotocols"] == ["chat", "json"]
+        assert scope["extensions"] == {"websocket.http.response": {}}
+        headers = dict(scope["headers"])
+        assert headers[b"host"] == b"testserver"
+        assert headers[b"sec-websocket-protocol"] == b"chat, json"
+        assert headers[b"sec-websocket-version"] == b"13"
+        assert headers[b"upgrade"] == b"websocket"
+        assert headers[b"connection"] == b"Upgrade"
+        assert len(headers[b"sec-websocket-key"]) == 24
+        assert headers[b"x-token"] == b"abc"
+        assert "state" not in (await _scope_of(app))
+
+    async def _scope_of(app: RawApp) -> Scope:
+        seen.clear()
+        await AsgiTransport(app).connect("/", timeout=1)
+        return seen[0]
+
+    run(main())
+
+
+def test_query_string_and_headers_reach_a_starlette_handler() -> None:
+    async def handler(ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.send_json({"q": ws.query_params["room"], "h": ws.headers["authorization"]})
+        await ws.close()
+
+    app = Starlette(routes=[WebSocketRoute("/ws", handler)])
+
+    async def main() -> None:
+        conn = await connect(
+            app, "/ws", query_string=b"room=7", headers=[("Authorization", "Bearer t")]
+        )
+        events, _ = await conn.settle(1)
+        assert events == [TextFrame('{"q":"7","h":"Bearer t"}'), ServerClose(1000)]
+
+    run(main())
+
+
+def test_subprotocol_selection_and_unoffered_subprotocol_reported_as_is() -> None:
+    async def rogue(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept", "subprotocol": "never-offered"})
+        await receive()
+
+    async def main() -> None:
+        conn = await connect(ECHO, "/echo", subprotocols=["v1", "v2"])
+        assert conn.handshake == Accepted(subprotocol="v2")
+        await conn.close(timeout=1)
+        conn = await connect(rogue, subprotocols=["v1"])
+        assert conn.handshake == Accepted(subprotocol="never-offered")
+        await conn.close(timeout=1)
+
+    run(main())
+
+
+def test_accept_headers_are_reported() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept", "headers": [(b"X-Server", b"yes")]})
+        await receive()
+
+    async def main() -> None:
+        conn = await connect(app)
+        assert conn.handshake == Accepted(headers=(("x-server", "yes"),))
+        await conn.abort(timeout=1)
+
+    run(main())
+
+
+def test_handler_that_never_accepts_times_out_and_is_cancelled() -> None:
+    async def stuck(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await asyncio.Event().wait()  # never accepts, never listens
+
+    async def main() -> None:
+        start = time.perf_counter()
+        conn = await connect(stuck, timeout=0.2)
+        assert conn.handshake is None
+        assert 0.2 <= time.perf_counter() - start < 1.5
+        assert await conn.abort(timeout=0.05) is False
+        assert conn.app_stopped is False
+        assert conn.app_done
+
+    run(main())
+
+
+def test_receive_twice_before_accept_is_detected_at_once() -> None:
+    disconnects: list[dict[str, Any]] = []
+
+    async def deadlocked(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()  # websocket.connect
+        disconnects.append(await receive())  # waits for a frame that cannot come
+
+    async def main() -> None:
+        start = time.perf_counter()
+        conn = await connect(deadlocked, timeout=5)
+        assert time.perf_counter() - start < 1
+        assert conn.handshake is None
+        assert conn.handshake_deadlock
+        assert "before accepting" in conn.protocol_errors[0]
+        assert await conn.close(timeout=1) is True
+        assert disconnects == [{"type": "websocket.disconnect", "code": 1006, "reason": ""}]
+
+    run(main())
+
+
+def test_close_before_accept_is_a_403_with_the_close_code() -> None:
+    async def refuse(ws: WebSocket) -> None:
+        await ws.close(code=4001, reason="no token")
+
+    app = Starlette(routes=[WebSocketRoute("/ws", refuse)])
+
+    async def main() -> None:
+        conn = await connect(app, "/ws")
+        assert conn.handshake == Rejected(status=403, close_code=4001, reason="no token")
+        assert await conn.close(timeout=1) is True
+
+    run(main())
+
+
+def test_http_denial_response() -> None:
+    async def deny(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        headers = [(b"www-authenticate", b"Bearer")]
+        await send({"type": "websocket.http.response.start", "status": 401, "headers": headers})
+        await send({"type": "websocket.http.response.body", "body": b"no", "more_body": True})
+        await send({"type": "websocket.http.response.body", "body": b" entry"})
+
+    async def main() -> None:
+        conn = await connect(deny)
+        assert conn.handshake == Rejected(
+            status=401, body=b"no entry", headers=(("www-authenticate", "Bearer"),)
+        )
+
+    run(main())
+
+
+def test_raising_after_accept_keeps_the_traceback_and_closes_1011() -> None:
+    async def explode(ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.receive_text()
+        raise ValueError("kaboom")
+
+    app = Starlette(routes=[WebSocketRoute("/ws", explode)])
+
+    async def main() -> None:
+        conn = await connect(app, "/ws")
+        await conn.send_text("go")
+        events, quiet = await conn.settle(1)
+        assert (events, quiet) == ([ServerClose(1011)], True)
+        assert conn.app_error is not None
+        assert conn.app_error.summary == "ValueError: kaboom"
+        assert "in explode" in conn.app_error.traceback
+        assert await conn.receive(1) is None  # finished: no wait
+        assert await conn.close(timeout=1) is True
+
+    run(main())
+
+
+def test_raising_before_accept_is_a_500() -> None:
+    async def explode(scope: Scope, receive: Receive, send: Send) -> None:
+        raise KeyError("config")
+
+    async def main() -> None:
+        conn = await connect(explode)
+        assert conn.handshake == Rejected(status=500)
+        assert conn.app_error is not None
+        assert "KeyError" in conn.app_error.summary
+
+    run(main())
+
+
+def test_returning_after_accept_without_close_is_abnormal_1006() -> None:
+    async def leave(ws: WebSocket) -> None:
+        await ws.accept()
+
+    app = Starlette(routes=[WebSocketRoute("/ws", leave)])
+
+    async def main() -> None:
+        conn = await connect(app, "/ws")
+        assert await conn.settle(1) == ([ServerClose(1006)], True)
+        assert conn.server_close == ServerClose(1006)
+        assert conn.app_error is None
+
+    run(main())
+
+
+def test_server_close_with_code_and_reason() -> None:
+    async def bye(ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.receive_text()
+        await ws.close(code=4000, reason="bye")
+        await ws.receive()  # the client's echoed close
+
+    app = Starlette(routes=[WebSocketRoute("/ws", bye)])
+
+    async def main() -> None:
+        conn = await connect(app, "/ws")
+        await conn.send_text("x")
+        assert await conn.receive(1) == ServerClose(4000, "bye")
+        start = time.perf_counter()
+        assert await conn.receive(5) is None
+        assert time.perf_counter() - start < 1
+        await conn.send_text("lost")  # after the server closed: dropped
+        assert await conn.close(timeout=1) is True
+
+    run(main())
+
+
+def test_client_close_codes_reach_the_app_and_repeat() -> None:
+    received: list[dict[str, Any]] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        received.extend([await receive(), await receive(), await receive()])
+
+    async def main() -> None:
+        conn = await connect(app)
+        await conn.send_text("last words")
+        assert await conn.close(4321, "done", timeout=1) is True
+        conn = await connect(app)
+        assert await conn.abort(timeout=1) is True
+
+    run(main())
+    frame = {"type": "websocket.receive", "text": "last words"}
+    close = {"type": "websocket.disconnect", "code": 4321, "reason": "done"}
+    abort = {"type": "websocket.disconnect", "code": 1006, "reason": ""}
+    assert received == [frame, close, close, abort, abort, abort]
+
+
+def test_receive_times_out() -> None:
+    async def main() -> None:
+        conn = await connect(ECHO, "/echo")
+        start = time.perf_counter()
+        assert await conn.receive(0.05) is None
+        assert 0.05 <= time.perf_counter() - start < 1
+        await conn.close(timeout=1)
+
+    run(main())
+
+
+def test_settle_waits_for_a_slow_reply_and_times_out_on_a_stuck_app() -> None:
+    async def slow(ws: WebSocket) -> None:
+        await ws.accept()
+        text = await ws.receive_text()
+        await asyncio.sleep(0.02)
+        await ws.send_text(text)
+        if text == "hang":
+            await asyncio.Event().wait()
+        await ws.receive_text()
+
+    app = Starlette(routes=[WebSocketRoute("/ws", slow)])
+
+    async def main() -> None:
+        conn = await connect(app, "/ws")
+        await conn.send_text("hi")
+        assert await conn.settle(1) == ([TextFrame("hi")], True)
+        await conn.abort(timeout=1)
+        conn = await connect(app, "/ws")
+        await conn.send_text("hang")
+        assert await conn.settle(0.1) == ([TextFrame("hang")], False)
+        assert await conn.abort(timeout=0.05) is False
+
+    run(main())
+
+
+def test_background_task_reply_and_leaked_tasks() -> None:
+    async def later(ws: WebSocket) -> None:
+        await ws.accept()
+        text = await ws.receive_text()
+
+        async def reply() -> None:
+            await asyncio.sleep(0.02)
+            await ws.send_text(text.upper())
+
+        async def forever() -> None:
+            await asyncio.Event().wait()
+
+        tasks = [asyncio.create_task(reply()), asyncio.create_task(forever())]
+        await ws.receive()
+        del tasks
+
+    app = Starlette(routes=[WebSocketRoute("/ws", later)])
+
+    async def main() -> None:
+        conn = await connect(app, "/ws")
+        await conn.send_text("hi")
+        events, quiet = await conn.settle(1)
+        assert (events, quiet) == ([], True)
+        assert conn.background_tasks == 2
+        assert await conn.receive(1) == TextFrame("HI")
+        assert conn.background_tasks == 1
+        assert conn.leaked_tasks == []  # the app is still running
+        assert await conn.close(timeout=1) is True
+        assert len(conn.leaked_tasks) == 1
+        assert "forever" in conn.leaked_tasks[0]
+        assert await conn.cancel_leaked_tasks(timeout=1) == 1
+        assert conn.leaked_tasks == []
+
+    run(main())
+
+
+def msg(kind: str, **fields: Any) -> dict[str, Any]:
+    return {"type": f"websocket.{kind}", **fields}
+
+
+ACCEPT = msg("accept")
+
+
+@pytest.mark.parametrize(
+    ("messages", "problem"),
+    [
+        ([msg("send", text="early")], "before the handshake"),
+        ([ACCEPT, ACCEPT], "after 'websocket.accept'"),
+        ([ACCEPT, msg("send")], "exactly one of"),
+        ([ACCEPT, msg("send", text="a", bytes=b"")], "exactly one"),
+        ([ACCEPT, msg("send", text=3)], "exactly one of"),
+        ([ACCEPT, msg("close"), msg("send", text="x")], "after the connection was closed"),
+        ([msg("accept", subprotocol=1)], "subprotocol must be"),
+        ([msg("accept", headers=[("a", "b")])], "(bytes, bytes)"),
+        ([ACCEPT, msg("close", code="1000")], "int code"),
+        ([ACCEPT, msg("close", reason="x" * 124)], "over 123"),
+        ([msg("http.response.body", body=b"")], "before the handshake"),
+        ([msg("http.response.start", status="200")], "int status"),
+        ([{"type": "http.response.start", "status": 200}], "unknown ASGI message type"),
+        (["not a dict"], "with a 'type'"),
+    ],
+)
+def test_protocol_errors_are_recorded_and_raised_in_the_app(
+    messages: list[Any], problem: str
+) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        for message in messages:
+            await send(message)
+
+    async def main() -> None:
+        conn = await connect(app)
+        await conn.settle(1)
+        assert len(conn.protocol_errors) == 1
+        assert problem in conn.protocol_errors[0]
+        assert conn.app_error is not None
+        assert isinstance(conn.app_error.exception, AsgiProtocolError)
+        await conn.close(timeout=1)
+
+    run(main())
+
+
+def test_send_after_client_disconnect_raises_oserror_in_the_app() -> None:
+    caught: list[BaseException] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await receive()  # the disconnect
+        await send({"type": "websocket.close"})  # a no-op now, not an error
+        try:
+            await send({"type": "websocket.send", "text": "too late"})
+        except OSError as exc:
+            caught.append(exc)
+        await send({"type": "websocket.send", "text": "escapes"})  # servers ignore this one
+
+    async def starlette_handler(ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.receive()
+        try:
+            await ws.send_text("too late")
+        except WebSocketDisconnect as exc:
+            caught.append(exc)
+
+    async def main() -> None:
+        conn = await connect(app)
+        assert await conn.close(timeout=1) is True
+        assert conn.app_error is None
+        assert conn.protocol_errors == []
+        app2 = Starlette(routes=[WebSocketRoute("/ws", starlette_handler)])
+        conn = await connect(app2, "/ws")
+        assert await conn.close(timeout=1) is True
+
+    run(main())
+    assert isinstance(caught[0], ClientDisconnected)
+    assert isinstance(caught[1], WebSocketDisconnect)
+    assert caught[1].code == 1006
+
+
+def test_system_exit_in_the_app_is_an_app_error_not_the_end_of_the_loop() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        raise SystemExit(3)
+
+    async def main() -> None:
+        conn = await connect(app)
+        assert conn.handshake == Rejected(status=500)
+        assert conn.app_error is not None
+        assert isinstance(conn.app_error.exception, SystemExit)
+
+    run(main())
+
+
+def test_fastapi_route_with_params() -> None:
+    from fastapi import FastAPI
+
+    api = FastAPI()
+
+    @api.websocket("/rooms/{room_id}")
+    async def room(websocket: WebSocket, room_id: int, name: str = "anon") -> None:
+        await websocket.accept()
+        await websocket.send_json({"room": room_id, "name": name})
+        await websocket.close()
+
+    async def main() -> None:
+        conn = await connect(api, "/rooms/12", query_string=b"name=bo")
+        assert await conn.settle(1) == (
+            [TextFrame('{"room":12,"name":"bo"}'), ServerClose(1000)],
+            True,
+        )
+
+    run(main())
+
+
+def test_litestar_handler_and_listener() -> None:
+    from litestar import Litestar, websocket, websocket_listener
+
+    @websocket("/ws/{room:int}")
+    async def handler(socket: LitestarSocket[Any, Any, Any]) -> None:
+        await socket.accept()
+        data = await socket.receive_text()
+        await socket.send_text(f"{socket.path_params['room']!r}:{data}")
+        await socket.close(code=4000)
+
+    @websocket_listener("/listen")
+    async def listener(data: str) -> str:
+        return data[::-1]
+
+    app = Litestar(route_handlers=[handler, listener])
+
+    async def main() -> None:
+        conn = await connect(app, "/ws/5")
+        await conn.send_text("x")
+        assert await conn.settle(1) == ([TextFrame("5:x"), ServerClose(4000)], True)
+        conn = await connect(app, "/listen")
+        assert conn.handshake == Accepted()
+        await conn.send_text("abc")
+        assert await conn.receive(1) == TextFrame("cba")
+        assert await conn.settle(1) == ([], True)
+        assert await conn.close(timeout=1) is True
+        assert conn.app_error is None
+        assert conn.leaked_tasks == []
+
+    run(main())

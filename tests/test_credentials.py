@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import pytest
+
+from ws_routes.credentials import Credential, credential_for, parse_auth_option, redact
+from ws_routes.errors import WsRoutesError
+from ws_routes.spec import AuthSpec
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("bearer:tok", Credential("header", "authorization", "Bearer tok", "tok")),
+        (
+            "header:X-Api-Key:k:with:colons",
+            Credential("header", "x-api-key", "k:with:colons", "k:with:colons"),
+        ),
+        ("query:token:abc", Credential("query", "token", "abc", "abc")),
+        ("cookie:session:xyz", Credential("cookie", "session", "xyz", "xyz")),
+    ],
+)
+def test_parse_auth_option(text: str, expected: Credential) -> None:
+    assert parse_auth_option(text) == expected
+
+
+@pytest.mark.parametrize("text", ["basic:user:pw", "bearer:", "query:token", "header::v", "tok"])
+def test_bad_auth_option_lists_forms_and_hides_the_secret(text: str) -> None:
+    with pytest.raises(
+        WsRoutesError, match="expected one of bearer:TOKEN, header:NAME:VALUE"
+    ) as info:
+        parse_auth_option(text)
+    secret = text.partition(":")[2]
+    if secret:
+        assert secret not in str(info.value)
+
+
+def test_repr_never_shows_the_secret() -> None:
+    assert "tok" not in repr(parse_auth_option("bearer:tok"))
+
+
+def test_cli_credential_wins_over_spec_token() -> None:
+    cli = parse_auth_option("query:token:cli")
+    assert credential_for(AuthSpec(query_param="token", token="spec"), cli) is cli
+
+
+def test_spec_token_goes_where_the_spec_says() -> None:
+    assert credential_for(AuthSpec(query_param="t", token="x"), None) == Credential(
+        "query", "t", "x", "x"
+    )
+    assert credential_for(
+        AuthSpec(header="Authorization", scheme="Bearer", token="x"), None
+    ) == Credential("header", "authorization", "Bearer x", "x")
+    assert credential_for(AuthSpec(cookie="sid", token="x"), None) == Credential(
+        "cookie", "sid", "x", "x"
+    )
+    assert credential_for(AuthSpec(query_param="t"), None) is None
+    assert credential_for(None, None) is None
+
+
+def test_redact_replaces_longest_secret_first() -> None:
+    assert redact("token=abcdef and abc", ["abc", "abcdef"]) == "token=*** and ***"
+    assert redact("nothing", ["", "zzz"]) == "nothing"

@@ -1,0 +1,87 @@
+"""Array keywords (ws_routes.generate.arrays, through from_schema)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from schema_strategies import reaches, validator
+
+from ws_routes.errors import SchemaCompileError
+from ws_routes.generate import from_schema
+from ws_routes.generate.values import json_key, json_size
+
+UNIQUE_MIXED = {"type": "array", "items": {"enum": [1, 1.0, True, "1"]}, "uniqueItems": True}
+
+
+@given(from_schema(UNIQUE_MIXED))
+def test_unique_items_use_json_equality(value: list[Any]) -> None:
+    assert len({json_key(v) for v in value}) == len(value)  # 1 and 1.0 never both
+
+
+def test_unique_items_reach_all_distinct_values() -> None:
+    # 1 == 1.0 but True != 1 in JSON Schema: three distinct values.
+    assert reaches(from_schema(UNIQUE_MIXED), lambda v: len(v) == 3, 100)
+    with pytest.raises(SchemaCompileError, match="only 3 distinct values"):
+        from_schema({**UNIQUE_MIXED, "minItems": 4})
+
+
+@given(from_schema({"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 5},
+                    "uniqueItems": True, "minItems": 2}))  # fmt: skip
+def test_unique_numbers(value: list[int]) -> None:
+    assert len(set(value)) == len(value) >= 2
+
+
+TUPLE = {
+    "type": "array",
+    "prefixItems": [{"type": "integer"}, {"type": "string"}, {"type": "boolean"}],
+    "items": False,
+    "minItems": 1,
+}
+
+
+@given(from_schema(TUPLE))
+def test_prefix_items_with_no_more_items(value: list[Any]) -> None:
+    assert validator(TUPLE)(value) == []
+    assert 1 <= len(value) <= 3
+
+
+def test_prefix_items_reach_every_length() -> None:
+    for length in (1, 2, 3):
+        assert reaches(from_schema(TUPLE), lambda v, n=length: len(v) == n, 100)
+
+
+CONTAINS = {"type": "array", "contains": {"type": "string"}, "minContains": 2, "maxContains": 3,
+            "items": {"type": ["string", "integer"]}}  # fmt: skip
+
+
+@given(from_schema(CONTAINS))
+def test_contains_counts(value: list[Any]) -> None:
+    assert 2 <= sum(isinstance(v, str) for v in value) <= 3
+    assert validator(CONTAINS)(value) == []
+
+
+@pytest.mark.parametrize("length", [0, 7])
+def test_empty_and_full_arrays_are_edges(length: int) -> None:
+    strategy = from_schema({"type": "array", "items": {"type": "integer"}, "maxItems": 7})
+    assert reaches(strategy, lambda v: len(v) == length, 60)
+
+
+@settings(max_examples=100, deadline=None)
+@given(max_size=st.integers(30, 600), data=st.data())
+def test_arrays_fit_the_budget(max_size: int, data: st.DataObject) -> None:
+    schema = {"type": "array", "items": {"type": "string"}, "minItems": 2}
+    value = data.draw(from_schema(schema, max_size=max_size))
+    assert json_size(value) <= max_size
+    assert len(value) >= 2
+
+
+def test_contradictions() -> None:
+    with pytest.raises(SchemaCompileError, match="minItems 3 is greater than maxItems 1"):
+        from_schema({"type": "array", "minItems": 3, "maxItems": 1})
+    with pytest.raises(SchemaCompileError, match="minContains 3 is greater than maxContains 2"):
+        from_schema({"type": "array", "contains": {}, "minContains": 3, "maxContains": 2})
+    with pytest.raises(SchemaCompileError, match="contains together with prefixItems"):
+        from_schema({"type": "array", "contains": {}, "prefixItems": [{}]})

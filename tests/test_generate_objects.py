@@ -1,0 +1,107 @@
+"""Object keywords (ws_routes.generate.objects, through from_schema)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from schema_strategies import reaches, validator
+
+from ws_routes.errors import SchemaCompileError
+from ws_routes.generate import from_schema
+from ws_routes.generate.values import json_size
+
+PATTERNED = {
+    "type": "object",
+    "properties": {"id": {"type": "integer"}},
+    "required": ["id"],
+    "patternProperties": {"^x-": {"type": "string"}, "^n_[0-9]+$": {"type": "number"}},
+    "additionalProperties": False,
+}
+
+
+@given(from_schema(PATTERNED))
+def test_pattern_properties(value: dict[str, Any]) -> None:
+    assert validator(PATTERNED)(value) == []
+    for key in value:
+        assert key == "id" or re.search("^x-|^n_[0-9]+$", key)
+
+
+def test_pattern_properties_are_generated() -> None:
+    assert reaches(from_schema(PATTERNED), lambda v: any(k.startswith("x-") for k in v), 100)
+
+
+NAMED = {"type": "object", "propertyNames": {"pattern": "^[a-z]{1,3}$"}, "minProperties": 2,
+         "additionalProperties": {"type": "boolean"}}  # fmt: skip
+
+
+@given(from_schema(NAMED))
+def test_property_names_and_counts(value: dict[str, Any]) -> None:
+    assert validator(NAMED)(value) == []
+    assert len(value) >= 2
+
+
+COUNTED = {
+    "type": "object",
+    "properties": {k: {"type": "integer"} for k in "abcdef"},
+    "minProperties": 2,
+    "maxProperties": 3,
+    "additionalProperties": False,
+    "dependentRequired": {"a": ["b"]},
+}
+
+
+@given(from_schema(COUNTED))
+def test_min_max_properties_and_dependent_required(value: dict[str, Any]) -> None:
+    assert validator(COUNTED)(value) == []
+
+
+def test_a_dependency_is_followed() -> None:
+    assert reaches(from_schema(COUNTED), lambda v: "a" in v, 100)
+
+
+OPTIONAL = {"type": "object", "properties": {k: {"type": "null"} for k in "abcde"},
+            "additionalProperties": False}  # fmt: skip
+
+
+@pytest.mark.parametrize("size", [0, 5])
+def test_empty_and_full_objects_are_edges(size: int) -> None:
+    assert reaches(from_schema(OPTIONAL), lambda v: len(v) == size, 60)
+
+
+@given(from_schema({"type": "object", "properties": {"gone": False, "kept": {"type": "null"}}}))
+def test_false_properties_never_appear(value: dict[str, Any]) -> None:
+    assert "gone" not in value
+
+
+@settings(max_examples=100, deadline=None)
+@given(max_size=st.integers(20, 800), data=st.data())
+def test_objects_fit_the_budget(max_size: int, data: st.DataObject) -> None:
+    schema = {"type": "object", "properties": {"name": {"type": "string"}, "tags": {"type": "array"}},
+              "required": ["name"]}  # fmt: skip
+    value = data.draw(from_schema(schema, max_size=max_size))
+    assert json_size(value) <= max_size
+    assert validator(schema)(value) == []
+
+
+@pytest.mark.parametrize(
+    ("schema", "message", "pointer"),
+    [
+        ({"type": "object", "minProperties": 3, "maxProperties": 1},
+         "minProperties 3 is greater than maxProperties 1", "/minProperties"),
+        ({"type": "object", "required": ["a", "b"], "maxProperties": 1},
+         "2 properties are required but maxProperties is 1", "/maxProperties"),
+        ({"type": "object", "required": ["Ab"], "propertyNames": {"pattern": "^[a-z]+$"}},
+         "required property 'Ab' does not satisfy propertyNames", "/propertyNames"),
+        ({"type": "object", "properties": {"a": {}}, "additionalProperties": False, "minProperties": 2},
+         "minProperties 2 cannot be met: at most 1 properties are allowed", "/minProperties"),
+    ],
+)  # fmt: skip
+def test_contradictions(schema: dict[str, Any], message: str, pointer: str) -> None:
+    with pytest.raises(SchemaCompileError) as raised:
+        from_schema(schema)
+    assert raised.value.message.startswith(message)
+    assert raised.value.pointer == pointer

@@ -1,0 +1,151 @@
+"""The loop thread: results, exceptions, hard deadlines, abandoning a blocked loop, closing."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import traceback
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
+
+from ws_routes.asgi import AsgiTransport
+from ws_routes.loop import LoopBlocked, LoopThread
+
+
+async def add(a: int, b: int) -> int:
+    await asyncio.sleep(0)
+    return a + b
+
+
+async def fail() -> None:
+    raise ValueError("from the loop")
+
+
+def test_run_returns_results_and_propagates_exceptions_with_traceback() -> None:
+    with LoopThread() as loop:
+        assert loop.run(add(1, 2), timeout=1) == 3
+        with pytest.raises(ValueError, match="from the loop") as info:
+            loop.run(fail(), timeout=1)
+        assert any(f.name == "fail" for f in traceback.extract_tb(info.value.__traceback__))
+        assert loop.usable
+
+
+def test_an_overrunning_coroutine_is_cancelled_and_the_loop_stays_usable() -> None:
+    cancelled = []
+
+    async def forever() -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+
+    with LoopThread() as loop:
+        with pytest.raises(LoopBlocked) as info:
+            loop.run(forever(), timeout=0.05)
+        assert info.value.responsive
+        assert loop.usable
+        assert not loop.blocked
+        assert loop.run(add(2, 2), timeout=1) == 4
+        assert cancelled == [True]
+
+
+def test_a_blocked_loop_is_abandoned_within_the_deadline() -> None:
+    async def blocks() -> None:
+        time.sleep(2)
+
+    loop = LoopThread()
+    start = time.perf_counter()
+    with pytest.raises(LoopBlocked, match="blocked") as info:
+        loop.run(blocks(), timeout=0.1)
+    assert time.perf_counter() - start < 1.5
+    assert not info.value.responsive
+    assert loop.blocked
+    assert not loop.usable
+    assert info.value.stack is not None
+    assert "time.sleep(2)" in info.value.stack
+    coro = add(1, 1)
+    with pytest.raises(RuntimeError, match="create a new one"):
+        loop.run(coro, timeout=1)
+    loop.close()
+
+
+def test_a_busy_loop_is_unwound_so_it_stops_burning_cpu() -> None:
+    async def spins() -> None:
+        while True:
+            pass
+
+    loop = LoopThread()
+    with pytest.raises(LoopBlocked):
+        loop.run(spins(), timeout=0.1)
+    loop._thread.join(2)
+    assert not loop._thread.is_alive()
+    assert loop.loop.is_closed()
+
+
+def test_an_app_blocking_the_loop_under_the_driver_raises_loop_blocked() -> None:
+    async def sleepy(ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.receive_text()
+        time.sleep(0.3)  # the bug: a synchronous call in a handler
+
+    app = Starlette(routes=[WebSocketRoute("/ws", sleepy)])
+
+    async def conversation() -> Any:
+        conn = await AsgiTransport(app).connect("/ws", timeout=1)
+        await conn.send_text("hi")
+        return await conn.settle(1)
+
+    loop = LoopThread()
+    with pytest.raises(LoopBlocked) as info:
+        loop.run(conversation(), timeout=0.1)
+    assert info.value.stack is not None
+    assert "in sleepy" in info.value.stack
+    loop._thread.join(2)  # once unblocked, the abandoned thread winds down and closes its loop
+    assert not loop._thread.is_alive()
+    assert loop.loop.is_closed()
+
+
+def test_close_cancels_tasks_and_finalizes_async_generators() -> None:
+    finalized: list[str] = []
+
+    async def ticker() -> AsyncIterator[int]:
+        try:
+            while True:
+                yield 1
+                await asyncio.sleep(10)
+        finally:
+            finalized.append("generator")
+
+    async def background() -> None:
+        try:
+            async for _ in ticker():
+                pass
+        finally:
+            finalized.append("task")
+
+    async def start() -> None:
+        asyncio.get_running_loop().create_task(background())
+        await asyncio.sleep(0.01)
+
+    loop = LoopThread()
+    loop.run(start(), timeout=1)
+    assert loop.close(timeout=2) is True
+    assert sorted(finalized) == ["generator", "task"]
+    assert loop.loop.is_closed()
+    assert not loop.usable
+
+
+def test_run_from_the_loop_thread_itself_is_refused() -> None:
+    with LoopThread() as loop:
+
+        async def reenter() -> None:
+            loop.run(add(1, 1), timeout=1)
+
+        with pytest.raises(RuntimeError, match="own loop thread"):
+            loop.run(reenter(), timeout=1)

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ws_routes.options import OPTIONS, OptionError, RunOptions, resolve_options
+
+
+def resolve(cli: dict[str, Any] | None = None, ini: dict[str, Any] | None = None) -> RunOptions:
+    cli, ini = cli or {}, ini or {}
+    return resolve_options(lambda dest: cli.get(dest), lambda name: ini.get(name))
+
+
+def test_every_seed_flag_is_registered() -> None:
+    flags = {o.flag for o in OPTIONS}
+    assert {
+        "--routes",
+        "--routes-app",
+        "--routes-websocket",
+        "--routes-ws-max-messages",
+        "--routes-ws-timeout",
+        "--routes-ws-message-timeout",
+        "--routes-ws-include",
+        "--routes-ws-exclude",
+        "--routes-max-examples",
+        "--routes-seed",
+        "--routes-verbose",
+        "--routes-auth",
+        "--routes-spec",
+    } == flags
+
+
+def test_ini_twins_are_named_after_flags() -> None:
+    assert {o.ini for o in OPTIONS} >= {"routes_ws_timeout", "routes_app", "routes_websocket"}
+
+
+def test_nothing_given_means_disabled_and_no_overrides() -> None:
+    options = resolve()
+    assert not options.enabled
+    assert options.settings_overrides() == {}
+
+
+def test_cli_values_are_typed() -> None:
+    options = resolve(
+        {
+            "routes_websocket": True,
+            "routes_ws_max_messages": "3",
+            "routes_ws_timeout": "2.5",
+            "routes_ws_include": "/ws/chat, /ws/n*",
+            "routes_seed": "54321",
+        }
+    )
+    assert options.enabled
+    assert options.settings_overrides() == {
+        "max_messages": 3,
+        "connection_timeout": 2.5,
+        "include": ("/ws/chat", "/ws/n*"),
+    }
+    assert options.seed == 54321
+
+
+def test_cli_wins_over_ini() -> None:
+    options = resolve(
+        {"routes_ws_timeout": "1"}, {"routes_ws_timeout": "9", "routes_ws_message_timeout": "4"}
+    )
+    assert options.connection_timeout == 1.0
+    assert options.message_timeout == 4.0
+
+
+def test_ini_flags_accept_words() -> None:
+    assert resolve(ini={"routes_websocket": "true"}).enabled
+    assert not resolve(ini={"routes_websocket": "off"}).enabled
+
+
+@pytest.mark.parametrize(
+    ("cli", "ini", "message"),
+    [
+        (
+            {"routes_ws_max_messages": "many"},
+            {},
+            "--routes-ws-max-messages: expected a whole number, got 'many'",
+        ),
+        (
+            {"routes_max_examples": "0"},
+            {},
+            "--routes-max-examples: expected a whole number >= 1, got 0",
+        ),
+        (
+            {"routes_ws_timeout": "-1"},
+            {},
+            "--routes-ws-timeout: expected a positive number of seconds, got '-1'",
+        ),
+        ({"routes_ws_timeout": "nan"}, {}, "expected a positive number of seconds"),
+        ({"routes_ws_include": " , "}, {}, "expected comma-separated route globs"),
+        (
+            {},
+            {"routes_websocket": "maybe"},
+            "ini option 'routes_websocket': expected one of true, false, got 'maybe'",
+        ),
+    ],
+)
+def test_bad_values_name_the_option_and_what_is_valid(
+    cli: dict[str, Any], ini: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(
+        OptionError, match=message.replace("(", r"\(").replace(")", r"\)").replace("*", r"\*")
+    ):
+        resolve(cli, ini)
+
+
+def test_auth_is_not_in_repr() -> None:
+    assert "s3cret" not in repr(resolve({"routes_auth": "bearer:s3cret"}))

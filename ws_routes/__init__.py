@@ -1,0 +1,51 @@
+"""ws_routes: property-based testing of ASGI WebSocket endpoints.
+
+The pytest plugin is the main entry point (``pytest --routes-websocket``). The names below are the
+plain Python API; they load lazily so ``import ws_routes`` stays cheap for the plugin.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ws_routes.compile import compile_route
+    from ws_routes.conversation import run_conversation
+    from ws_routes.errors import SpecError, WsRoutesError
+    from ws_routes.loader import load_spec
+    from ws_routes.replay import replay
+    from ws_routes.websocket import register_message_strategy
+
+__all__ = [
+    "SpecError",
+    "WsRoutesError",
+    "compile_route",
+    "load_spec",
+    "register_message_strategy",
+    "replay",
+    "run_conversation",
+]
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "SpecError": "ws_routes.errors",
+    "WsRoutesError": "ws_routes.errors",
+    "compile_route": "ws_routes.compile",
+    "load_spec": "ws_routes.loader",
+    "register_message_strategy": "ws_routes.websocket",
+    "replay": "ws_routes.replay",
+    "run_conversation": "ws_routes.conversation",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ws_routes' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

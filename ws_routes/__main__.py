@@ -1,0 +1,7 @@
+"""``python -m ws_routes``: the ``ws-routes`` command."""
+
+import sys
+
+from ws_routes.cli import main
+
+sys.exit(main())

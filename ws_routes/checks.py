@@ -1,0 +1,332 @@
+"""Checks: pure functions from (route, conversation, transcript) to failures.
+
+Each check has a name (reports print it; ``settings.checks`` switches it off) and only reads the
+transcript, so checks are cheap and can be tested without an app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ws_routes.spec import ALWAYS_INVALID_CLOSE_CODES, SERVER_ERROR_CLOSE_CODES
+from ws_routes.transcript import Failure, Frame, Transcript
+from ws_routes.transport import Accepted, Rejected
+
+if TYPE_CHECKING:
+    from ws_routes.compile import CompiledRoute
+    from ws_routes.conversation import Conversation
+
+__all__ = ["CHECKS", "Context", "evaluate", "is_benign_disconnect", "valid_close_code"]
+
+# Close reasons must fit a control frame: 125 bytes minus the 2-byte code (RFC 6455 5.5, 7.4).
+MAX_CLOSE_REASON_BYTES = 123
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    route: CompiledRoute
+    conversation: Conversation
+    transcript: Transcript
+
+
+def valid_close_code(code: int) -> bool:
+    """Codes an endpoint may put in a close frame (RFC 6455 7.4.1-7.4.2, IANA registry)."""
+    if code in ALWAYS_INVALID_CLOSE_CODES:
+        return False
+    return 1000 <= code <= 1014 or 3000 <= code <= 4999
+
+
+def is_benign_disconnect(exc: BaseException) -> bool:
+    """A framework's own "client went away" exception escaping after the client closed.
+
+    Starlette, FastAPI and Litestar raise ``WebSocketDisconnect`` from ``receive_*`` by design;
+    letting it end the handler loses nothing, so it is not reported as a shutdown failure.
+    """
+    return type(exc).__name__ == "WebSocketDisconnect"
+
+
+def _last_sent(t: Transcript, index: int | None) -> Frame | None:
+    for frame in t.frames:
+        if frame.direction == "send" and frame.index == index:
+            return frame
+    return None
+
+
+def _close_text(code: int | None, reason: str) -> str:
+    return f"connection closed with code {code}" + (f" ({reason!r})" if reason else "")
+
+
+def check_no_server_error(ctx: Context) -> Iterator[Failure]:
+    t = ctx.transcript
+    error = t.app_error
+    # Errors raised while shutting down are graceful_shutdown's to report.
+    if error is not None and t.app_error_phase != "shutdown":
+        yield Failure(
+            check="no_server_error",
+            error_type="server_error",
+            message=f"the app raised {error.summary}",
+            expected="the handler to handle every message without raising",
+            actual=error.summary,
+            index=t.app_error_index,
+            frame=_last_sent(t, t.app_error_index),
+        )
+        return
+    close = t.server_close()
+    if close is not None and close.code in SERVER_ERROR_CLOSE_CODES:
+        yield Failure(
+            check="no_server_error",
+            error_type="server_error",
+            message="server closed the connection with an internal-error code",
+            expected="connection to remain open, or a documented close code",
+            actual=_close_text(close.code, close.reason),
+            index=close.index,
+            frame=_last_sent(t, close.index),
+        )
+    if isinstance(t.handshake, Rejected) and t.handshake.status >= 500:
+        yield Failure(
+            check="no_server_error",
+            error_type="server_error",
+            message=f"handshake failed with HTTP {t.handshake.status}",
+            expected="the handshake to be accepted or refused on purpose (403 / a close code)",
+            actual=f"HTTP {t.handshake.status}",
+        )
+
+
+def check_no_hang(ctx: Context) -> Iterator[Failure]:
+    t, settings = ctx.transcript, ctx.route.spec.settings
+    if t.handshake is None:
+        yield Failure(
+            check="no_hang",
+            error_type="timeout",
+            message=f"the app neither accepted nor refused within {settings.connection_timeout} s",
+            expected="websocket.accept or websocket.close during the handshake",
+            actual="no answer (the handler may be waiting for a message before calling accept())",
+        )
+    elif not t.app_stopped:
+        yield Failure(
+            check="no_hang",
+            error_type="timeout",
+            message=f"the app did not stop within {settings.connection_timeout} s after the connection closed",
+            expected="the handler to return once the client has disconnected",
+            actual="the handler was still running and was cancelled",
+            index=t.sent[-1].index if t.sent else None,
+        )
+
+
+def _allowed_rejection_codes(ctx: Context) -> set[int]:
+    spec = ctx.route.spec
+    codes = set(spec.close_codes or ())
+    if spec.auth is not None:
+        codes |= set(spec.auth.reject_close_codes)
+    return codes
+
+
+def check_handshake(ctx: Context) -> Iterator[Failure]:
+    """A declared route must accept, or refuse the way the spec allows: with a close code from
+    ``close_codes`` or ``auth.reject_close_codes``, or (routes with ``auth``) an HTTP 401/403
+    denial response, the usual answer to a client without credentials."""
+    t, spec = ctx.transcript, ctx.route.spec
+    if not isinstance(t.handshake, Rejected) or t.handshake.status >= 500 or not spec.declared:
+        # Undeclared routes that refuse are reported by the item as "nothing could be tested".
+        return
+    rejected = t.handshake
+    if rejected.close_code is not None and rejected.close_code in _allowed_rejection_codes(ctx):
+        return
+    if rejected.close_code is None and spec.auth is not None and rejected.status in (401, 403):
+        return
+    what = (
+        f"refused with close code {rejected.close_code} before accepting (HTTP 403 on a real server)"
+        if rejected.close_code is not None
+        else f"refused with HTTP {rejected.status}"
+    )
+    hint = ""
+    if rejected.close_code == 1000 and spec.declared:
+        hint = " — a router closes with 1000 when no route matches: check the path and path_params"
+    yield Failure(
+        check="handshake",
+        error_type="handshake_error",
+        message=f"the route {what}{hint}",
+        expected="the connection to be accepted (declare refusal codes in close_codes or auth.reject_close_codes)",
+        actual=what,
+    )
+
+
+def check_subprotocol(ctx: Context) -> Iterator[Failure]:
+    t, spec = ctx.transcript, ctx.route.spec
+    if not isinstance(t.handshake, Accepted):
+        return
+    chosen, offered = t.handshake.subprotocol, t.subprotocols
+    if chosen is not None and chosen not in offered:
+        yield Failure(
+            check="subprotocol_negotiation",
+            error_type="protocol_violation",
+            message=f"server selected subprotocol {chosen!r}, which the client did not offer",
+            expected=f"one of {list(offered)}" if offered else "no subprotocol (none was offered)",
+            actual=repr(chosen),
+        )
+    elif chosen is None and offered and spec.settings.validate_subprotocols and spec.subprotocols:
+        yield Failure(
+            check="subprotocol_negotiation",
+            error_type="protocol_violation",
+            message="server accepted without selecting any of the offered subprotocols",
+            expected=f"one of {list(offered)}",
+            actual="no subprotocol selected",
+        )
+
+
+def check_replies(ctx: Context) -> Iterator[Failure]:
+    route, t, settings = ctx.route, ctx.transcript, ctx.route.spec.settings
+    if not route.replies:
+        return
+    kinds = {r.spec.kind for r in route.replies}
+    for frame in t.received:
+        if frame.name is not None:
+            continue
+        same_kind = [r for r in route.replies if r.spec.kind == frame.kind]
+        if same_kind and settings.check_enabled("reply_schema"):
+            reasons = min((r.errors(frame.data) for r in same_kind), key=len)
+            closest = min(same_kind, key=lambda r: len(r.errors(frame.data))).spec.name
+            yield Failure(
+                check="reply_schema",
+                error_type="contract_violation",
+                message=f"a {frame.kind} reply matches none of the declared replies",
+                expected=f"one of {[r.spec.name for r in same_kind]} (closest: {closest!r})",
+                actual=frame.render() + ("\n" + "\n".join(reasons[:5]) if reasons else ""),
+                index=frame.index,
+                frame=_last_sent(t, frame.index),
+            )
+            return
+        if not same_kind and settings.check_enabled("undocumented_reply"):
+            yield Failure(
+                check="undocumented_reply",
+                error_type="contract_violation",
+                message=f"the server sent a {frame.kind} frame, but no {frame.kind} reply is declared",
+                expected=f"replies of kind {sorted(kinds)}",
+                actual=frame.render(),
+                index=frame.index,
+                frame=_last_sent(t, frame.index),
+            )
+            return
+
+
+def check_reply_expected(ctx: Context) -> Iterator[Failure]:
+    t = ctx.transcript
+    if t.missed_replies:
+        index, names = t.missed_replies[0]
+        timeout = ctx.route.spec.settings.message_timeout
+        yield Failure(
+            check="reply_expected",
+            error_type="missing_reply",
+            message=f"no {' or '.join(names)} reply to message {index}",
+            expected=f"a reply of type {' or '.join(map(repr, names))} within {timeout} s",
+            actual="the server went quiet without sending one",
+            index=index,
+            frame=_last_sent(t, index),
+        )
+
+
+def check_close_code(ctx: Context) -> Iterator[Failure]:
+    t, spec = ctx.transcript, ctx.route.spec
+    close = t.server_close()
+    codes: list[tuple[int | None, str, Frame | None]] = []
+    if close is not None:
+        codes.append((close.code, close.reason, close))
+    if isinstance(t.handshake, Rejected) and t.handshake.close_code is not None:
+        codes.append((t.handshake.close_code, t.handshake.reason, None))
+    for code, reason, frame in codes:
+        index = frame.index if frame else None
+        if code is None or code in SERVER_ERROR_CLOSE_CODES:
+            continue
+        if not valid_close_code(code):
+            yield Failure(
+                check="close_code",
+                error_type="protocol_violation",
+                message=f"server closed with code {code}, which no endpoint may send",
+                expected="1000-1003, 1007-1014 or 3000-4999 (1004-1006 and 1015 are reserved)",
+                actual=_close_text(code, reason),
+                index=index,
+            )
+        elif len(reason.encode("utf-8")) > MAX_CLOSE_REASON_BYTES:
+            yield Failure(
+                check="close_code",
+                error_type="protocol_violation",
+                message="close reason longer than 123 UTF-8 bytes (it cannot fit in a close frame)",
+                expected="a reason of at most 123 bytes",
+                actual=f"{len(reason.encode('utf-8'))} bytes",
+                index=index,
+            )
+        elif frame is not None and spec.close_codes is not None and code != 1000:
+            allowed = set(spec.close_codes)
+            if any(f.mutation for f in t.sent):
+                allowed |= set(spec.invalid.close_codes)
+            if code not in allowed:
+                yield Failure(
+                    check="close_code",
+                    error_type="contract_violation",
+                    message=f"server closed with undeclared code {code}",
+                    expected=f"one of {sorted(allowed | {1000})}",
+                    actual=_close_text(code, reason),
+                    index=index,
+                    frame=_last_sent(t, index),
+                )
+
+
+def check_graceful_shutdown(ctx: Context) -> Iterator[Failure]:
+    t = ctx.transcript
+    error = t.app_error
+    if error is None or t.app_error_phase != "shutdown" or is_benign_disconnect(error.exception):
+        return
+    yield Failure(
+        check="graceful_shutdown",
+        error_type="server_error",
+        message=f"the app raised {error.summary} after the client closed with {ctx.conversation.close_code}",
+        expected="the handler to end cleanly when the client disconnects",
+        actual=error.summary,
+        index=t.app_error_index,
+    )
+
+
+def check_protocol(ctx: Context) -> Iterator[Failure]:
+    for problem in ctx.transcript.protocol_errors[:1]:
+        yield Failure(
+            check="no_server_error",
+            error_type="protocol_violation",
+            message=f"the app broke the ASGI WebSocket protocol: {problem}",
+            expected="messages a real server accepts",
+            actual=problem,
+        )
+
+
+CHECKS: tuple[tuple[str, Callable[[Context], Iterator[Failure]]], ...] = (
+    ("no_server_error", check_no_server_error),
+    ("no_hang", check_no_hang),
+    ("handshake", check_handshake),
+    ("subprotocol_negotiation", check_subprotocol),
+    ("reply_schema", check_replies),  # also yields undocumented_reply, switched separately
+    ("reply_expected", check_reply_expected),
+    ("close_code", check_close_code),
+    ("graceful_shutdown", check_graceful_shutdown),
+    ("no_server_error", check_protocol),
+)
+
+
+def evaluate(
+    route: CompiledRoute, conversation: Conversation, transcript: Transcript
+) -> list[Failure]:
+    """Every failure in ``transcript``, most severe first; disabled checks are skipped."""
+    settings = route.spec.settings
+    ctx = Context(route, conversation, transcript)
+    failures: list[Failure] = []
+    for name, check in CHECKS:
+        if name == "reply_schema":
+            if not (
+                settings.check_enabled("reply_schema")
+                or settings.check_enabled("undocumented_reply")
+            ):
+                continue
+        elif not settings.check_enabled(name):
+            continue
+        failures.extend(check(ctx))
+    return failures

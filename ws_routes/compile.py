@@ -1,0 +1,366 @@
+"""Compile a :class:`RouteSpec` into strategies and fast reply validators.
+
+Schema problems found here (ones the generator cannot satisfy, import paths that do not resolve)
+become :class:`SpecError`s located where the user wrote the schema, at load time, never mid-run.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema
+import jsonschema_rs
+from hypothesis import strategies as st
+
+from ws_routes import generate
+from ws_routes.errors import Location, SchemaCompileError, SpecError, pointer_join
+from ws_routes.spec import Kind, MessageSpec, ReplySpec, RouteSpec, Schema
+from ws_routes.websocket import strategy_for
+
+__all__ = [
+    "CompiledMessage",
+    "CompiledReply",
+    "CompiledRoute",
+    "compile_route",
+    "converters_of",
+    "resolve_strategy",
+]
+
+_PARAM_RE = re.compile(r"{([^}:]+)(?::([^}]+))?}")
+
+# Headers a WebSocket client sets itself; generating them would break the handshake, not test it.
+_RESERVED_HEADERS = frozenset(
+    {
+        "host",
+        "upgrade",
+        "connection",
+        "sec-websocket-key",
+        "sec-websocket-version",
+        "sec-websocket-protocol",
+        "sec-websocket-extensions",
+        "content-length",
+        "transfer-encoding",
+    }
+)
+
+
+def converters_of(template: str) -> dict[str, str]:
+    """``/ws/{room}/{id:int}`` -> ``{"room": "str", "id": "int"}``."""
+    return {m.group(1): (m.group(2) or "str") for m in _PARAM_RE.finditer(template)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CompiledMessage:
+    spec: MessageSpec
+    strategy: st.SearchStrategy[Any]
+    source: str  # "schema", "strategy <path>", "registered <pattern>", "default": for reports
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CompiledReply:
+    spec: ReplySpec
+    is_valid: Callable[[Any], bool]
+
+    def errors(self, value: Any) -> list[str]:
+        """Detailed, human-readable reasons ``value`` does not match (slow: reports only)."""
+        if self.spec.schema is None:
+            return []
+        schema = self.spec.schema.value
+        cls = jsonschema.validators.validator_for(schema)
+        out = []
+        for err in sorted(cls(schema).iter_errors(value), key=lambda e: list(e.path)):
+            where = "/" + "/".join(map(str, err.absolute_path)) if err.absolute_path else "(root)"
+            out.append(f"at {where}: {err.message}")
+        return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CompiledRoute:
+    spec: RouteSpec
+    messages: tuple[CompiledMessage, ...]
+    replies: tuple[CompiledReply, ...]
+    path_params: st.SearchStrategy[dict[str, str]]
+    query: st.SearchStrategy[list[tuple[str, str]]]
+    headers: st.SearchStrategy[list[tuple[str, str]]]
+    converters: Mapping[str, str] = field(default_factory=dict)
+
+    def classify(self, kind: Kind, data: str | bytes) -> tuple[str | None, Kind, Any]:
+        """Match a received frame against the declared replies.
+
+        Returns (reply name or None, the kind it was read as, the value it was checked as):
+        text frames are read as JSON when the route declares JSON replies and they parse.
+        """
+        if kind == "bytes":
+            for reply in self.replies:
+                if reply.spec.kind == "bytes" and reply.is_valid(data):
+                    return reply.spec.name, "bytes", data
+            return None, "bytes", data
+        parsed: Any = _NOT_JSON
+        for reply in self.replies:
+            if reply.spec.kind == "text":
+                if reply.is_valid(data):
+                    return reply.spec.name, "text", data
+            elif reply.spec.kind == "json":
+                if parsed is _NOT_JSON:
+                    parsed = _parse_json(data)
+                if parsed is not _NOT_JSON and reply.is_valid(parsed):
+                    return reply.spec.name, "json", parsed
+        if parsed is _NOT_JSON and any(r.spec.kind == "json" for r in self.replies):
+            parsed = _parse_json(data)
+        if parsed is not _NOT_JSON:
+            return None, "json", parsed
+        return None, "text", data
+
+
+_NOT_JSON = object()
+
+
+def _parse_json(data: str | bytes) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        return _NOT_JSON
+
+
+def _located(err: SchemaCompileError, schema: Schema) -> SpecError:
+    loc = schema.location
+    pointer = pointer_join(loc.pointer) + err.pointer
+    where = Location(file=loc.file, line=loc.line, column=loc.column, pointer=pointer)
+    return SpecError(f"cannot generate values: {err.message}", location=where)
+
+
+def _from_schema(schema: Schema, *, max_size: int | None) -> st.SearchStrategy[Any]:
+    try:
+        return generate.from_schema(schema.value, max_size=max_size)
+    except SchemaCompileError as err:
+        raise _located(err, schema) from None
+
+
+def resolve_strategy(import_path: str, *, location: Location) -> st.SearchStrategy[Any]:
+    """Import ``module:attribute`` and return the strategy it names (or a factory's result)."""
+    module_name, sep, attr_path = import_path.partition(":")
+    if not sep or not module_name or not attr_path:
+        raise SpecError(
+            f"expected an import path 'module:attribute', got {import_path!r}", location=location
+        )
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SpecError(
+            f"cannot import module {module_name!r} for strategy {import_path!r}: {exc}",
+            location=location,
+            hint="is the module on sys.path? Paths resolve from the pytest rootdir",
+        ) from None
+    for part in attr_path.split("."):
+        if not hasattr(obj, part):
+            from ws_routes.errors import did_you_mean
+
+            names = [n for n in dir(obj) if not n.startswith("_")]
+            raise SpecError(
+                f"{obj.__name__ if hasattr(obj, '__name__') else obj!r} has no attribute {part!r}",
+                location=location,
+                hint=did_you_mean(part, names),
+            )
+        obj = getattr(obj, part)
+    if not isinstance(obj, st.SearchStrategy) and callable(obj):
+        obj = obj()
+    if not isinstance(obj, st.SearchStrategy):
+        raise SpecError(
+            f"{import_path!r} must be a Hypothesis strategy (or a function returning one), "
+            f"got {type(obj).__name__}",
+            location=location,
+        )
+    return obj
+
+
+def _default_message_strategy(message: MessageSpec, max_size: int) -> st.SearchStrategy[Any]:
+    cap = min(max_size, message.max_size) if message.max_size is not None else max_size
+    low = message.min_size or 0
+    if message.kind == "bytes":
+        return generate.awkward_bytes(min_size=low, max_size=cap)
+    if message.kind == "text":
+        # Characters take up to 4 bytes in UTF-8; cap by characters so frames stay under the limit.
+        return generate.awkward_text(min_size=low, max_size=max(low, cap // 4))
+    return generate.any_json(max_size=cap)
+
+
+def _compile_message(route: RouteSpec, message: MessageSpec) -> CompiledMessage:
+    max_size = route.settings.max_message_size
+    registered = strategy_for(route.path, message.kind)
+    if registered is not None:
+        return CompiledMessage(
+            spec=message, strategy=registered.strategy, source=f"registered {registered.pattern!r}"
+        )
+    if message.strategy is not None:
+        strategy = resolve_strategy(message.strategy, location=message.location)
+        return CompiledMessage(
+            spec=message, strategy=strategy, source=f"strategy {message.strategy}"
+        )
+    if message.schema is not None:
+        strategy = _from_schema(message.schema, max_size=max_size)
+        if message.kind == "text":
+            # A text message's schema describes the string itself.
+            strategy = strategy.map(lambda v: v if isinstance(v, str) else json.dumps(v))
+        return CompiledMessage(spec=message, strategy=strategy, source="schema")
+    return CompiledMessage(
+        spec=message, strategy=_default_message_strategy(message, max_size), source="default"
+    )
+
+
+def _fast_validator(schema: Schema | None) -> Callable[[Any], bool]:
+    if schema is None:
+        return lambda _value: True
+    value = schema.value
+    if isinstance(value, bool):
+        constant: bool = value
+        return lambda _value: constant
+    try:
+        return jsonschema_rs.validator_for(dict(value)).is_valid  # type: ignore[no-any-return]
+    except Exception:
+        # jsonschema-rs rejects a few exotic regexes Python accepts; correctness beats speed.
+        validator = jsonschema.validators.validator_for(value)(value)
+        return validator.is_valid  # type: ignore[no-any-return]
+
+
+_SAFE_PARAM_CHARS = st.characters(
+    codec="utf-8", exclude_categories=("Cs", "Cc"), exclude_characters="/?#%"
+)
+
+
+def _converter_strategy(converter: str) -> st.SearchStrategy[str]:
+    """Path parameter values the router will match, so positive conversations reach the handler."""
+    if converter == "int":
+        return st.one_of(st.sampled_from(["0", "1"]), st.integers(0, 2**63).map(str))
+    if converter == "float":
+        return st.one_of(
+            st.integers(0, 10**9).map(str),
+            st.tuples(st.integers(0, 10**6), st.integers(0, 999)).map(lambda t: f"{t[0]}.{t[1]}"),
+        )
+    if converter == "uuid":
+        return st.uuids().map(str)
+    if converter == "path":
+        segment = st.text(_SAFE_PARAM_CHARS, min_size=1, max_size=12)
+        return st.lists(segment, min_size=1, max_size=4).map("/".join)
+    if converter in ("decimal",):
+        return st.integers(0, 10**6).map(str)
+    if converter == "date":
+        return st.dates().map(lambda d: d.isoformat())
+    # str and anything unknown: any non-empty text without a slash.
+    return st.one_of(
+        st.text(string.ascii_lowercase + string.digits + "-_", min_size=1, max_size=16),
+        st.text(_SAFE_PARAM_CHARS, min_size=1, max_size=32),
+    )
+
+
+def _json_to_param(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    return (
+        json.dumps(value, separators=(",", ":")) if isinstance(value, dict | list) else str(value)
+    )
+
+
+def _object_to_pairs(value: Any) -> list[tuple[str, str]]:
+    if not isinstance(value, dict):
+        return []
+    pairs: list[tuple[str, str]] = []
+    for key, item in value.items():
+        if isinstance(item, list):
+            pairs.extend((key, _json_to_param(v)) for v in item)
+        else:
+            pairs.append((key, _json_to_param(item)))
+    return pairs
+
+
+def _pairs_strategy(
+    schema: Schema | None, *, headers: bool
+) -> st.SearchStrategy[list[tuple[str, str]]]:
+    if schema is None:
+        return st.just([])
+    strategy = _from_schema(schema, max_size=8192).map(_object_to_pairs)
+    if headers:
+        # Header values must be latin-1 without control characters to be sendable at all.
+        strategy = strategy.map(
+            lambda pairs: [
+                (
+                    k.lower(),
+                    v.encode("latin-1", "ignore")
+                    .decode("latin-1")
+                    .replace("\r", "")
+                    .replace("\n", ""),
+                )
+                for k, v in pairs
+                if k.lower() not in _RESERVED_HEADERS
+                and k
+                and all(c.isalnum() or c in "-_" for c in k)
+            ]
+        )
+    return strategy
+
+
+def _path_params_strategy(
+    route: RouteSpec, converters: Mapping[str, str]
+) -> st.SearchStrategy[dict[str, str]]:
+    parts: dict[str, st.SearchStrategy[str]] = {}
+    for name, converter in converters.items():
+        schema = route.path_params.get(name)
+        if schema is not None:
+            parts[name] = _from_schema(schema, max_size=1024).map(_json_to_param)
+        else:
+            parts[name] = _converter_strategy(converter)
+    return st.fixed_dictionaries(parts) if parts else st.just({})
+
+
+def compile_route(
+    route: RouteSpec, *, converters: Mapping[str, str] | None = None
+) -> CompiledRoute:
+    """Build the strategies and validators for one route.
+
+    Args:
+        route: the route's spec (declared, or :func:`ws_routes.spec.default_route`).
+        converters: parameter name -> converter type as the app declares them; taken from the
+            route's template when not given.
+
+    Raises:
+        SpecError: a schema we cannot generate from, or a strategy import path that does not
+            resolve, located where the spec wrote it.
+    """
+    converters = dict(converters) if converters is not None else converters_of(route.path)
+    messages = [_compile_message(route, m) for m in route.messages]
+    declared_kinds = {m.kind for m in route.messages}
+    # A registration for a kind the route does not declare adds that kind: the user asked for it.
+    for kind in ("json", "text", "bytes"):
+        registered = strategy_for(route.path, kind)  # type: ignore[arg-type]
+        if registered is not None and kind not in declared_kinds:
+            spec = MessageSpec(name=kind, kind=kind)  # type: ignore[arg-type]
+            messages.append(
+                CompiledMessage(
+                    spec=spec,
+                    strategy=registered.strategy,
+                    source=f"registered {registered.pattern!r}",
+                )
+            )
+    replies = tuple(
+        CompiledReply(spec=r, is_valid=_fast_validator(r.schema)) for r in route.replies
+    )
+    if route.auth is not None and route.auth.first_message is not None:
+        _from_schema(route.auth.first_message, max_size=route.settings.max_message_size)
+    return CompiledRoute(
+        spec=route,
+        messages=tuple(messages),
+        replies=replies,
+        path_params=_path_params_strategy(route, converters),
+        query=_pairs_strategy(route.query, headers=False),
+        headers=_pairs_strategy(route.headers, headers=True),
+        converters=converters,
+    )

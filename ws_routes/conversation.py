@@ -1,0 +1,392 @@
+"""Conversations: what Hypothesis draws for a route, and running one through a transport.
+
+A conversation is a handshake (path parameters, query, headers, subprotocols), a list of steps
+(a message, and whether to wait for the server to go quiet before the next one, so bursts of
+back-to-back messages happen as real clients send them) and a closing code. Running it yields a
+:class:`~ws_routes.transcript.Transcript`; judging it is the checks' business.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import strategies as st
+
+from ws_routes.compile import CompiledMessage, CompiledRoute
+from ws_routes.credentials import Credential
+from ws_routes.discovery import render_path
+from ws_routes.spec import Kind
+from ws_routes.transcript import Frame, Transcript
+from ws_routes.transport import (
+    Accepted,
+    Connection,
+    Event,
+    ServerClose,
+    TextFrame,
+    Transport,
+)
+
+__all__ = [
+    "Conversation",
+    "Step",
+    "conversations",
+    "encode_payload",
+    "run_conversation",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """Send one message. ``wait`` False sends the next one straight away, without settling."""
+
+    message: str
+    kind: Kind
+    payload: Any
+    wait: bool = True
+    mutation: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Conversation:
+    path: str
+    query: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    subprotocols: tuple[str, ...] = ()
+    steps: tuple[Step, ...] = ()
+    close_code: int = 1000
+
+    @property
+    def query_string(self) -> str:
+        return urllib.parse.urlencode(self.query)
+
+    @property
+    def url(self) -> str:
+        return self.path + (f"?{self.query_string}" if self.query else "")
+
+
+def encode_payload(kind: Kind, payload: Any) -> str | bytes:
+    """The wire form of a payload: JSON as compact text, as browsers' JSON.stringify sends it."""
+    if kind == "json":
+        return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    if kind == "bytes":
+        return bytes(payload)
+    return payload if isinstance(payload, str) else str(payload)
+
+
+# Sentinel in the drawn plan: send the previous message again. Servers often break on the
+# second identical command (double leave, double subscribe), which random draws rarely produce.
+_REPEAT = -1
+# Any non-zero value continues; 0, the shrink target, ends the conversation.
+_GO_ON = st.integers(0, 7)
+
+
+def _weighted_pool(weights: Sequence[float], enabled: Sequence[int]) -> list[int]:
+    # Hypothesis has no weighted choice; repeating an index in proportion to its weight is exact
+    # enough, and the heaviest message type comes first, so it is what shrinking aims for.
+    smallest = min(weights[i] for i in enabled)
+    ordered = sorted(enabled, key=lambda i: -weights[i])
+    return [i for i in ordered for _ in range(max(1, min(20, round(weights[i] / smallest))))]
+
+
+def _plan(messages: Sequence[CompiledMessage], max_messages: int) -> st.SearchStrategy[list[Step]]:
+    """The steps of a conversation.
+
+    Swarm testing (Groce et al., 2012): each conversation first draws which message types it
+    uses, so some conversations hammer two or three types and reach the states that only
+    sequences of those types reach. Shrinking turns the swarm back on for every type.
+    """
+    if not messages or max_messages <= 0:
+        return st.just([])
+    weights = [m.spec.weight for m in messages]
+    everything = _weighted_pool(weights, range(len(messages)))
+    # Waiting shrinks first (sampled_from shrinks to its first element): minimal examples settle
+    # after each message unless a burst is what triggers the bug.
+    wait = st.sampled_from([True, True, True, False])
+
+    @st.composite
+    def plan(draw: st.DrawFn) -> list[Step]:
+        pool = everything
+        if len(messages) > 1:
+            enabled = [i for i in range(len(messages)) if not draw(st.booleans())]
+            if enabled and len(enabled) < len(messages):
+                pool = _weighted_pool(weights, enabled)
+        choice = st.sampled_from([*pool, _REPEAT])
+        steps: list[Step] = []
+        # Drawn one step at a time behind a "go on" draw, as Hypothesis' stateful testing does:
+        # conversations run long (about 7 steps on average, capped by max_messages), and the
+        # shrinker ends one by zeroing a draw or drops a middle step by deleting its draws.
+        # At least one message: a conversation without any only repeats the handshake.
+        while len(steps) < max_messages and (not steps or draw(_GO_ON)):
+            picked = draw(choice)
+            if picked == _REPEAT:
+                if steps:
+                    steps.append(steps[-1])
+                continue
+            spec = messages[picked].spec
+            steps.append(Step(spec.name, spec.kind, draw(messages[picked].strategy), draw(wait)))
+        return steps
+
+    return plan()
+
+
+def conversations(
+    route: CompiledRoute, *, credential: Credential | None = None
+) -> st.SearchStrategy[Conversation]:
+    """Conversations for ``route``: its declared subprotocols offered, credentials applied."""
+    settings = route.spec.settings
+    steps = _plan(route.messages, settings.max_messages)
+    close_codes = settings.test_close_codes or (1000,)
+    template = route.spec.path
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Conversation:
+        values = draw(route.path_params)
+        query = draw(route.query)
+        headers = draw(route.headers)
+        drawn_steps = draw(steps)
+        close_code = draw(st.sampled_from(close_codes))
+        query, headers, drawn_steps = _apply_credential(credential, query, headers, drawn_steps)
+        return Conversation(
+            path=render_path(template, values),
+            query=tuple(query),
+            headers=tuple(headers),
+            subprotocols=route.spec.subprotocols,
+            steps=tuple(drawn_steps),
+            close_code=close_code,
+        )
+
+    return build()
+
+
+def _apply_credential(
+    credential: Credential | None,
+    query: list[tuple[str, str]],
+    headers: list[tuple[str, str]],
+    steps: list[Step],
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[Step]]:
+    if credential is None:
+        return query, headers, steps
+    if credential.place == "query":
+        query = [(k, v) for k, v in query if k != credential.name] + [
+            (credential.name, credential.value)
+        ]
+    elif credential.place == "header":
+        headers = [(k, v) for k, v in headers if k != credential.name] + [
+            (credential.name, credential.value)
+        ]
+    elif credential.place == "cookie":
+        headers = [*headers, ("cookie", f"{credential.name}={credential.value}")]
+    else:
+        first = Step("auth", "json", {"type": "auth", credential.name: credential.value})
+        steps = [first, *steps]
+    return query, headers, steps
+
+
+_BACKGROUND_POLL = 0.05
+
+
+class _Clock:
+    __slots__ = ("start",)
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def ms(self) -> float:
+        return round((time.perf_counter() - self.start) * 1000, 3)
+
+
+def _record(
+    route: CompiledRoute,
+    transcript: Transcript,
+    events: list[Event],
+    index: int | None,
+    clock: _Clock,
+) -> None:
+    for event in events:
+        if isinstance(event, ServerClose):
+            transcript.frames.append(
+                Frame(
+                    direction="server_close",
+                    code=event.code,
+                    reason=event.reason,
+                    index=index,
+                    elapsed_ms=clock.ms(),
+                )
+            )
+            continue
+        raw_kind: Kind = "text" if isinstance(event, TextFrame) else "bytes"
+        name, kind, value = route.classify(raw_kind, event.data)
+        transcript.frames.append(
+            Frame(
+                direction="recv",
+                kind=kind,
+                data=value,
+                name=name,
+                index=index,
+                elapsed_ms=clock.ms(),
+            )
+        )
+
+
+def _unanswered(
+    expected: list[tuple[int, tuple[str, ...]]], replies: list[str]
+) -> list[tuple[int, tuple[str, ...]]]:
+    """Match each expectation, in order, to a distinct reply of one of its names."""
+    pool = list(replies)
+    missing = []
+    for index, names in expected:
+        for i, name in enumerate(pool):
+            if name in names:
+                del pool[i]
+                break
+        else:
+            missing.append((index, names))
+    return missing
+
+
+async def _collect(
+    conn: Connection,
+    route: CompiledRoute,
+    transcript: Transcript,
+    index: int | None,
+    expected: list[tuple[int, tuple[str, ...]]],
+    clock: _Clock,
+) -> list[tuple[int, tuple[str, ...]]]:
+    """Settle, then wait out ``message_timeout`` only while an expected reply is missing and the
+    app still has background tasks that could send it."""
+    timeout = route.spec.settings.message_timeout
+    deadline = time.perf_counter() + timeout
+    start = len(transcript.frames)
+    events, _quiet = await conn.settle(timeout)
+    _record(route, transcript, events, index, clock)
+
+    def names() -> list[str]:
+        return [f.name for f in transcript.frames[start:] if f.direction == "recv" and f.name]
+
+    missing = _unanswered(expected, names())
+    while missing and conn.server_close is None and conn.background_tasks > 0:
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0:
+            break
+        # Short waits, so a background task that ends without sending ends the wait too.
+        event = await conn.receive(min(remaining, _BACKGROUND_POLL))
+        if event is None:
+            continue
+        _record(route, transcript, [event], index, clock)
+        missing = _unanswered(expected, names())
+    return missing
+
+
+async def run_conversation(
+    transport: Transport,
+    route: CompiledRoute,
+    conversation: Conversation,
+    *,
+    transcript: Transcript | None = None,
+) -> Transcript:
+    """Run ``conversation`` against the app and return what happened.
+
+    Pass ``transcript`` to have it filled in place: if a hard deadline abandons the run, the
+    caller still holds everything observed up to that point.
+    """
+    settings = route.spec.settings
+    clock = _Clock()
+    if transcript is None:
+        transcript = Transcript(route=route.spec.path, path=conversation.path)
+    transcript.path = conversation.path
+    transcript.query_string = conversation.query_string
+    transcript.headers = conversation.headers
+    transcript.subprotocols = conversation.subprotocols
+    conn = await transport.connect(
+        conversation.path,
+        query_string=conversation.query_string.encode("ascii"),
+        headers=conversation.headers,
+        subprotocols=conversation.subprotocols,
+        timeout=settings.connection_timeout,
+    )
+    transcript.handshake = conn.handshake
+    if not isinstance(conn.handshake, Accepted):
+        # A refused or unanswered handshake still leaves an app task to end; an unanswered one
+        # may be stuck, and the no_hang check reads whether it stopped when we gave up.
+        transcript.app_stopped = await conn.abort(timeout=min(settings.connection_timeout, 1.0))
+        _finish(conn, transcript, None, clock)
+        return transcript
+
+    expected: list[tuple[int, tuple[str, ...]]] = []
+    last = len(conversation.steps) - 1
+    index: int | None = None
+    for index, step in enumerate(conversation.steps):
+        if conn.server_close is not None:
+            transcript.frames.append(
+                Frame(
+                    direction="note",
+                    data=f"server closed: {last - index + 1} message(s) not sent",
+                    index=index,
+                )
+            )
+            break
+        wire = encode_payload(step.kind, step.payload)
+        if isinstance(wire, bytes):
+            await conn.send_bytes(wire)
+        else:
+            await conn.send_text(wire)
+        transcript.messages_sent += 1
+        transcript.frames.append(
+            Frame(
+                direction="send",
+                kind=step.kind,
+                data=step.payload,
+                name=step.message,
+                index=index,
+                elapsed_ms=clock.ms(),
+                mutation=step.mutation,
+            )
+        )
+        reply = route.spec.message(step.message).reply if step.message != "auth" else ()
+        if reply:
+            expected.append((index, reply))
+        if step.wait or index == last:
+            missing = await _collect(conn, route, transcript, index, expected, clock)
+            transcript.missed_replies.extend(missing)
+            expected = []
+        if conn.app_error is not None and transcript.app_error is None:
+            transcript.app_error, transcript.app_error_index = conn.app_error, index
+            transcript.app_error_phase = "conversation"
+    if not conversation.steps:
+        events, _ = await conn.settle(settings.message_timeout)
+        _record(route, transcript, events, None, clock)
+
+    if conn.app_error is not None and transcript.app_error is None:
+        transcript.app_error, transcript.app_error_index = conn.app_error, index
+        transcript.app_error_phase = "conversation"
+    if conn.server_close is None:
+        stopped = await conn.close(conversation.close_code, timeout=settings.connection_timeout)
+        transcript.frames.append(
+            Frame(
+                direction="client_close",
+                code=conversation.close_code,
+                index=index,
+                elapsed_ms=clock.ms(),
+            )
+        )
+        transcript.app_stopped = stopped
+    else:
+        # The server closed; the app must still end (a real server would drop the socket).
+        transcript.app_stopped = await conn.close(1000, timeout=settings.connection_timeout)
+    _finish(conn, transcript, index, clock)
+    return transcript
+
+
+def _finish(conn: Connection, transcript: Transcript, index: int | None, clock: _Clock) -> None:
+    if conn.app_error is not None and transcript.app_error is None:
+        # Raised after everything we sent was handled: while shutting down (or in the handshake).
+        transcript.app_error, transcript.app_error_index = conn.app_error, index
+        accepted = isinstance(transcript.handshake, Accepted)
+        transcript.app_error_phase = "shutdown" if accepted else "handshake"
+    transcript.protocol_errors.extend(getattr(conn, "protocol_errors", ()))
+    transcript.elapsed_ms = clock.ms()

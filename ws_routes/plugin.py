@@ -1,0 +1,396 @@
+"""The pytest layer: options, one item per WebSocket route, failure reports and the summary.
+
+Loaded by every pytest run through the ``pytest11`` entry point, so it imports only pytest and
+the standard library at module level: runs that do not pass ``--routes-websocket`` pay nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from ws_routes.compile import CompiledRoute
+    from ws_routes.credentials import Credential
+    from ws_routes.options import RunOptions
+    from ws_routes.report import RouteStats
+    from ws_routes.spec import RouteSpec, Spec
+    from ws_routes.transcript import Failure, Transcript
+
+__all__ = ["RoutesCollector", "WebSocketRouteItem"]
+
+STATS_PROPERTY = "ws_routes_stats"
+
+
+@dataclass(slots=True)
+class _State:
+    options: RunOptions
+    seed: int
+    app: Any = None
+    spec: Spec | None = None
+    credential: Credential | None = None
+    secrets: list[str] = field(default_factory=list)
+
+
+_STATE = pytest.StashKey["_State"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    from ws_routes.options import OPTIONS
+
+    group = parser.getgroup("ws-routes", "WebSocket route testing (ws_routes)")
+    for option in OPTIONS:
+        if option.kind == "flag":
+            group.addoption(
+                option.flag, action="store_true", dest=option.dest, default=False, help=option.help
+            )
+        else:
+            group.addoption(
+                option.flag,
+                action="store",
+                dest=option.dest,
+                default=None,
+                metavar=option.metavar,
+                help=option.help,
+            )
+        parser.addini(option.ini, f"default for {option.flag}: {option.help}", default=None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from ws_routes.options import OptionError, resolve_options
+
+    try:
+        options = resolve_options(
+            lambda dest: config.getoption(dest, None), lambda name: config.getini(name)
+        )
+    except OptionError as err:
+        raise pytest.UsageError(str(err)) from None
+    if options.routes and not options.enabled:
+        enabled = _pyproject_enables_websocket(config.rootpath)
+        options = replace(options, enabled=enabled)
+    if not options.enabled:
+        return
+    if options.auth is not None:
+        from ws_routes.credentials import parse_auth_option
+        from ws_routes.errors import WsRoutesError
+
+        try:
+            credential = parse_auth_option(options.auth)
+        except WsRoutesError as err:
+            raise pytest.UsageError(str(err)) from None
+    else:
+        credential = None
+    hypothesis_seed = config.getoption("hypothesis_seed", None)
+    seed_value = options.seed if options.seed is not None else _int_or_none(hypothesis_seed)
+    state = _State(
+        options=options,
+        seed=seed_value if seed_value is not None else random.SystemRandom().getrandbits(32),
+        credential=credential,
+    )
+    if credential is not None:
+        state.secrets.append(credential.secret)
+    config.stash[_STATE] = state
+    config.pluginmanager.register(_SessionReporter(state), "ws_routes_session")
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _pyproject_enables_websocket(rootpath: Path) -> bool:
+    # `pytest --routes` alone tests WebSockets when the project opted in, as the seed documents.
+    import tomllib
+
+    try:
+        data = tomllib.loads((rootpath / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    websocket = data.get("tool", {}).get("pytest-routes", {}).get("websocket", {})
+    return bool(isinstance(websocket, dict) and websocket.get("enabled", False))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    state = config.stash.get(_STATE, None)
+    if state is None:
+        return
+    collector = RoutesCollector.from_parent(session, name="ws-routes", nodeid="ws-routes")
+    config.hook.pytest_collectstart(collector=collector)
+    report: pytest.CollectReport = config.hook.pytest_make_collect_report(collector=collector)
+    config.hook.pytest_collectreport(report=report)
+    if report.passed:
+        items.extend(node for node in report.result if isinstance(node, pytest.Item))
+
+
+class RoutesCollector(pytest.Collector):
+    """Loads the spec and the app, discovers routes, and yields one item per route."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        from ws_routes.errors import WsRoutesError
+
+        state = self.config.stash[_STATE]
+        try:
+            planned = _plan_routes(self.config, state)
+        except WsRoutesError as err:
+            raise self.CollectError(f"ws_routes: {err}") from None
+        for route, converters, problem in planned:
+            yield WebSocketRouteItem.from_parent(
+                self,
+                name=f"test_websocket[{route.path}]",
+                route=route,
+                converters=converters,
+                problem=problem,
+            )
+
+
+def _plan_routes(
+    config: pytest.Config, state: _State
+) -> list[tuple[RouteSpec, dict[str, str] | None, str | None]]:
+    from ws_routes.discovery import discover, load_app, normalize_template, opaque_mounts
+    from ws_routes.errors import AppLoadError, did_you_mean
+    from ws_routes.loader import load_spec
+    from ws_routes.spec import default_route
+    from ws_routes.websocket import pattern_matches
+
+    options = state.options
+    rootdir = config.rootpath
+    spec = load_spec(options.spec, rootdir=rootdir)
+    state.spec = spec
+    for route in spec.routes:
+        if route.auth is not None and route.auth.token:
+            state.secrets.append(route.auth.token)
+    app_path = options.app or spec.app
+    if not app_path:
+        raise AppLoadError(
+            "no app to test: pass --routes-app module:app, or set `app:` in ws-routes.yaml "
+            "(or `app` under [tool.pytest-routes] in pyproject.toml)"
+        )
+    if str(rootdir) not in sys.path:
+        sys.path.insert(0, str(rootdir))
+    state.app = load_app(app_path, rootdir=rootdir)
+    overrides = options.settings_overrides()
+    settings = spec.settings.merged(**overrides)
+    discovered = discover(state.app)
+    planned: list[tuple[RouteSpec, dict[str, str] | None, str | None]] = []
+    if discovered is None:
+        planned = [(r, None, None) for r in spec.routes]
+    else:
+        by_template = {normalize_template(r.path): r for r in discovered}
+        mounts = opaque_mounts(state.app)
+        used: set[str] = set()
+        for found in discovered:
+            declared = spec.route(found.path) or next(
+                (
+                    r
+                    for r in spec.routes
+                    if normalize_template(r.path) == normalize_template(found.path)
+                ),
+                None,
+            )
+            route = declared if declared is not None else default_route(found.path, spec.settings)
+            if declared is not None:
+                used.add(declared.path)
+            planned.append((replace(route, path=found.path), dict(found.params), None))
+        for route in spec.routes:
+            if route.path in used:
+                continue
+            if any(route.path.startswith(m.rstrip("/") + "/") for m in mounts):
+                planned.append((route, None, None))
+                continue
+            hint = did_you_mean(normalize_template(route.path), list(by_template))
+            missing = (
+                f"{route.location}: route {route.path!r} is in the spec but the app has no such "
+                f"WebSocket route"
+                + (f" ({hint})" if hint else "")
+                + f"; the app's WebSocket routes: {', '.join(sorted(r.path for r in discovered)) or 'none'}"
+            )
+            planned.append((route, None, missing))
+    result = []
+    for planned_route, converters, problem in planned:
+        route = replace(planned_route, settings=planned_route.settings.merged(**overrides))
+        include = settings.include
+        if include and not any(pattern_matches(p, route.path) for p in include):
+            continue
+        if any(pattern_matches(p, route.path) for p in settings.exclude):
+            continue
+        result.append((route, converters, problem))
+    return sorted(result, key=lambda r: r[0].path)
+
+
+class WebSocketRouteItem(pytest.Item):
+    """One WebSocket route: many generated conversations, shrunk to a minimal failing one."""
+
+    def __init__(
+        self,
+        *,
+        route: RouteSpec,
+        converters: dict[str, str] | None,
+        problem: str | None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.route = route
+        self.converters = converters
+        self.problem = problem
+        self._seed: int | None = None
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, self.name
+
+    def runtest(self) -> None:
+        from ws_routes.compile import compile_route
+        from ws_routes.credentials import credential_for
+        from ws_routes.errors import WsRoutesError
+        from ws_routes.runner import RouteRunner
+
+        state = self.config.stash[_STATE]
+        if self.problem:
+            raise WsRoutesError(self.problem)
+        if not self.route.settings.enabled:
+            pytest.skip(f"{self.route.path}: disabled in the spec (settings.enabled: false)")
+        compiled = compile_route(self.route, converters=self.converters)
+        credential = credential_for(self.route.auth, state.credential)
+        max_examples = state.options.max_examples or self._max_examples(compiled)
+        self._seed = state.seed
+        runner = RouteRunner(
+            state.app,
+            compiled,
+            credential=credential,
+            seed=state.seed,
+            max_examples=max_examples,
+            on_conversation=self._verbose_printer(compiled) if state.options.verbose else None,
+        )
+        result = runner.run()
+        stats = result.stats
+        stats.outcome = (
+            "FAILED"
+            if result.failure or result.error
+            else ("SKIPPED" if result.skipped else "passed")
+        )
+        self.user_properties.append((STATS_PROPERTY, stats.to_json()))
+        if result.error:
+            raise WsRoutesError(f"{self.route.path}: {result.error}")
+        if result.failure is not None:
+            raise result.failure
+        if result.skipped:
+            pytest.skip(result.skipped)
+
+    def _max_examples(self, compiled: CompiledRoute) -> int:
+        from hypothesis import settings as hypothesis_settings
+
+        # An explicit spec value wins; otherwise a Hypothesis profile's max_examples applies.
+        spec_value = compiled.spec.settings.max_examples
+        profile_value = hypothesis_settings().max_examples
+        return spec_value if spec_value != 100 else profile_value
+
+    def _verbose_printer(self, compiled: CompiledRoute) -> Any:
+        from ws_routes.credentials import redact
+        from ws_routes.report import render_handshake
+
+        state = self.config.stash[_STATE]
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        capture = self.config.pluginmanager.get_plugin("capturemanager")
+        counter = [0]
+
+        def show(transcript: Transcript, failures: list[Failure]) -> None:
+            counter[0] += 1
+            lines = [
+                f"--- {compiled.spec.path} conversation {counter[0]}"
+                + (f": FAILED {failures[0].check}" if failures else "")
+            ]
+            lines += render_handshake(transcript).splitlines() + transcript.render(limit=160)
+            text = redact("\n".join(lines), state.secrets)
+            if reporter is None or capture is None or hasattr(self.config, "workerinput"):
+                print(text)  # captured per test; shown with -s or on failure
+                return
+            with capture.global_and_fixture_disabled():
+                reporter.write_line("")
+                for line in text.splitlines():
+                    reporter.write_line(line)
+
+        return show
+
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
+    ) -> str | Any:
+        from ws_routes.errors import WsRoutesError
+        from ws_routes.runner import ConversationFailed
+
+        state = self.config.stash[_STATE]
+        exc = excinfo.value
+        if isinstance(exc, ConversationFailed):
+            return self._render_conversation_failure(exc, state)
+        if isinstance(exc, WsRoutesError):
+            from ws_routes.credentials import redact
+
+            return redact(str(exc), state.secrets)
+        return super().repr_failure(excinfo)
+
+    def _render_conversation_failure(self, exc: Any, state: _State) -> str:
+        from ws_routes.report import render_failure, replay_snippet, reproduce_command
+
+        app = state.options.app or (state.spec.app if state.spec else None) or "module:app"
+        args = list(self.config.invocation_params.args)
+        seed = self._seed if self._seed is not None else state.seed
+        command = reproduce_command(args, route=self.route.path, seed=seed)
+        spec_source = state.spec.source if state.spec else None
+        if spec_source:
+            spec_source = os.path.relpath(spec_source, self.config.invocation_params.dir)
+        snippet = replay_snippet(app, exc.conversation, spec=spec_source)
+        extra = (
+            [
+                "",
+                "Note: this failure did not reproduce on every replay (flaky: timing or shared state).",
+            ]
+            if exc.flaky
+            else []
+        )
+        return render_failure(
+            exc.failure,
+            exc.transcript,
+            conversation=exc.conversation,
+            reproduce_command=command,
+            snippet=snippet,
+            seed=seed,
+            secrets=state.secrets,
+            extra=extra,
+        )
+
+
+class _SessionReporter:
+    """Collects route counters from every report (also from xdist workers) and prints the summary."""
+
+    def __init__(self, state: _State) -> None:
+        self.state = state
+        self.collected: list[str] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call":
+            self.collected.extend(str(v) for k, v in report.user_properties if k == STATS_PROPERTY)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.collected:
+            return
+        from ws_routes.report import RouteStats, render_summary
+
+        merged: dict[str, RouteStats] = {}
+        for text in self.collected:
+            stats = RouteStats.from_json(text)
+            merged[stats.route] = stats
+        terminalreporter.write_sep("=", "ws_routes")
+        for line in render_summary(merged.values()).splitlines():
+            terminalreporter.write_line(line)
+        if any(s.failures for s in merged.values()):
+            terminalreporter.write_line(f"WebSocket test failed (seed: {self.state.seed})")

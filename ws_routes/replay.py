@@ -1,0 +1,151 @@
+"""Replay one conversation against an app, outside pytest: what failure reports tell users to run.
+
+from ws_routes.replay import replay
+replay("chat_app:app", "/ws/chat/general", messages=[("json", {"type": "leave"})])
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from ws_routes.checks import evaluate
+from ws_routes.compile import CompiledRoute, compile_route
+from ws_routes.conversation import Conversation, Step, run_conversation
+from ws_routes.discovery import discover, load_app
+from ws_routes.errors import WsRoutesError
+from ws_routes.loader import load_spec
+from ws_routes.report import render_handshake
+from ws_routes.runner import running_app
+from ws_routes.spec import KINDS, RouteSpec, default_route
+from ws_routes.transcript import Failure, Transcript
+
+__all__ = ["replay"]
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    parts = re.split(r"({[^}]+})", template)
+    pattern = "".join(
+        ("(.+)" if ":path}" in p else "([^/]+)") if p.startswith("{") else re.escape(p)
+        for p in parts
+    )
+    return re.compile(pattern + "$")
+
+
+def _route_for(
+    path: str, spec_path: str | None, app: Any
+) -> tuple[RouteSpec, dict[str, str] | None]:
+    spec = load_spec(spec_path) if spec_path else None
+    templates = [r.path for r in spec.routes] if spec else []
+    discovered = discover(app) or []
+    converters = None
+    for found in discovered:
+        if _template_regex(found.path).match(path):
+            templates.insert(0, found.path)
+            converters = dict(found.params)
+            break
+    for template in templates:
+        if _template_regex(template).match(path):
+            declared = spec.route(template) if spec else None
+            if declared is None and spec is not None:
+                declared = next(
+                    (r for r in spec.routes if _template_regex(r.path).match(path)), None
+                )
+            route = declared or default_route(
+                template, spec.settings if spec else default_route("/", _defaults()).settings
+            )
+            return route, converters
+    return default_route(path, spec.settings if spec else _defaults()), converters
+
+
+def _defaults() -> Any:
+    from ws_routes.spec import Settings
+
+    return Settings()
+
+
+def _steps(
+    route: CompiledRoute, messages: Sequence[tuple[str, Any] | tuple[str, str, Any]]
+) -> tuple[Step, ...]:
+    steps = []
+    for item in messages:
+        if len(item) == 3:
+            name, kind, payload = item  # type: ignore[misc]
+        else:
+            kind, payload = item  # type: ignore[misc]
+            name = next((m.spec.name for m in route.messages if m.spec.kind == kind), kind)
+        if kind not in KINDS:
+            raise WsRoutesError(
+                f"replay: message kind must be one of {', '.join(KINDS)}, got {kind!r}"
+            )
+        steps.append(Step(name, kind, payload))
+    return tuple(steps)
+
+
+def replay(
+    app: str | Any,
+    path: str,
+    messages: Sequence[tuple[str, Any] | tuple[str, str, Any]] = (),
+    *,
+    query: Sequence[tuple[str, str]] = (),
+    headers: Sequence[tuple[str, str]] = (),
+    subprotocols: Sequence[str] = (),
+    close_code: int = 1000,
+    spec: str | None = None,
+    out: TextIO | None = None,
+) -> tuple[Transcript, list[Failure]]:
+    """Send ``messages`` to ``path`` on ``app``, print the transcript and what the checks found.
+
+    Args:
+        app: an ASGI app, or its import path ``"module:attribute"``.
+        path: the concrete path, e.g. ``/ws/chat/general``.
+        messages: ``(kind, payload)`` or ``(message name, kind, payload)`` pairs, in order.
+        spec: a spec file, so replies are matched and checked as in the pytest run.
+        out: where to print (default stdout); pass ``io.StringIO()`` to capture.
+
+    Returns:
+        The transcript and the failures the checks found (empty when the conversation passed).
+    """
+    out = out or sys.stdout
+    if isinstance(app, str):
+        sys.path.insert(0, str(Path.cwd()))
+        app = load_app(app)
+    route_spec, converters = _route_for(path, spec, app)
+    route = compile_route(route_spec, converters=converters)
+    conversation = Conversation(
+        path=path,
+        query=tuple(query),
+        headers=tuple(headers),
+        subprotocols=tuple(subprotocols),
+        steps=_steps(route, messages),
+        close_code=close_code,
+    )
+    settings = route_spec.settings
+    transcript = Transcript(route=route_spec.path, path=path)
+    deadline = (
+        2 * settings.connection_timeout
+        + settings.message_timeout * (len(conversation.steps) + 1)
+        + 5
+    )
+    with running_app(app, timeout=settings.connection_timeout) as (loop, transport):
+        loop.run(
+            run_conversation(transport, route, conversation, transcript=transcript),
+            timeout=deadline,
+        )
+    failures = evaluate(route, conversation, transcript)
+    print(render_handshake(transcript), file=out)
+    for line in transcript.render():
+        print(line, file=out)
+    if transcript.app_error is not None:
+        print("\nApp traceback:\n" + transcript.app_error.traceback.rstrip(), file=out)
+    for failure in failures:
+        print(
+            f"\nFAILED {failure.check}: {failure.message}\n  expected: {failure.expected}\n  actual: {failure.actual}",
+            file=out,
+        )
+    if not failures:
+        print("\nall checks passed", file=out)
+    return transcript, failures

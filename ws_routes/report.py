@@ -1,0 +1,237 @@
+"""Render failures and run summaries as text. Pure functions: no I/O, no pytest.
+
+A failure block leads with what a person needs first (what broke, where, expected vs actual),
+then the minimal transcript, the app's traceback, and how to reproduce it: the exact pytest
+command and a standalone Python snippet.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import textwrap
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ws_routes.credentials import redact
+from ws_routes.transcript import Failure, Transcript, render_payload
+from ws_routes.transport import Accepted, Rejected
+
+if TYPE_CHECKING:
+    from ws_routes.conversation import Conversation
+
+__all__ = ["RouteStats", "render_failure", "render_handshake", "render_summary", "replay_snippet"]
+
+RULE = "=" * 60
+
+
+@dataclass(slots=True, kw_only=True)
+class RouteStats:
+    """Counters for one route; sums correctly when merged from several workers."""
+
+    route: str
+    sequences: int = 0
+    messages: int = 0
+    connections: int = 0
+    refused: int = 0
+    failures: int = 0
+    elapsed_s: float = 0.0
+    outcome: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps({k: getattr(self, k) for k in self.__slots__})  # type: ignore[attr-defined]
+
+    @classmethod
+    def from_json(cls, text: str) -> RouteStats:
+        return cls(**json.loads(text))
+
+
+def render_handshake(t: Transcript) -> str:
+    url = t.path + (f"?{t.query_string}" if t.query_string else "")
+    offered = f"  subprotocols={list(t.subprotocols)}" if t.subprotocols else ""
+    headers = "".join(f"\n      {k}: {v}" for k, v in t.headers)
+    hs = t.handshake
+    if isinstance(hs, Accepted):
+        result = "accepted" + (f" (subprotocol {hs.subprotocol!r})" if hs.subprotocol else "")
+    elif isinstance(hs, Rejected):
+        result = (
+            f"refused: close {hs.close_code} before accept (HTTP 403 on a real server)"
+            if hs.close_code is not None
+            else f"refused: HTTP {hs.status}"
+        )
+    else:
+        result = "no answer (neither accepted nor refused)"
+    return f"! connect {url}{offered}{headers}\n! handshake {result}"
+
+
+def _indent(text: str, prefix: str = "  ") -> str:
+    return textwrap.indent(text, prefix, lambda _line: True)
+
+
+def render_failure(
+    failure: Failure,
+    transcript: Transcript,
+    *,
+    conversation: Conversation | None = None,
+    reproduce_command: str | None = None,
+    snippet: str | None = None,
+    seed: int | None = None,
+    secrets: Iterable[str] = (),
+    extra: Sequence[str] = (),
+) -> str:
+    """The full failure report for one (minimal) failing conversation."""
+    t = transcript
+    close = t.server_close()
+    lines = [
+        RULE,
+        f"WEBSOCKET TEST FAILURE: {t.route}" + ("   [SECURITY]" if failure.security else ""),
+        RULE,
+        f"Error Type: {failure.error_type}",
+        f"Check: {failure.check}",
+        f"Message: {failure.message}",
+    ]
+    if failure.index is not None:
+        lines.append(f"Failed at message index: {failure.index}")
+    if failure.frame is not None and failure.frame.kind is not None:
+        mutation = f" [invalid: {failure.frame.mutation}]" if failure.frame.mutation else ""
+        lines += [
+            f"Sent ({failure.frame.kind}){mutation}:",
+            _indent(render_payload(failure.frame.kind, failure.frame.data, limit=2000)),
+        ]
+    lines += ["Expected:", _indent(failure.expected), "Actual:", _indent(failure.actual)]
+    state = (
+        "closed"
+        if close is not None or not t.app_stopped or not isinstance(t.handshake, Accepted)
+        else "open"
+    )
+    if isinstance(t.handshake, Accepted) and close is None:
+        state = (
+            "closed by client" if any(f.direction == "client_close" for f in t.frames) else "open"
+        )
+    lines.append(f"Connection State: {state}")
+    lines.append(f"Close Code: {close.code if close is not None else _handshake_code(t)}")
+    received = t.received
+    last = received[-1].render(limit=200) if received else "None"
+    lines += [
+        "Additional Context:",
+        f"  total_messages_sent: {t.messages_sent}",
+        f"  last_response: {last}",
+        f"  elapsed_time_ms: {t.elapsed_ms:.1f}",
+    ]
+    for key, value in failure.details:
+        lines.append(f"  {key}: {value}")
+    lines += ["", f"Transcript ({t.messages_sent} message(s) sent, minimal after shrinking):"]
+    lines.append(_indent(render_handshake(t)))
+    lines.extend(_indent(line) for line in t.render())
+    if t.app_error is not None:
+        lines += ["", "App traceback:", _indent(t.app_error.traceback.rstrip())]
+    lines.extend(extra)
+    if reproduce_command or snippet:
+        lines += ["", "Reproduce with:"]
+        if reproduce_command:
+            lines.append(_indent(reproduce_command))
+        if seed is not None:
+            lines.append(f"  (seed: {seed})")
+        if snippet:
+            lines += ["Or replay this exact conversation in Python:", _indent(snippet.rstrip())]
+    lines.append(RULE)
+    return redact("\n".join(lines), secrets)
+
+
+def _handshake_code(t: Transcript) -> str:
+    if isinstance(t.handshake, Rejected):
+        return (
+            str(t.handshake.close_code)
+            if t.handshake.close_code is not None
+            else f"(HTTP {t.handshake.status})"
+        )
+    return "None"
+
+
+def replay_snippet(app: str, conversation: Conversation, *, spec: str | None = None) -> str:
+    """A standalone script that replays ``conversation`` against ``app`` and prints the transcript.
+
+    Steps are ``(kind, payload)``, or ``(message, kind, payload)`` when the message type is not
+    just its kind: replay needs the name to expect the same replies (``reply: [...]``).
+    """
+    steps = ",\n".join(
+        f"        ({step.kind!r}, {step.payload!r})"
+        if step.message == step.kind
+        else f"        ({step.message!r}, {step.kind!r}, {step.payload!r})"
+        for step in conversation.steps
+    )
+    args = [
+        f"    {app!r}",
+        f"    {conversation.path!r}",
+        f"    messages=[\n{steps}\n    ]" if steps else "    messages=[]",
+    ]
+    if conversation.query:
+        args.append(f"    query={list(conversation.query)!r}")
+    if conversation.headers:
+        args.append(f"    headers={list(conversation.headers)!r}")
+    if conversation.subprotocols:
+        args.append(f"    subprotocols={list(conversation.subprotocols)!r}")
+    if conversation.close_code != 1000:
+        args.append(f"    close_code={conversation.close_code}")
+    if spec:
+        args.append(f"    spec={spec!r}")
+    return "from ws_routes.replay import replay\n\nreplay(\n" + ",\n".join(args) + ",\n)\n"
+
+
+def reproduce_command(args: Sequence[str], *, route: str, seed: int) -> str:
+    """The user's pytest command narrowed to one route, with the seed pinned.
+
+    xdist's ``-n``/``--numprocesses`` and any earlier seed or include option are dropped.
+    """
+    kept: list[str] = []
+    skip_next = False
+    for arg in args:
+        if skip_next:
+            skip_next = False
+            continue
+        if arg in (
+            "--routes-seed",
+            "--routes-ws-include",
+            "-n",
+            "--numprocesses",
+            "--hypothesis-seed",
+        ):
+            skip_next = True
+            continue
+        if arg.startswith(
+            (
+                "--routes-seed=",
+                "--routes-ws-include=",
+                "-n=",
+                "--numprocesses=",
+                "--hypothesis-seed=",
+            )
+        ):
+            continue
+        if arg.startswith("-n") and len(arg) > 2:  # -n4, -nauto, -nlogical (xdist's only -n)
+            continue
+        kept.append(arg)
+    return shlex.join(["pytest", *kept, "--routes-ws-include", route, "--routes-seed", str(seed)])
+
+
+def render_summary(stats: Iterable[RouteStats]) -> str:
+    """The per-route summary block printed at the end of a session."""
+    lines = ["ws_routes: WebSocket Test Summary", "=" * 37]
+    for s in sorted(stats, key=lambda s: s.route):
+        lines += [
+            f"Route: {s.route}" + (f"   [{s.outcome}]" if s.outcome else ""),
+            f"  Sequences tested: {s.sequences:,}",
+            f"  Messages sent: {s.messages:,}",
+            f"  Connections established: {s.connections:,}",
+        ]
+        if s.refused:
+            lines.append(f"  Connections refused: {s.refused:,}")
+        lines.append(f"  Failures: {s.failures}")
+        if s.elapsed_s > 0:
+            rate = s.sequences / s.elapsed_s
+            lines.append(f"  Time: {s.elapsed_s:.2f} s ({rate:,.0f} conversations/s)")
+        lines.extend(f"  Note: {n}" for n in s.notes)
+    lines.append("=" * 37)
+    return "\n".join(lines)

@@ -1,0 +1,267 @@
+"""Run one route: a loop thread, the app's lifespan once, and a Hypothesis test of conversations.
+
+This is the engine behind each pytest item, usable without pytest. Hangs never stall a run:
+a handshake or shutdown that times out, and an app that blocks the event loop, end the route at
+once with a ``no_hang`` failure instead of being shrunk (each replay would cost a full timeout).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, given, seed, settings, target
+from hypothesis.database import ExampleDatabase
+from hypothesis.errors import HypothesisException
+
+from ws_routes.asgi import AsgiTransport
+from ws_routes.checks import evaluate
+from ws_routes.compile import CompiledRoute
+from ws_routes.conversation import Conversation, conversations, run_conversation
+from ws_routes.credentials import Credential
+from ws_routes.errors import WsRoutesError
+from ws_routes.lifespan import Lifespan
+from ws_routes.loop import LoopBlocked, LoopThread
+from ws_routes.report import RouteStats
+from ws_routes.transcript import Failure, Transcript
+from ws_routes.transport import Accepted, Rejected
+
+__all__ = ["ConversationFailed", "RouteDatabase", "RouteResult", "RouteRunner", "running_app"]
+
+
+class ConversationFailed(WsRoutesError):
+    """A check failed; carries everything the report needs. Subclassed per check (see below)."""
+
+    def __init__(self, failure: Failure, transcript: Transcript, conversation: Conversation):
+        self.failure = failure
+        self.transcript = transcript
+        self.conversation = conversation
+        self.flaky = False
+        super().__init__(f"{failure.check}: {failure.message}")
+
+
+_FAILURE_TYPES: dict[str, type[ConversationFailed]] = {}
+
+
+def _failure_type(check: str) -> type[ConversationFailed]:
+    # One exception type per check, so Hypothesis treats different checks as different bugs and
+    # does not let shrinking slip from one to another.
+    if check not in _FAILURE_TYPES:
+        name = "".join(p.title() for p in check.split("_")) + "Failed"
+        _FAILURE_TYPES[check] = type(name, (ConversationFailed,), {"__module__": __name__})
+    return _FAILURE_TYPES[check]
+
+
+class _Abandon(BaseException):
+    # A BaseException passes straight through Hypothesis: no replay, no shrinking.
+    def __init__(self, failure: ConversationFailed | None = None, skip: str | None = None):
+        super().__init__(skip or (failure and str(failure)))
+        self.failure = failure
+        self.skip = skip
+
+
+class RouteDatabase(ExampleDatabase):
+    """Prefixes every key with the route, so a failure replays on its own route only."""
+
+    def __init__(self, inner: ExampleDatabase, route: str):
+        super().__init__()
+        self._inner = inner
+        self._prefix = hashlib.sha256(f"ws_routes:{route}".encode()).digest()[:16]
+
+    def save(self, key: bytes, value: bytes) -> None:
+        self._inner.save(self._prefix + key, value)
+
+    def fetch(self, key: bytes) -> Iterable[bytes]:
+        return self._inner.fetch(self._prefix + key)
+
+    def delete(self, key: bytes, value: bytes) -> None:
+        self._inner.delete(self._prefix + key, value)
+
+    def move(self, src: bytes, dest: bytes, value: bytes) -> None:
+        self._inner.move(self._prefix + src, self._prefix + dest, value)
+
+
+def _steer(route: CompiledRoute, transcript: Transcript) -> None:
+    """Point Hypothesis' targeted phase at conversations that get further into the protocol.
+
+    A server that answers with documented, non-error replies accepted the message, so
+    conversations with more of those (and more kinds of them) reach deeper states, where the
+    bugs that need a sequence (join, leave, leave) live. Hypothesis hill-climbs on both scores.
+    """
+    errors = {r.spec.name for r in route.replies if r.spec.error}
+    accepted = [f.name for f in transcript.frames if f.direction == "recv" and f.name and f.name not in errors]
+    target(float(len(accepted)), label="accepted replies")
+    target(float(len(set(accepted))), label="distinct accepted replies")
+
+
+@contextmanager
+def running_app(app: Any, *, timeout: float) -> Iterator[tuple[LoopThread, AsgiTransport]]:
+    """A loop thread with the app's lifespan started on it, and a transport to the app.
+
+    Shutdown runs even when the body fails; a loop the app blocked is abandoned instead.
+    """
+    loop = LoopThread()
+    lifespan = Lifespan(app)
+    try:
+        loop.run(lifespan.startup(timeout=timeout), timeout=timeout + 5)
+        yield loop, AsgiTransport(app, state=lifespan.state)
+    finally:
+        if loop.usable:
+            try:
+                loop.run(lifespan.shutdown(timeout=timeout), timeout=timeout + 5)
+            finally:
+                loop.close()
+
+
+@dataclass(slots=True, kw_only=True)
+class RouteResult:
+    stats: RouteStats
+    failure: ConversationFailed | None = None
+    skipped: str | None = None
+    error: str | None = None
+
+
+class RouteRunner:
+    """Tests one compiled route against one app."""
+
+    def __init__(
+        self,
+        app: Any,
+        route: CompiledRoute,
+        *,
+        credential: Credential | None = None,
+        seed: int | None = None,
+        max_examples: int = 100,
+        on_conversation: Callable[[Transcript, list[Failure]], None] | None = None,
+    ) -> None:
+        self.app = app
+        self.route = route
+        self.credential = credential
+        self.seed = seed
+        self.max_examples = max_examples
+        self.on_conversation = on_conversation
+        self.stats = RouteStats(route=route.spec.path)
+
+    def _hard_deadline(self, conversation: Conversation) -> float:
+        s = self.route.spec.settings
+        return 2 * s.connection_timeout + s.message_timeout * (len(conversation.steps) + 1) + 5.0
+
+    def _run_one(
+        self, loop: LoopThread, transport: AsgiTransport, conversation: Conversation
+    ) -> None:
+        transcript = Transcript(route=self.route.spec.path, path=conversation.path)
+        stats = self.stats
+        stats.sequences += 1
+        try:
+            loop.run(
+                run_conversation(transport, self.route, conversation, transcript=transcript),
+                timeout=self._hard_deadline(conversation),
+            )
+        except LoopBlocked as exc:
+            failure = Failure(
+                check="no_hang",
+                error_type="timeout",
+                message=f"the app blocked the event loop ({exc})",
+                expected="handlers to await instead of blocking (time.sleep, busy loops, sync I/O)",
+                actual="the event loop stopped responding; the run was abandoned",
+                index=transcript.sent[-1].index if transcript.sent else None,
+            )
+            stats.failures += 1
+            raise _Abandon(_failure_type("no_hang")(failure, transcript, conversation)) from None
+        stats.messages += transcript.messages_sent
+        if isinstance(transcript.handshake, Accepted):
+            stats.connections += 1
+        elif isinstance(transcript.handshake, Rejected):
+            stats.refused += 1
+        _steer(self.route, transcript)
+        failures = evaluate(self.route, conversation, transcript)
+        if self.on_conversation is not None:
+            self.on_conversation(transcript, failures)
+        if not failures:
+            return
+        stats.failures += 1
+        first = failures[0]
+        error = _failure_type(first.check)(first, transcript, conversation)
+        if first.check == "no_hang":
+            raise _Abandon(error)
+        raise error
+
+    def run(self) -> RouteResult:
+        """Run up to ``max_examples`` conversations; shrink and return the first failure."""
+        result = RouteResult(stats=self.stats)
+        with running_app(self.app, timeout=self.route.spec.settings.connection_timeout) as (
+            loop,
+            transport,
+        ):
+            test = self._hypothesis_test(loop, transport)
+            started = time.perf_counter()
+            try:
+                test()
+            except _Abandon as abandon:
+                result.failure, result.skipped = abandon.failure, abandon.skip
+            except ConversationFailed as failed:
+                result.failure = failed
+            except BaseExceptionGroup as group:  # Hypothesis' FlakyFailure wraps what it saw
+                found = _first_failure(group)
+                if found is None:
+                    raise
+                found.flaky = True
+                result.failure = found
+            except HypothesisException as exc:
+                result.error = f"{type(exc).__name__}: {exc}"
+            finally:
+                self.stats.elapsed_s = round(time.perf_counter() - started, 3)
+        refused_all = self.stats.connections == 0 and self.stats.refused > 0
+        if (
+            result.failure is None
+            and result.error is None
+            and refused_all
+            and not self.route.spec.declared
+        ):
+            result.skipped = (
+                f"{self.route.spec.path}: the app refused all {self.stats.refused} connections, so "
+                "nothing could be tested. Pass credentials with --routes-auth, or describe the "
+                "route in ws-routes.yaml (auth, close_codes)."
+            )
+        return result
+
+    def _hypothesis_test(self, loop: LoopThread, transport: AsgiTransport) -> Callable[[], None]:
+        strategy = conversations(self.route, credential=self.credential)
+        parent = settings()  # the current profile, as --hypothesis-profile loaded it
+        database = parent.database
+        run_one = self._run_one
+
+        def conversation_test(conversation: Conversation) -> None:
+            run_one(loop, transport, conversation)
+
+        test = given(strategy)(conversation_test)
+        test = settings(
+            parent=parent,
+            max_examples=self.max_examples,
+            deadline=None,
+            database=RouteDatabase(database, self.route.spec.path)
+            if database is not None
+            else None,
+            report_multiple_bugs=False,
+            suppress_health_check=list(HealthCheck),
+            phases=[p for p in parent.phases if p is not Phase.explain],
+            print_blob=False,
+        )(test)
+        if self.seed is not None:
+            test = seed(self.seed)(test)
+        return test  # type: ignore[no-any-return]
+
+
+def _first_failure(group: BaseExceptionGroup[Any]) -> ConversationFailed | None:
+    for exc in group.exceptions:
+        if isinstance(exc, ConversationFailed):
+            return exc
+        if isinstance(exc, BaseExceptionGroup):
+            found = _first_failure(exc)
+            if found is not None:
+                return found
+    return None

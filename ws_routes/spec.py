@@ -1,0 +1,221 @@
+"""The spec as typed, frozen data: what the loader builds and everything downstream reads.
+
+Nothing here does I/O. Schemas are kept as plain JSON values that are *self-contained*: the loader
+has already bundled every file ``$ref`` into local ``#/...`` references.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from ws_routes.errors import Location
+
+__all__ = [
+    "ALWAYS_INVALID_CLOSE_CODES",
+    "CHECK_NAMES",
+    "KINDS",
+    "SERVER_ERROR_CLOSE_CODES",
+    "AuthSpec",
+    "InvalidSpec",
+    "Kind",
+    "MessageSpec",
+    "ReplySpec",
+    "RouteSpec",
+    "Schema",
+    "Settings",
+    "Spec",
+    "default_route",
+]
+
+Kind = Literal["json", "text", "bytes"]
+KINDS: tuple[Kind, ...] = ("json", "text", "bytes")
+
+# Names users switch checks on and off by (settings.checks / routes.<path>.checks) and that
+# reports print. Order is the order reports list them in.
+CHECK_NAMES: tuple[str, ...] = (
+    "no_server_error",
+    "no_hang",
+    "handshake",
+    "subprotocol_negotiation",
+    "reply_schema",
+    "undocumented_reply",
+    "reply_expected",
+    "close_code",
+    "graceful_shutdown",
+    "invalid_input",
+    "auth_enforced",
+    "origin",
+    "disconnect",
+)
+
+# 1011 is "internal error"; Litestar closes with 4500 when a handler raises.
+SERVER_ERROR_CLOSE_CODES: frozenset[int] = frozenset({1011, 4500})
+# RFC 6455 7.4.1: 1005, 1006 and 1015 must never be sent in a close frame; 1004 is reserved.
+ALWAYS_INVALID_CLOSE_CODES: frozenset[int] = frozenset({1004, 1005, 1006, 1015})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Schema:
+    """A self-contained JSON Schema and where the user wrote it."""
+
+    value: Mapping[str, Any] | bool
+    location: Location = field(default_factory=Location, compare=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Run settings; the global ones are defaults that a route may override."""
+
+    enabled: bool = True
+    max_messages: int = 10
+    connection_timeout: float = 30.0
+    message_timeout: float = 10.0
+    max_message_size: int = 65536
+    test_close_codes: tuple[int, ...] = (1000, 1001)
+    validate_subprotocols: bool = True
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    max_examples: int = 100
+    # Check name -> enabled. Missing names are enabled.
+    checks: Mapping[str, bool] = field(default_factory=dict)
+    # A foreign Origin the origin check offers; None disables the check.
+    origin: str | None = None
+
+    def check_enabled(self, name: str) -> bool:
+        return self.checks.get(name, True)
+
+    def merged(self, **overrides: Any) -> Settings:
+        """A copy with ``overrides`` applied; ``checks`` merge key by key."""
+        if "checks" in overrides:
+            overrides["checks"] = {**self.checks, **overrides["checks"]}
+        return replace(self, **overrides)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageSpec:
+    """A message type a client may send.
+
+    Exactly one source of values applies: ``strategy`` (an import path to a Hypothesis strategy),
+    else ``schema``, else the kind's default (any text / any JSON / any bytes within size bounds).
+    """
+
+    name: str
+    kind: Kind
+    schema: Schema | None = None
+    strategy: str | None = None
+    weight: float = 1.0
+    reply: tuple[str, ...] = ()
+    min_size: int | None = None
+    max_size: int | None = None
+    location: Location = field(default_factory=Location, compare=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplySpec:
+    """A message type the server may send. ``error`` marks replies that report bad input."""
+
+    name: str
+    kind: Kind
+    schema: Schema | None = None
+    error: bool = False
+    location: Location = field(default_factory=Location, compare=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthSpec:
+    """How credentials travel and how an unauthenticated client must be refused.
+
+    Exactly one of ``query_param``, ``header``, ``cookie`` and ``first_message`` says where the
+    credential goes. ``token`` is a secret: reports redact it.
+    """
+
+    required: bool = True
+    query_param: str | None = None
+    header: str | None = None
+    cookie: str | None = None
+    first_message: Schema | None = None
+    # Prefix for header credentials, e.g. "Bearer" gives "Authorization: Bearer <token>".
+    scheme: str | None = None
+    token: str | None = None
+    reject_close_codes: tuple[int, ...] = (1008, 4001, 4003)
+    location: Location = field(default_factory=Location, compare=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InvalidSpec:
+    """Negative testing: messages that break the schemas, and the allowed reactions to them."""
+
+    enabled: bool = True
+    close_codes: tuple[int, ...] = (1003, 1007, 1008, 1009)
+    must_reject: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RouteSpec:
+    """One WebSocket route as the spec (or the defaults) describe it.
+
+    ``path`` is the template as the app declares it (``/ws/chat/{room_id:int}``).
+    ``declared`` is False for routes that exist only because discovery found them.
+    ``close_codes`` None means "not declared": any valid, non-error code is accepted.
+    """
+
+    path: str
+    description: str | None = None
+    path_params: Mapping[str, Schema] = field(default_factory=dict)
+    query: Schema | None = None
+    headers: Schema | None = None
+    subprotocols: tuple[str, ...] = ()
+    auth: AuthSpec | None = None
+    messages: tuple[MessageSpec, ...] = ()
+    replies: tuple[ReplySpec, ...] = ()
+    close_codes: tuple[int, ...] | None = None
+    invalid: InvalidSpec = field(default_factory=InvalidSpec)
+    settings: Settings = field(default_factory=Settings)
+    declared: bool = True
+    location: Location = field(default_factory=Location, compare=False)
+
+    def message(self, name: str) -> MessageSpec:
+        for m in self.messages:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
+    def reply(self, name: str) -> ReplySpec:
+        for r in self.replies:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Spec:
+    """A whole spec file: global settings and the declared routes, in file order."""
+
+    version: int = 1
+    app: str | None = None
+    settings: Settings = field(default_factory=Settings)
+    routes: tuple[RouteSpec, ...] = ()
+    # The file it came from (None for defaults); relative $refs and imports resolve from its folder.
+    source: str | None = None
+
+    def route(self, path: str) -> RouteSpec | None:
+        for r in self.routes:
+            if r.path == path:
+                return r
+        return None
+
+
+def default_route(path: str, settings: Settings) -> RouteSpec:
+    """The spec of a route nobody described: any text, any JSON object or value, any bytes."""
+    return RouteSpec(
+        path=path,
+        messages=(
+            MessageSpec(name="text", kind="text"),
+            MessageSpec(name="json", kind="json"),
+            MessageSpec(name="bytes", kind="bytes"),
+        ),
+        settings=settings,
+        declared=False,
+    )
