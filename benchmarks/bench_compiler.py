@@ -177,7 +177,9 @@ def examples_per_second(strategy: SearchStrategy[Any], examples: int) -> float:
 def main(examples: int = 300) -> None:
     """Print the comparison table."""
     print(f"{examples} examples per measurement")
-    header = f"{'schema':36} {'compile ms':>10} {'ours/s':>9} {'ours, no edges/s':>17} {'hand/s':>9}"
+    header = (
+        f"{'schema':36} {'compile ms':>10} {'ours/s':>9} {'ours, no edges/s':>17} {'hand/s':>9}"
+    )
     print(header + f" {'hand/ours':>10}")
     total_compile = 0.0
     for name, hand in HAND_WRITTEN.items():

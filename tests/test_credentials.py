@@ -38,9 +38,21 @@ def test_repr_never_shows_the_secret() -> None:
     assert "tok" not in repr(parse_auth_option("bearer:tok"))
 
 
-def test_cli_credential_wins_over_spec_token() -> None:
-    cli = parse_auth_option("query:token:cli")
-    assert credential_for(AuthSpec(query_param="token", token="spec"), cli) is cli
+def test_route_token_wins_over_the_cli_credential() -> None:
+    cli = parse_auth_option("bearer:cli")
+    assert credential_for(AuthSpec(query_param="token", token="spec"), cli) == Credential(
+        "query", "token", "spec", "spec"
+    )
+
+
+def test_cli_secret_goes_where_the_route_says() -> None:
+    cli = parse_auth_option("bearer:cli")
+    assert credential_for(AuthSpec(query_param="token"), cli) == Credential("query", "token", "cli", "cli")
+
+
+def test_cli_credential_as_given_when_the_route_has_no_auth() -> None:
+    cli = parse_auth_option("cookie:sid:abc")
+    assert credential_for(None, cli) is cli
 
 
 def test_spec_token_goes_where_the_spec_says() -> None:

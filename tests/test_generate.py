@@ -16,7 +16,7 @@ from ws_routes.generate import check_schema, from_schema
 from ws_routes.generate.values import json_size
 
 PROPERTY = settings(
-    max_examples=150,
+    max_examples=100,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -68,7 +68,7 @@ def test_max_size_bounds_the_serialised_value(
     assert validator(schema)(value) == []
 
 
-@settings(max_examples=100, deadline=None, database=None)
+@settings(max_examples=50, deadline=None, database=None)
 @given(gen_schemas())
 def test_check_schema_agrees_with_from_schema(schema: Any) -> None:
     try:

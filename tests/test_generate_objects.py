@@ -23,6 +23,7 @@ PATTERNED = {
 }
 
 
+@settings(max_examples=50)
 @given(from_schema(PATTERNED))
 def test_pattern_properties(value: dict[str, Any]) -> None:
     assert validator(PATTERNED)(value) == []

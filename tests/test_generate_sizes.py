@@ -47,7 +47,7 @@ def test_entry_overhead_counts_key_colon_and_comma() -> None:
 
 
 @settings(
-    max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
 )
 @given(schema=gen_schemas(), data=st.data())
 def test_estimates_bound_every_generated_value(schema: Any, data: st.DataObject) -> None:

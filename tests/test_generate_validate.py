@@ -22,7 +22,7 @@ def _without_formats(schema: Any) -> bool:
 
 
 @settings(
-    max_examples=100,
+    max_examples=80,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

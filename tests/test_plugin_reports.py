@@ -81,7 +81,6 @@ def test_failure_report_has_every_section_and_its_snippet_reproduces(
             "",
             "Reproduce with:",
             "  pytest * --routes-ws-include /ws/divide --routes-seed 1",
-            "  (seed: 1)",
             "Or replay this exact conversation in Python:",
             "  from ws_routes.replay import replay",
             "*",

@@ -141,7 +141,6 @@ def test_render_failure_has_every_section_in_order() -> None:
         "  ValueError: x not in list",
         "Reproduce with:",
         "  pytest --routes-websocket --routes-seed 7",
-        "  (seed: 7)",
         "Or replay this exact conversation in Python:",
         "  from ws_routes.replay import replay",
     ]

@@ -402,7 +402,7 @@ class AsgiConnection:
             pass  # our own "the client left" escaped the app: servers ignore it too
         except (Exception, SystemExit) as exc:  # SystemExit must not stop the test's loop
             error = exc
-            self.app_error = AppError(exc, "".join(traceback.format_exception(exc)))
+            self.app_error = AppError(exc, _app_traceback(exc))
         finally:
             if not self._cancelled:
                 self.app_stopped = True
@@ -557,3 +557,11 @@ def _describe(task: asyncio.Task[Any]) -> str:
     code = getattr(coro, "cr_code", None)
     where = f" ({code.co_filename}:{code.co_firstlineno})" if code is not None else ""
     return f"{task.get_name()}: {name}{where}"
+
+
+def _app_traceback(exc: BaseException) -> str:
+    """The traceback from the app's entry point down: our own frame on top is noise."""
+    tb = exc.__traceback__
+    if tb is not None and tb.tb_frame.f_code.co_filename == __file__ and tb.tb_next is not None:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb))

@@ -109,6 +109,22 @@ def _plan(messages: Sequence[CompiledMessage], max_messages: int) -> st.SearchSt
     wait = st.sampled_from([True, True, True, False])
 
     @st.composite
+    def _next_step(
+        draw: st.DrawFn, choice: st.SearchStrategy[int], *, first: bool, previous: Step | None
+    ) -> Step | None:
+        if not first and not draw(_GO_ON):
+            return None
+        picked = draw(choice)
+        if picked == _REPEAT:
+            if previous is not None:
+                return previous
+            picked = choice_default
+        spec = messages[picked].spec
+        return Step(spec.name, spec.kind, draw(messages[picked].strategy), draw(wait))
+
+    choice_default = everything[0]
+
+    @st.composite
     def plan(draw: st.DrawFn) -> list[Step]:
         pool = everything
         if len(messages) > 1:
@@ -117,18 +133,15 @@ def _plan(messages: Sequence[CompiledMessage], max_messages: int) -> st.SearchSt
                 pool = _weighted_pool(weights, enabled)
         choice = st.sampled_from([*pool, _REPEAT])
         steps: list[Step] = []
-        # Drawn one step at a time behind a "go on" draw, as Hypothesis' stateful testing does:
-        # conversations run long (about 7 steps on average, capped by max_messages), and the
-        # shrinker ends one by zeroing a draw or drops a middle step by deleting its draws.
+        # One step at a time, each in its own span that starts with a "go on" draw (as
+        # Hypothesis' stateful testing does): conversations run long (about 7 steps on average,
+        # capped by max_messages), and the shrinker drops a middle step by deleting one span.
         # At least one message: a conversation without any only repeats the handshake.
-        while len(steps) < max_messages and (not steps or draw(_GO_ON)):
-            picked = draw(choice)
-            if picked == _REPEAT:
-                if steps:
-                    steps.append(steps[-1])
-                continue
-            spec = messages[picked].spec
-            steps.append(Step(spec.name, spec.kind, draw(messages[picked].strategy), draw(wait)))
+        while len(steps) < max_messages:
+            step = draw(_next_step(choice, first=not steps, previous=steps[-1] if steps else None))
+            if step is None:
+                break
+            steps.append(step)
         return steps
 
     return plan()
@@ -317,6 +330,7 @@ async def run_conversation(
         _finish(conn, transcript, None, clock)
         return transcript
 
+    replies_expected = {m.spec.name: m.spec.reply for m in route.messages}
     expected: list[tuple[int, tuple[str, ...]]] = []
     last = len(conversation.steps) - 1
     index: int | None = None
@@ -347,7 +361,7 @@ async def run_conversation(
                 mutation=step.mutation,
             )
         )
-        reply = route.spec.message(step.message).reply if step.message != "auth" else ()
+        reply = replies_expected.get(step.message, ())
         if reply:
             expected.append((index, reply))
         if step.wait or index == last:

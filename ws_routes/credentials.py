@@ -50,13 +50,20 @@ def _mask(text: str) -> str:
 
 
 def credential_for(auth: AuthSpec | None, option: Credential | None) -> Credential | None:
-    """The credential positive conversations carry: the CLI's, else the spec's token placed as the
-    spec's ``auth`` section says."""
-    if option is not None:
-        return option
-    if auth is None or auth.token is None:
-        return None
-    token = auth.token
+    """The credential positive conversations carry on a route.
+
+    The route's own ``auth.token`` wins (it is the most specific); otherwise the ``--routes-auth``
+    secret goes where the route's ``auth`` says, or as ``--routes-auth`` says when the route has
+    no ``auth`` section.
+    """
+    token = auth.token if auth is not None and auth.token is not None else None
+    if token is None:
+        if option is None:
+            return None
+        if auth is None or not (auth.query_param or auth.header or auth.cookie or auth.first_message):
+            return option
+        token = option.secret
+    assert auth is not None
     if auth.query_param:
         return Credential("query", auth.query_param, token, token)
     if auth.header:
@@ -66,7 +73,7 @@ def credential_for(auth: AuthSpec | None, option: Credential | None) -> Credenti
         return Credential("cookie", auth.cookie, token, token)
     if auth.first_message is not None:
         return Credential("first_message", "token", token, token)
-    return None
+    return option
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

@@ -146,9 +146,12 @@ class RoutesCollector(pytest.Collector):
         except WsRoutesError as err:
             raise self.CollectError(f"ws_routes: {err}") from None
         for route, converters, problem in planned:
+            name = f"test_websocket[{route.path}]"
+            # An explicit node id: pytest's cache (--lf, --ff) reads ids back as strings.
             yield WebSocketRouteItem.from_parent(
                 self,
-                name=f"test_websocket[{route.path}]",
+                name=name,
+                nodeid=f"{self.nodeid}::{name}",
                 route=route,
                 converters=converters,
                 problem=problem,

@@ -16,7 +16,7 @@ from ws_routes.checks import evaluate
 from ws_routes.compile import CompiledRoute, compile_route
 from ws_routes.conversation import Conversation, Step, run_conversation
 from ws_routes.discovery import discover, load_app
-from ws_routes.errors import WsRoutesError
+from ws_routes.errors import WsRoutesError, did_you_mean
 from ws_routes.loader import load_spec
 from ws_routes.report import render_handshake
 from ws_routes.runner import running_app
@@ -70,16 +70,23 @@ def _defaults() -> Any:
 def _steps(
     route: CompiledRoute, messages: Sequence[tuple[str, Any] | tuple[str, str, Any]]
 ) -> tuple[Step, ...]:
+    names = {m.spec.name: m.spec.kind for m in route.messages}
     steps = []
     for item in messages:
         if len(item) == 3:
             name, kind, payload = item  # type: ignore[misc]
         else:
             kind, payload = item  # type: ignore[misc]
-            name = next((m.spec.name for m in route.messages if m.spec.kind == kind), kind)
+            name = next((n for n, k in names.items() if k == kind), kind)
         if kind not in KINDS:
+            raise WsRoutesError(f"replay: message kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        if route.spec.declared and names.get(name) != kind:
+            known = ", ".join(f"{n} ({k})" for n, k in names.items()) or "none"
+            hint = did_you_mean(name, names)
             raise WsRoutesError(
-                f"replay: message kind must be one of {', '.join(KINDS)}, got {kind!r}"
+                f"replay: route {route.spec.path} declares no {kind} message {name!r}"
+                + (f" ({hint})" if hint else "")
+                + f"; its messages: {known}"
             )
         steps.append(Step(name, kind, payload))
     return tuple(steps)

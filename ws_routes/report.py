@@ -132,8 +132,6 @@ def render_failure(
         lines += ["", "Reproduce with:"]
         if reproduce_command:
             lines.append(_indent(reproduce_command))
-        if seed is not None:
-            lines.append(f"  (seed: {seed})")
         if snippet:
             lines += ["Or replay this exact conversation in Python:", _indent(snippet.rstrip())]
     lines.append(RULE)

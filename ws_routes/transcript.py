@@ -72,7 +72,7 @@ def render_frame(frame: Frame, *, limit: int = _PREVIEW) -> str:
             tags.append(frame.name)
         if frame.mutation:
             tags.append(f"invalid: {frame.mutation}")
-        if frame.direction == "recv" and frame.name is None and frame.data is not None:
+        if frame.direction == "recv" and frame.name is None and frame.kind is not None:
             tags.append("undocumented")
         return text + (f"    [{', '.join(tags)}]" if tags else "")
     if frame.direction in ("client_close", "server_close"):

@@ -1,11 +1,17 @@
 """JSON Schema to Hypothesis strategies, built by construction.
 
 The pipeline follows hypothesis-jsonschema's shape (our own implementation; that package is
-unmaintained and breaks with current Hypothesis): :mod:`.canonical` parses the schema into
-canonical nodes (resolving local ``$ref`` s and merging ``allOf``), :mod:`.compiler` turns
-nodes into strategies, type by type (:mod:`.numbers`, :mod:`.strings`, :mod:`.formats`,
-:mod:`.arrays`, :mod:`.objects`), under a byte budget when ``max_size`` is given
-(:mod:`.sizes`) and with edge values mixed in (:mod:`.boundaries`).
+unmaintained and breaks with current Hypothesis):
+
+* :mod:`.canonical` parses the schema into canonical :class:`~.node.Node` records, checking
+  every keyword (:mod:`.reader`), resolving local ``$ref`` s (:mod:`.lookup`) and merging
+  ``allOf`` (:mod:`.merge`);
+* :mod:`.compiler` turns nodes into strategies: references with a recursion bound,
+  ``anyOf``/``oneOf`` (proved disjoint by :mod:`.disjoint`, else filtered with
+  :mod:`.validate`), ``enum``, then type by type (:mod:`.numbers`, :mod:`.strings` with
+  :mod:`.patterns` and :mod:`.formats`, :mod:`.arrays`, :mod:`.objects`);
+* a byte budget splits ``max_size`` among the parts of a value (:mod:`.sizes`), and edge
+  values are mixed in (:mod:`.boundaries`, :mod:`.awkward`).
 
 Anything we cannot generate is a :class:`~ws_routes.errors.SchemaCompileError` naming the
 keyword and its JSON pointer, never a silent approximation.

@@ -19,7 +19,7 @@ import functools
 import re
 import re._constants as sre  # type: ignore[import-not-found]  # the regex AST, as Hypothesis reads it
 import re._parser as sre_parse  # type: ignore[import-not-found]
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hypothesis import strategies as st
@@ -128,6 +128,8 @@ class _Piece:
     low: int
     high: int | None
     max_bytes: int
+    # A character the matcher accepts, to lengthen the piece without another draw.
+    sample: str = "a"
 
 
 def _class_strategy(items: Sequence[tuple[object, object]]) -> tuple[SearchStrategy[str], int]:
@@ -235,7 +237,7 @@ def _linear_pieces(pattern: str) -> list[_Piece] | None:
     anchored_start = bool(data) and _is_anchor(data[0], _BEGIN)
     anchored_end = bool(data) and _is_anchor(data[-1], _END)
     body = data[1 if anchored_start else 0 : len(data) - 1 if anchored_end else len(data)]
-    padding = _Piece(_ANY_UTF8, 0, None, 6)
+    padding = _Piece(_ANY_UTF8, 0, None, 6, "a")
     pieces = [] if anchored_start else [padding]
     try:
         for op, value in body:
@@ -246,10 +248,11 @@ def _linear_pieces(pattern: str) -> list[_Piece] | None:
                 if len(inner) != 1:
                     return None
                 chars, size = _char(*inner[0])
-                pieces.append(_Piece(chars, low, None if high >= _UNBOUNDED else high, size))
+                top = None if high >= _UNBOUNDED else high
+                pieces.append(_Piece(chars, low, top, size, _sample(*inner[0])))
             else:
                 chars, size = _char(op, value)
-                pieces.append(_Piece(chars, 1, 1, size))
+                pieces.append(_Piece(chars, 1, 1, size, _sample(op, value)))
     except _NotLinear:
         return None
     if not anchored_end:
@@ -309,16 +312,13 @@ def _linear_strategy(
     )
     if high is not None and low > high:
         raise PatternError(fixed, widest)
-    parts: list[SearchStrategy[tuple[list[str], str]]] = []
+    parts: list[SearchStrategy[list[str]]] = []
     for piece in pieces:
         cap = piece.high
         if high is not None:
             room = high - (fixed - piece.low)
             cap = room if cap is None else min(cap, room)
-        chars = st.lists(piece.chars, min_size=piece.low, max_size=cap)
-        # A filler character lets the assembler lengthen a piece without another draw.
-        filler = piece.chars if cap is None or cap > piece.low else st.just("")
-        parts.append(st.tuples(chars, filler))
+        parts.append(st.lists(piece.chars, min_size=piece.low, max_size=cap))
     targets: list[int] = sorted({low, high} if high is not None else {low})
     target: SearchStrategy[int | None] = st.none()
     if edges:
@@ -332,19 +332,23 @@ def _assemble(
     low: int,
     high: int | None,
     target: int | None,
-    drawn: tuple[tuple[list[str], str], ...],
+    drawn: tuple[list[str], ...],
 ) -> str:
-    """Lengthen or shorten the drawn pieces so that the total length is in bounds (or target)."""
-    texts = [list(chars) for chars, _ in drawn]
+    """Lengthen or shorten the drawn pieces so that the total length is in bounds (or target).
+
+    A piece grows by repeating its last character (or the matcher's sample character), and
+    shrinks from its end, never below its own least count: deterministic, so shrinking works.
+    """
+    texts = [list(chars) for chars in drawn]
     total = sum(len(t) for t in texts)
     want = max(total, low) if target is None else target
     if high is not None:
         want = min(want, high)
-    for text, (_, filler), piece in zip(texts, drawn, pieces, strict=True):
-        if total < want and filler:
+    for text, piece in zip(texts, pieces, strict=True):
+        if total < want:
             room = want - total if piece.high is None else min(want - total, piece.high - len(text))
             if room > 0:
-                text.extend(filler * room)
+                text.extend((text[-1] if text else piece.sample) * room)
                 total += room
     for text, piece in zip(reversed(texts), reversed(pieces), strict=True):
         if total > want:
@@ -355,4 +359,39 @@ def _assemble(
     return "".join("".join(t) for t in texts)
 
 
-Predicate = Callable[[str], bool]
+# Characters likely to satisfy a negated class, tried in order.
+_CANDIDATES = "a0A_-. xZ9\u00e9\u4e00"
+_CATEGORY_SAMPLES: dict[object, str] = {
+    sre.CATEGORY_DIGIT: "0",
+    sre.CATEGORY_WORD: "a",
+    sre.CATEGORY_SPACE: " ",
+    sre.CATEGORY_NOT_DIGIT: "a",
+    sre.CATEGORY_NOT_WORD: " ",
+    sre.CATEGORY_NOT_SPACE: "a",
+}
+
+
+def _sample(op: object, value: object) -> str:
+    """One character the single-character matcher ``(op, value)`` accepts."""
+    if op is sre.LITERAL:
+        assert isinstance(value, int)
+        return chr(value)
+    if op is sre.NOT_LITERAL:
+        return "b" if value == ord("a") else "a"
+    if op is sre.IN:
+        assert isinstance(value, list)
+        if not any(item_op is sre.NEGATE for item_op, _ in value):
+            first_op, first = value[0]
+            if first_op is sre.LITERAL:
+                assert isinstance(first, int)
+                return chr(first)
+            if first_op is sre.RANGE:
+                assert isinstance(first, tuple)
+                return chr(first[0])
+            return _CATEGORY_SAMPLES[first]
+        regex = re.compile(_class_text(value), re.ASCII)
+        candidates: list[str] = [*_CANDIDATES, *map(chr, range(0x20, 0x3000))]
+        for char in candidates:
+            if regex.fullmatch(char):
+                return str(char)
+    return "a"  # ANY
