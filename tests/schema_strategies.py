@@ -46,6 +46,8 @@ PATTERNS = (
     r"^\w+@\w+\.com$",
     r"^[a-z][a-z0-9_.-]{0,7}$",
     r"^\+?[1-9][0-9]{2,6}$",
+    r"^\S{1,8}$",
+    r"\D\W",
 )
 FORMATS = ("date", "time", "date-time", "email", "uuid", "uri", "ipv4", "ipv6", "hostname")
 KEYS = ("a", "b", "c", "id", "type", "x-y", "", "\u00e9")

@@ -85,3 +85,16 @@ def test_contradictions() -> None:
         from_schema({"type": "array", "contains": {}, "minContains": 3, "maxContains": 2})
     with pytest.raises(SchemaCompileError, match="contains together with prefixItems"):
         from_schema({"type": "array", "contains": {}, "prefixItems": [{}]})
+
+
+def test_unique_items_beyond_the_values_a_combinator_allows_is_an_error() -> None:
+    # Found by the schema property test: anyOf narrowed `null` items to one distinct value.
+    schema = {
+        "type": "array",
+        "items": {"type": "null", "anyOf": [{"type": "boolean"}, {"type": "null"}]},
+        "minItems": 2,
+        "uniqueItems": True,
+    }
+    with pytest.raises(SchemaCompileError, match="needs 2 distinct items") as info:
+        from_schema(schema)
+    assert info.value.pointer == "/uniqueItems"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import jsonschema_rs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -99,3 +100,16 @@ def test_max_char_bytes() -> None:
     assert pattern_max_char_bytes("^[\u00e9]$") == 2
     assert pattern_max_char_bytes("^.$") == 4
     assert pattern_max_char_bytes("a") == 6  # unanchored: any text around it
+
+
+@pytest.mark.parametrize(
+    "pattern", [r"^[^\s]*$", r"^\S+$", r"^\D{2,5}$", r"^\W+$", r"^[^\d\w]{1,3}$", r"^x\s?y$"]
+)
+@settings(max_examples=50, deadline=None)
+@given(data=st.data())
+def test_categories_satisfy_python_and_ecma_alike(pattern: str, data: st.DataObject) -> None:
+    # Python (jsonschema) reads \d \w \s with Unicode meanings, ECMA 262 (jsonschema-rs, browsers)
+    # with ASCII ones but a wider \s: generated strings must match in both dialects.
+    text = data.draw(pattern_strategy(pattern, 0, None, edges=True))
+    assert pattern_search(pattern, text)
+    assert jsonschema_rs.validator_for({"pattern": pattern}).is_valid(text)

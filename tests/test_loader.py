@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -367,7 +366,7 @@ def test_load_spec_text_toml_and_pyproject() -> None:
     assert load_spec_text(pyproject, filename="pyproject.toml", fmt="toml").app == "a:b"
 
 
-def test_fifty_routes_load_quickly(tmp_path: Path) -> None:
+def test_fifty_routes_load(tmp_path: Path) -> None:
     _write(
         tmp_path / "chat.json",
         '{"$defs": {"room": {"type": "string"}}, "type": "object",'
@@ -390,10 +389,6 @@ def test_fifty_routes_load_quickly(tmp_path: Path) -> None:
         for i in range(50)
     )
     _write(tmp_path / "ws-routes.yaml", "version: 1\nroutes:\n" + routes)
-    load_spec()  # builds the cached validators once per process
-    timings = []
-    for _ in range(3):
-        start = time.perf_counter()
-        assert len(load_spec().routes) == 50
-        timings.append(time.perf_counter() - start)
-    assert min(timings) < 0.5
+    # How fast is for benchmarks/bench_spec.py to print; here, that all fifty load.
+    spec = load_spec()
+    assert [r.path for r in spec.routes] == [f"/ws/r{i}/{{room}}" for i in range(50)]

@@ -62,7 +62,7 @@ def test_failure_report_has_every_section_and_its_snippet_reproduces(
             "  the handler to handle every message without raising",
             "Actual:",
             "  ZeroDivisionError: integer division or modulo by zero",
-            "Connection State: closed",
+            "Connection State: closed by the server",
             "Close Code: 1011",
             "Additional Context:",
             "  total_messages_sent: 1",

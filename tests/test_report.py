@@ -122,7 +122,7 @@ def test_render_failure_has_every_section_in_order() -> None:
         "  the handler to handle every message without raising",
         "Actual:",
         "  ValueError: x not in list",
-        "Connection State: closed",
+        "Connection State: closed by the server",
         "Close Code: 1011",
         "Additional Context:",
         "  total_messages_sent: 2",
@@ -181,23 +181,25 @@ def test_render_failure_without_index_frame_or_reproduction() -> None:
         line.startswith(("Failed at message index", "Sent (", "Reproduce")) for line in lines
     )
     assert "Close Code: None" in lines
-    assert "Connection State: closed" in lines
+    assert "Connection State: never opened (no answer to the handshake)" in lines
     assert "App traceback:" not in lines
 
 
 def test_render_failure_refused_handshake_shows_its_close_code_or_status() -> None:
     refused = render_failure(FAILURE, transcript(handshake=Rejected(close_code=4404)))
-    assert "Close Code: 4404" in refused.splitlines()
+    assert "Close Code: 4404 (before accept; HTTP 403 on a real server)" in refused.splitlines()
+    assert "Connection State: refused" in refused.splitlines()
     denied = render_failure(FAILURE, transcript(handshake=Rejected(status=401)))
-    assert "Close Code: (HTTP 401)" in denied.splitlines()
+    assert "Close Code: None (HTTP 401)" in denied.splitlines()
 
 
 @pytest.mark.parametrize(
     ("frames", "state"),
     [
-        ((Frame(direction="client_close", code=1000, index=0),), "closed by client"),
+        ((Frame(direction="client_close", code=1000, index=0),), "closed by the client"),
         ((), "open"),
-        ((Frame(direction="server_close", code=4000, index=0),), "closed"),
+        ((Frame(direction="server_close", code=4000, index=0),), "closed by the server"),
+        ((Frame(direction="abort", index=0),), "dropped by the client"),
     ],
 )
 def test_render_failure_connection_state(frames: tuple[Frame, ...], state: str) -> None:

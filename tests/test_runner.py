@@ -201,10 +201,12 @@ def test_undeclared_route_refusing_everything_is_skipped() -> None:
     assert (result.stats.refused, result.stats.connections) == (10, 0)
 
 
-def test_declared_auth_route_refusing_everything_passes_with_refusals_counted() -> None:
+def test_declared_auth_route_refusing_everything_is_skipped_with_refusals_counted() -> None:
     route = compiled("/ws/refuse", auth=AuthSpec(query_param="token", reject_close_codes=(4001,)))
     result = run(route, max_examples=10)
-    assert (result.failure, result.skipped) == (None, None)
+    assert result.failure is None
+    assert result.skipped is not None
+    assert "requires auth and has no credential: set auth.token or pass --routes-auth" in result.skipped
     assert (result.stats.refused, result.stats.connections) == (10, 0)
 
 

@@ -50,18 +50,18 @@ def _routes(args: argparse.Namespace) -> int:
     if routes is None:
         print(f"{args.app} has no routing table: describe its routes in ws-routes.yaml", file=sys.stderr)
         return 1
-    rows = [
-        {"path": r.path, "params": dict(r.params), "framework": r.framework, "endpoint": r.endpoint}
-        for r in routes
-    ]
     if args.json:
+        rows = [
+            {"path": r.path, "params": dict(r.params), "framework": r.framework, "endpoint": r.endpoint}
+            for r in routes
+        ]
         print(json.dumps(rows, indent=2))
         return 0
-    width = max([len(r["path"]) for r in rows] + [4])  # type: ignore[arg-type]
+    width = max([len(r.path) for r in routes] + [4])
     print(f"{'PATH':{width}}  PARAMS  HANDLER")
-    for row in rows:
-        params = ", ".join(f"{k}:{v}" for k, v in row["params"].items()) or "-"  # type: ignore[attr-defined]
-        print(f"{row['path']:{width}}  {params}  {row['endpoint'] or '-'}")
+    for r in routes:
+        params = ", ".join(f"{k}:{v}" for k, v in r.params.items()) or "-"
+        print(f"{r.path:{width}}  {params}  {r.endpoint or '-'}")
     return 0
 
 

@@ -108,21 +108,28 @@ def _plan(messages: Sequence[CompiledMessage], max_messages: int) -> st.SearchSt
     # after each message unless a burst is what triggers the bug.
     wait = st.sampled_from([True, True, True, False])
 
-    @st.composite
-    def _next_step(
-        draw: st.DrawFn, choice: st.SearchStrategy[int], *, first: bool, previous: Step | None
-    ) -> Step | None:
-        if not first and not draw(_GO_ON):
-            return None
-        picked = draw(choice)
-        if picked == _REPEAT:
-            if previous is not None:
-                return previous
-            picked = choice_default
-        spec = messages[picked].spec
-        return Step(spec.name, spec.kind, draw(messages[picked].strategy), draw(wait))
+    repeat = object()  # what a step strategy yields for "the previous message again"
+    # Step strategies are built once per option list and reused: building strategies while
+    # drawing costs more than the draws themselves.
+    step_strategies: dict[tuple[tuple[int, ...], bool], st.SearchStrategy[Any]] = {}
 
-    choice_default = everything[0]
+    def step_strategy(options: tuple[int, ...], first: bool) -> st.SearchStrategy[Any]:
+        key = (options, first)
+        if key not in step_strategies:
+            choice = st.sampled_from(options if first else [*options, _REPEAT])
+
+            @st.composite
+            def next_step(draw: st.DrawFn) -> Any:
+                if not first and not draw(_GO_ON):
+                    return None
+                picked = draw(choice)
+                if picked == _REPEAT:
+                    return repeat
+                spec = messages[picked].spec
+                return Step(spec.name, spec.kind, draw(messages[picked].strategy), draw(wait))
+
+            step_strategies[key] = next_step()
+        return step_strategies[key]
 
     @st.composite
     def plan(draw: st.DrawFn) -> list[Step]:
@@ -131,17 +138,20 @@ def _plan(messages: Sequence[CompiledMessage], max_messages: int) -> st.SearchSt
             enabled = [i for i in range(len(messages)) if not draw(st.booleans())]
             if enabled and len(enabled) < len(messages):
                 pool = _weighted_pool(weights, enabled)
-        choice = st.sampled_from([*pool, _REPEAT])
+        # Hypothesis draws the first option of a sampled_from far more often than the rest; a
+        # per-conversation rotation spreads that favour over every message type.
+        offset = draw(st.integers(0, len(pool) - 1)) if len(pool) > 1 else 0
+        options = (*pool[offset:], *pool[:offset])
         steps: list[Step] = []
         # One step at a time, each in its own span that starts with a "go on" draw (as
-        # Hypothesis' stateful testing does): conversations run long (about 7 steps on average,
-        # capped by max_messages), and the shrinker drops a middle step by deleting one span.
-        # At least one message: a conversation without any only repeats the handshake.
+        # Hypothesis' stateful testing does): conversations run long, and the shrinker drops a
+        # middle step by deleting one span. At least one message: a conversation without any
+        # only repeats the handshake.
         while len(steps) < max_messages:
-            step = draw(_next_step(choice, first=not steps, previous=steps[-1] if steps else None))
+            step = draw(step_strategy(options, not steps))
             if step is None:
                 break
-            steps.append(step)
+            steps.append(steps[-1] if step is repeat else step)
         return steps
 
     return plan()

@@ -83,7 +83,6 @@ def render_failure(
 ) -> str:
     """The full failure report for one (minimal) failing conversation."""
     t = transcript
-    close = t.server_close()
     lines = [
         RULE,
         f"WEBSOCKET TEST FAILURE: {t.route}" + ("   [SECURITY]" if failure.security else ""),
@@ -101,17 +100,8 @@ def render_failure(
             _indent(render_payload(failure.frame.kind, failure.frame.data, limit=2000)),
         ]
     lines += ["Expected:", _indent(failure.expected), "Actual:", _indent(failure.actual)]
-    state = (
-        "closed"
-        if close is not None or not t.app_stopped or not isinstance(t.handshake, Accepted)
-        else "open"
-    )
-    if isinstance(t.handshake, Accepted) and close is None:
-        state = (
-            "closed by client" if any(f.direction == "client_close" for f in t.frames) else "open"
-        )
-    lines.append(f"Connection State: {state}")
-    lines.append(f"Close Code: {close.code if close is not None else _handshake_code(t)}")
+    state, code = _connection_end(t)
+    lines += [f"Connection State: {state}", f"Close Code: {code}"]
     received = t.received
     last = received[-1].render(limit=200) if received else "None"
     lines += [
@@ -138,14 +128,22 @@ def render_failure(
     return redact("\n".join(lines), secrets)
 
 
-def _handshake_code(t: Transcript) -> str:
-    if isinstance(t.handshake, Rejected):
-        return (
-            str(t.handshake.close_code)
-            if t.handshake.close_code is not None
-            else f"(HTTP {t.handshake.status})"
-        )
-    return "None"
+def _connection_end(t: Transcript) -> tuple[str, str]:
+    """How the connection ended, and with which code, as the client saw it."""
+    hs = t.handshake
+    if hs is None:
+        return "never opened (no answer to the handshake)", "None"
+    if isinstance(hs, Rejected):
+        code = f"{hs.close_code} (before accept; HTTP {hs.status} on a real server)" if hs.close_code is not None else f"None (HTTP {hs.status})"
+        return "refused", code
+    for frame in t.frames:
+        if frame.direction == "server_close":
+            return "closed by the server", str(frame.code)
+        if frame.direction == "client_close":
+            return "closed by the client", f"{frame.code} (sent by the client)"
+        if frame.direction == "abort":
+            return "dropped by the client", "1006 (no close frame)"
+    return "open", "None"
 
 
 def replay_snippet(app: str, conversation: Conversation, *, spec: str | None = None) -> str:
@@ -185,7 +183,7 @@ def reproduce_command(args: Sequence[str], *, route: str, seed: int) -> str:
     """
     kept: list[str] = []
     skip_next = False
-    for arg in args:
+    for arg in _hide_auth(args):
         if skip_next:
             skip_next = False
             continue
@@ -211,7 +209,29 @@ def reproduce_command(args: Sequence[str], *, route: str, seed: int) -> str:
         if arg.startswith("-n") and len(arg) > 2:  # -n4, -nauto, -nlogical (xdist's only -n)
             continue
         kept.append(arg)
-    return shlex.join(["pytest", *kept, "--routes-ws-include", route, "--routes-seed", str(seed)])
+    # The credential itself never goes into a report: the command reads it from the environment.
+    command = shlex.join(["pytest", *kept, "--routes-ws-include", route, "--routes-seed", str(seed)])
+    return command.replace(_AUTH_MARK, '"$WS_ROUTES_AUTH"')
+
+
+_AUTH_MARK = "__WS_ROUTES_AUTH__"
+
+
+def _hide_auth(args: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    hide_next = False
+    for arg in args:
+        if hide_next:
+            out.append(_AUTH_MARK)
+            hide_next = False
+        elif arg == "--routes-auth":
+            out.append(arg)
+            hide_next = True
+        elif arg.startswith("--routes-auth="):
+            out += ["--routes-auth", _AUTH_MARK]
+        else:
+            out.append(arg)
+    return out
 
 
 def render_summary(stats: Iterable[RouteStats]) -> str:

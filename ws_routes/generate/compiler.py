@@ -116,12 +116,11 @@ class Compiler:
             return None
         if node.ref is not None:
             node = self.resolve(node.ref, node.pointer)
-        if node.any_of or node.one_of:
-            return None
         candidates: Sequence[Any]
         if node.enum is not None:
             candidates = node.enum
         elif node.types <= {"null", "boolean"}:
+            # Also under anyOf/oneOf: is_valid judges the combinators, and the candidates are few.
             candidates = [None, False, True]
         else:
             return None

@@ -159,7 +159,7 @@ def integer_strategy(
         lo = -(10 ** (_MAX_DIGITS - 1) - 1)
     if hi is None:
         hi = 10**_MAX_DIGITS - 1
-    if max_digits is not None:
+    if max_digits is not None and max_digits < _MAX_DIGITS:
         # A minus sign takes one of the characters.
         lo = (
             max(lo, -(10 ** (max_digits - 1) - 1))

@@ -39,6 +39,11 @@ __all__ = [
 # ECMA 262 line terminators: `.` matches none of them there, and Python's `.` only excludes "\n".
 _LINE_TERMINATORS = "\n\r\u2028\u2029"
 _ASCII_SPACE = " \t\n\r\f\v"
+# ECMA 262 WhiteSpace and LineTerminator: what its \s matches.
+_ECMA_SPACE = frozenset(
+    "\t\n\v\f\r \u00a0\u1680\u2028\u2029\u202f\u205f\u3000\ufeff"
+    + "".join(chr(c) for c in range(0x2000, 0x200B))
+)
 _UNBOUNDED = sre.MAXREPEAT
 
 
@@ -136,8 +141,15 @@ def _class_strategy(items: Sequence[tuple[object, object]]) -> tuple[SearchStrat
     """One character of a ``[...]`` class, and the most JSON bytes such a character can take."""
     negate = any(op is sre.NEGATE for op, _ in items)
     if negate:
-        regex = re.compile(_class_text(items), re.ASCII)
-        return st.characters(codec="utf-8").filter(lambda c: regex.fullmatch(c) is not None), 6
+        # Python reads [^\d\w\s] with Unicode categories (jsonschema), ECMA with ASCII ones but a
+        # wider \s: accept only characters both dialects accept.
+        regex = re.compile(_class_text(items))
+        spaces = any(value is sre.CATEGORY_SPACE for op, value in items if op is sre.CATEGORY)
+
+        def accepted(char: str) -> bool:
+            return regex.fullmatch(char) is not None and not (spaces and char in _ECMA_SPACE)
+
+        return _ANY_UTF8.filter(accepted), 6
     parts: list[SearchStrategy[str]] = []
     literals: list[str] = []
     worst = 1
@@ -195,9 +207,14 @@ _CATEGORIES: dict[object, tuple[SearchStrategy[str], int]] = {
     sre.CATEGORY_DIGIT: (st.characters(min_codepoint=ord("0"), max_codepoint=ord("9")), 1),
     sre.CATEGORY_WORD: (_WORD, 1),
     sre.CATEGORY_SPACE: (st.sampled_from(_ASCII_SPACE), 6),
-    sre.CATEGORY_NOT_DIGIT: (_ANY_UTF8.filter(lambda c: not "0" <= c <= "9"), 6),
-    sre.CATEGORY_NOT_WORD: (_ANY_UTF8.filter(lambda c: re.fullmatch(r"\w", c, re.A) is None), 6),
-    sre.CATEGORY_NOT_SPACE: (_ANY_UTF8.filter(lambda c: c not in _ASCII_SPACE), 6),
+    # Negated categories: not a digit/word/space character in Unicode (as Python reads them)
+    # nor in ECMA 262 (whose \s also holds U+FEFF, which Python's does not).
+    sre.CATEGORY_NOT_DIGIT: (_ANY_UTF8.filter(lambda c: re.fullmatch(r"\d", c) is None), 6),
+    sre.CATEGORY_NOT_WORD: (_ANY_UTF8.filter(lambda c: re.fullmatch(r"\w", c) is None), 6),
+    sre.CATEGORY_NOT_SPACE: (
+        _ANY_UTF8.filter(lambda c: not c.isspace() and c not in _ECMA_SPACE),
+        6,
+    ),
 }
 _CATEGORY_TEXT = {
     sre.CATEGORY_DIGIT: r"\d",
