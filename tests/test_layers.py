@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     "asgi": 4,
     "lifespan": 4,
     "loop": 4,
+    "swallowed": 4,
     "apps": 4,
     "conversation": 5,
     "checks": 5,

@@ -27,8 +27,10 @@ from ws_routes.errors import WsRoutesError
 from ws_routes.lifespan import Lifespan
 from ws_routes.loop import LoopBlocked, LoopThread
 from ws_routes.report import RouteStats
+from ws_routes.spec import SERVER_ERROR_CLOSE_CODES
+from ws_routes.swallowed import trace_exceptions
 from ws_routes.transcript import Failure, Transcript
-from ws_routes.transport import Accepted, Rejected
+from ws_routes.transport import Accepted, AppError, Rejected
 
 __all__ = ["ConversationFailed", "RouteDatabase", "RouteResult", "RouteRunner", "running_app"]
 
@@ -199,6 +201,8 @@ class RouteRunner:
                 result.error = f"{type(exc).__name__}: {exc}"
             finally:
                 self.stats.elapsed_s = round(time.perf_counter() - started, 3)
+            if result.failure is not None and loop.usable:
+                self._find_swallowed_exception(loop, transport, result.failure)
         # Distinct failures, not the failing replays shrinking went through.
         self.stats.failures = int(result.failure is not None)
         refused_all = self.stats.connections == 0 and self.stats.refused > 0
@@ -218,6 +222,31 @@ class RouteRunner:
             )
         return result
 
+    def _find_swallowed_exception(
+        self, loop: LoopThread, transport: AsgiTransport, failed: ConversationFailed
+    ) -> None:
+        """Replay a server-error close that came without an exception, tracing the app's code."""
+        t = failed.transcript
+        close = t.server_close()
+        if t.app_error is not None or close is None or close.code not in SERVER_ERROR_CLOSE_CODES:
+            return
+        replayed = Transcript(route=t.route, path=t.path)
+        try:
+            _, found = loop.run(
+                trace_exceptions(
+                    run_conversation(
+                        transport, self.route, failed.conversation, transcript=replayed
+                    )
+                ),
+                timeout=self._hard_deadline(failed.conversation),
+            )
+        except (LoopBlocked, WsRoutesError):
+            return
+        if found is not None:
+            note = "(the framework caught this and closed the connection; found by replaying with tracing)\n"
+            t.app_error = AppError(found.exception, note + found.traceback)
+            t.app_error_index = close.index
+
     def _hypothesis_test(self, loop: LoopThread, transport: AsgiTransport) -> Callable[[], None]:
         strategy = conversations(self.route, credential=self.credential)
         parent = settings()  # the current profile, as --hypothesis-profile loaded it
@@ -236,7 +265,9 @@ class RouteRunner:
             parent=parent,
             max_examples=self.max_examples,
             deadline=None,
-            database=RouteDatabase(database, self.route.spec.path) if database is not None else None,
+            database=RouteDatabase(database, self.route.spec.path)
+            if database is not None
+            else None,
             report_multiple_bugs=False,
             suppress_health_check=list(HealthCheck),
             phases=[p for p in parent.phases if p is not Phase.explain],
