@@ -380,3 +380,20 @@ def test_register_message_strategy_with_an_unknown_kind_is_a_clear_error(
             "'bytes', got 'jsn' (did you mean 'json'?)"
         ]
     )
+
+
+def test_hypothesis_profile_sets_the_number_of_conversations(
+    run_routes: RunRoutes, pytester: pytest.Pytester
+) -> None:
+    pytester.makeconftest(
+        "from hypothesis import settings\nsettings.register_profile('tiny', max_examples=7)\n"
+    )
+    args = ("--routes-websocket", "--routes-app", "app:app", "--routes-seed", "1")
+    result = run_routes(ECHO_APP, *args, "--hypothesis-profile", "tiny", defaults=False)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["  Sequences tested: 7"])
+    # --routes-max-examples wins over the profile.
+    again = run_routes(
+        None, *args, "--hypothesis-profile", "tiny", "--routes-max-examples", "4", defaults=False
+    )
+    again.stdout.fnmatch_lines(["  Sequences tested: 4"])

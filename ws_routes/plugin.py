@@ -265,7 +265,7 @@ class WebSocketRouteItem(pytest.Item):
             pytest.skip(f"{self.route.path}: disabled in the spec (settings.enabled: false)")
         compiled = compile_route(self.route, converters=self.converters)
         credential = credential_for(self.route.auth, state.credential)
-        max_examples = state.options.max_examples or self._max_examples(compiled)
+        max_examples = self._max_examples(compiled)
         self._seed = state.seed
         runner = RouteRunner(
             state.app,
@@ -293,10 +293,9 @@ class WebSocketRouteItem(pytest.Item):
     def _max_examples(self, compiled: CompiledRoute) -> int:
         from hypothesis import settings as hypothesis_settings
 
-        # An explicit spec value wins; otherwise a Hypothesis profile's max_examples applies.
-        spec_value = compiled.spec.settings.max_examples
-        profile_value = hypothesis_settings().max_examples
-        return spec_value if spec_value != 100 else profile_value
+        # --routes-max-examples and the spec are already merged into the route's settings.
+        chosen = compiled.spec.settings.max_examples
+        return chosen if chosen is not None else hypothesis_settings().max_examples
 
     def _verbose_printer(self, compiled: CompiledRoute) -> Any:
         from ws_routes.credentials import redact

@@ -77,7 +77,8 @@ class Settings:
     validate_subprotocols: bool = True
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
-    max_examples: int = 100
+    # None: the Hypothesis profile's max_examples (100 unless --hypothesis-profile says otherwise).
+    max_examples: int | None = None
     # Check name -> enabled. Missing names are enabled.
     checks: Mapping[str, bool] = field(default_factory=dict)
     # A foreign Origin the origin check offers; None disables the check.
