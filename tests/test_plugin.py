@@ -382,6 +382,27 @@ def test_register_message_strategy_with_an_unknown_kind_is_a_clear_error(
     )
 
 
+def test_register_message_strategy_matching_no_route_warns(
+    run_routes: RunRoutes, pytester: pytest.Pytester
+) -> None:
+    pytester.makeconftest(
+        """
+        from hypothesis import strategies as st
+        from ws_routes.websocket import register_message_strategy
+
+        register_message_strategy("/ws/shpae", "json", st.just({}))
+        """
+    )
+    result = run_routes(ECHO_APP)
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*WsRoutesWarning: register_message_strategy('/ws/shpae', 'json', ...) matches none of "
+            "the routes under test: /ws/echo"
+        ]
+    )
+
+
 def test_hypothesis_profile_sets_the_number_of_conversations(
     run_routes: RunRoutes, pytester: pytest.Pytester
 ) -> None:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ws_routes.spec import RouteSpec, Spec
     from ws_routes.transcript import Failure, Transcript
 
-__all__ = ["RoutesCollector", "WebSocketRouteItem"]
+__all__ = ["RoutesCollector", "WebSocketRouteItem", "WsRoutesWarning"]
 
 STATS_PROPERTY = "ws_routes_stats"
 
@@ -145,6 +145,7 @@ class RoutesCollector(pytest.Collector):
             planned = _plan_routes(self.config, state)
         except WsRoutesError as err:
             raise self.CollectError(f"ws_routes: {err}") from None
+        _warn_unmatched_registrations([route.path for route, _, _ in planned])
         for route, converters, problem in planned:
             name = f"test_websocket[{route.path}]"
             # An explicit node id: pytest's cache (--lf, --ff) reads ids back as strings.
@@ -230,6 +231,26 @@ def _plan_routes(
             continue
         result.append((route, converters, problem))
     return sorted(result, key=lambda r: r[0].path)
+
+
+class WsRoutesWarning(UserWarning):
+    """Something in the user's setup that is probably a mistake but does not stop the run."""
+
+
+def _warn_unmatched_registrations(paths: list[str]) -> None:
+    import warnings
+
+    from ws_routes.websocket import pattern_matches, registered_strategies
+
+    for reg in registered_strategies():
+        if not any(pattern_matches(reg.pattern, path) for path in paths):
+            warnings.warn(
+                WsRoutesWarning(
+                    f"register_message_strategy({reg.pattern!r}, {reg.kind!r}, ...) matches none of "
+                    f"the routes under test: {', '.join(paths) or 'none'}"
+                ),
+                stacklevel=1,
+            )
 
 
 class WebSocketRouteItem(pytest.Item):
