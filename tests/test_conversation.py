@@ -160,7 +160,8 @@ def test_first_message_credential_opens_every_conversation() -> None:
     @FIXED
     @given(conversations(compiled(), credential=credential))
     def check(conversation: Conversation) -> None:
-        assert conversation.steps[0] == Step("auth", "json", {"type": "auth", "token": "t0k"})
+        # Without an auth.first_message schema on the route, the message is the credential alone.
+        assert conversation.steps[0] == Step("auth", "json", {"token": "t0k"})
 
     check()
 
@@ -365,3 +366,39 @@ def test_registered_kind_the_spec_does_not_declare_can_be_sent(
     assert [m.spec.name for m in route.messages] == ["say", "json"]
     t = converse(app_loop, route, Step("json", "json", {"n": 1}))
     assert t.render()[0] == '> json {"n": 1}    [json]'
+
+
+def test_first_message_auth_is_drawn_from_its_schema_and_carries_the_token() -> None:
+    from hypothesis import given, settings
+
+    from ws_routes.compile import compile_route
+    from ws_routes.conversation import conversations
+    from ws_routes.credentials import credential_for
+    from ws_routes.spec import AuthSpec, MessageSpec, RouteSpec, Schema
+
+    auth = AuthSpec(
+        first_message=Schema(
+            value={
+                "type": "object",
+                "properties": {"type": {"const": "hello"}},
+                "required": ["type"],
+            }
+        ),
+        token="T0K",
+    )
+    route = compile_route(
+        RouteSpec(path="/ws", auth=auth, messages=(MessageSpec(name="m", kind="text"),))
+    )
+    seen: list[object] = []
+
+    @settings(max_examples=10, database=None)
+    @given(conversations(route, credential=credential_for(auth, None)))
+    def check(conversation: object) -> None:
+        first = conversation.steps[0]  # type: ignore[attr-defined]
+        seen.append(first.payload)
+        assert (first.message, first.kind) == ("auth", "json")
+        assert first.payload["type"] == "hello"
+        assert first.payload["token"] == "T0K"
+
+    check()
+    assert seen

@@ -89,6 +89,8 @@ class CompiledRoute:
     query: st.SearchStrategy[list[tuple[str, str]]]
     headers: st.SearchStrategy[list[tuple[str, str]]]
     converters: Mapping[str, str] = field(default_factory=dict)
+    # The authenticating first message (auth.first_message), without its token.
+    first_message: st.SearchStrategy[Any] | None = None
 
     def classify(self, kind: Kind, data: str | bytes) -> tuple[str | None, Kind, Any]:
         """Match a received frame against the declared replies.
@@ -231,7 +233,8 @@ def _fast_validator(schema: Schema | None) -> Callable[[Any], bool]:
 _SAFE_PARAM_CHARS = st.characters(
     # Excluding surrogates (Cs) is what makes text UTF-8-encodable; codec="utf-8" says the same
     # but costs Hypothesis a two-second table build on first use.
-    exclude_categories=("Cs", "Cc"), exclude_characters="/?#%"
+    exclude_categories=("Cs", "Cc"),
+    exclude_characters="/?#%",
 )
 
 
@@ -355,8 +358,11 @@ def compile_route(
     replies = tuple(
         CompiledReply(spec=r, is_valid=_fast_validator(r.schema)) for r in route.replies
     )
+    first_message = None
     if route.auth is not None and route.auth.first_message is not None:
-        _from_schema(route.auth.first_message, max_size=route.settings.max_message_size)
+        first_message = _from_schema(
+            route.auth.first_message, max_size=route.settings.max_message_size
+        )
     return CompiledRoute(
         spec=route,
         messages=tuple(messages),
@@ -365,4 +371,5 @@ def compile_route(
         query=_pairs_strategy(route.query, headers=False),
         headers=_pairs_strategy(route.headers, headers=True),
         converters=converters,
+        first_message=first_message,
     )

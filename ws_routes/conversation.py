@@ -173,7 +173,10 @@ def conversations(
         headers = draw(route.headers)
         drawn_steps = draw(steps)
         close_code = draw(st.sampled_from(close_codes))
-        query, headers, drawn_steps = _apply_credential(credential, query, headers, drawn_steps)
+        first = draw(route.first_message) if route.first_message is not None else None
+        query, headers, drawn_steps = _apply_credential(
+            credential, query, headers, drawn_steps, first
+        )
         return Conversation(
             path=render_path(template, values),
             query=tuple(query),
@@ -191,9 +194,26 @@ def _apply_credential(
     query: list[tuple[str, str]],
     headers: list[tuple[str, str]],
     steps: list[Step],
+    first_message: Any = None,
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[Step]]:
     if credential is None:
         return query, headers, steps
+    if credential.place == "query":
+        query = [(k, v) for k, v in query if k != credential.name] + [
+            (credential.name, credential.value)
+        ]
+    elif credential.place == "header":
+        headers = [(k, v) for k, v in headers if k != credential.name] + [
+            (credential.name, credential.value)
+        ]
+    elif credential.place == "cookie":
+        headers = [*headers, ("cookie", f"{credential.name}={credential.value}")]
+    else:
+        # auth.first_message: a message drawn from its schema, with the credential as "token".
+        payload = dict(first_message) if isinstance(first_message, dict) else {}
+        payload[credential.name] = credential.value
+        steps = [Step("auth", "json", payload), *steps]
+    return query, headers, steps
     if credential.place == "query":
         query = [(k, v) for k, v in query if k != credential.name] + [
             (credential.name, credential.value)
