@@ -191,18 +191,13 @@ def _plan_routes(
     if discovered is None:
         planned = [(r, None, None) for r in spec.routes]
     else:
-        by_template = {normalize_template(r.path): r for r in discovered}
+        app_templates = [normalize_template(r.path) for r in discovered]
+        declared_by_template = {normalize_template(r.path): r for r in spec.routes}
         mounts = opaque_mounts(state.app)
         used: set[str] = set()
         for found in discovered:
-            declared = spec.route(found.path) or next(
-                (
-                    r
-                    for r in spec.routes
-                    if normalize_template(r.path) == normalize_template(found.path)
-                ),
-                None,
-            )
+            # Matched without converters: the spec may say {room} where the app says {room:str}.
+            declared = declared_by_template.get(normalize_template(found.path))
             route = declared if declared is not None else default_route(found.path, spec.settings)
             if declared is not None:
                 used.add(declared.path)
@@ -213,7 +208,7 @@ def _plan_routes(
             if any(route.path.startswith(m.rstrip("/") + "/") for m in mounts):
                 planned.append((route, None, None))
                 continue
-            hint = did_you_mean(normalize_template(route.path), list(by_template))
+            hint = did_you_mean(normalize_template(route.path), app_templates)
             missing = (
                 f"{route.location}: route {route.path!r} is in the spec but the app has no such "
                 f"WebSocket route"
