@@ -256,7 +256,10 @@ def test_include_and_exclude_select_routes(run_routes: RunRoutes) -> None:
 def test_routes_alone_runs_no_websocket_items(run_routes: RunRoutes) -> None:
     result = run_routes(ECHO_APP, "--routes", "--routes-app", "app:app", defaults=False)
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
-    assert "ws_routes" not in result.stdout.str()
+    assert "WebSocket Test Summary" not in result.stdout.str()
+    result.stdout.fnmatch_lines(
+        ["ws_routes: --routes alone tests no WebSocket route: add --routes-websocket*"]
+    )
 
 
 def test_pyproject_opt_in_makes_routes_run_websocket_items(

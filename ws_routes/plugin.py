@@ -76,6 +76,8 @@ def pytest_configure(config: pytest.Config) -> None:
         enabled = _pyproject_enables_websocket(config.rootpath)
         options = replace(options, enabled=enabled)
     if not options.enabled:
+        if options.routes:
+            config.pluginmanager.register(_RoutesAloneNote(), "ws_routes_note")
         return
     if options.auth is not None:
         from ws_routes.credentials import parse_auth_option
@@ -384,6 +386,16 @@ class WebSocketRouteItem(pytest.Item):
             seed=seed,
             secrets=state.secrets,
             extra=extra,
+        )
+
+
+class _RoutesAloneNote:
+    """`--routes` alone tests nothing here; say so rather than pass silently."""
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        terminalreporter.write_line(
+            "ws_routes: --routes alone tests no WebSocket route: add --routes-websocket, or set "
+            "enabled = true under [tool.pytest-routes.websocket] in pyproject.toml"
         )
 
 
