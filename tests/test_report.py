@@ -106,7 +106,6 @@ def test_render_failure_has_every_section_in_order() -> None:
         failing_transcript(),
         reproduce_command="pytest --routes-websocket --routes-seed 7",
         snippet="from ws_routes.replay import replay\n",
-        seed=7,
     )
     lines = text.splitlines()
     assert lines[:3] == [RULE, "WEBSOCKET TEST FAILURE: /ws/chat/{room}", RULE]

@@ -198,14 +198,11 @@ def _apply_credential(
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[Step]]:
     if credential is None:
         return query, headers, steps
+    pair = (credential.name, credential.value)
     if credential.place == "query":
-        query = [(k, v) for k, v in query if k != credential.name] + [
-            (credential.name, credential.value)
-        ]
+        query = [(k, v) for k, v in query if k != credential.name] + [pair]
     elif credential.place == "header":
-        headers = [(k, v) for k, v in headers if k != credential.name] + [
-            (credential.name, credential.value)
-        ]
+        headers = [(k, v) for k, v in headers if k != credential.name] + [pair]
     elif credential.place == "cookie":
         headers = [*headers, ("cookie", f"{credential.name}={credential.value}")]
     else:
@@ -213,20 +210,6 @@ def _apply_credential(
         payload = dict(first_message) if isinstance(first_message, dict) else {}
         payload[credential.name] = credential.value
         steps = [Step("auth", "json", payload), *steps]
-    return query, headers, steps
-    if credential.place == "query":
-        query = [(k, v) for k, v in query if k != credential.name] + [
-            (credential.name, credential.value)
-        ]
-    elif credential.place == "header":
-        headers = [(k, v) for k, v in headers if k != credential.name] + [
-            (credential.name, credential.value)
-        ]
-    elif credential.place == "cookie":
-        headers = [*headers, ("cookie", f"{credential.name}={credential.value}")]
-    else:
-        first = Step("auth", "json", {"type": "auth", credential.name: credential.value})
-        steps = [first, *steps]
     return query, headers, steps
 
 

@@ -265,7 +265,6 @@ class WebSocketRouteItem(pytest.Item):
         self.route = route
         self.converters = converters
         self.problem = problem
-        self._seed: int | None = None
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, self.name
@@ -284,7 +283,6 @@ class WebSocketRouteItem(pytest.Item):
         compiled = compile_route(self.route, converters=self.converters)
         credential = credential_for(self.route.auth, state.credential)
         max_examples = self._max_examples(compiled)
-        self._seed = state.seed
         runner = RouteRunner(
             state.app,
             compiled,
@@ -363,7 +361,7 @@ class WebSocketRouteItem(pytest.Item):
 
         app = state.options.app or (state.spec.app if state.spec else None) or "module:app"
         args = list(self.config.invocation_params.args)
-        seed = self._seed if self._seed is not None else state.seed
+        seed = state.seed
         command = reproduce_command(args, route=self.route.path, seed=seed)
         spec_source = state.spec.source if state.spec else None
         if spec_source:
@@ -380,10 +378,8 @@ class WebSocketRouteItem(pytest.Item):
         return render_failure(
             exc.failure,
             exc.transcript,
-            conversation=exc.conversation,
             reproduce_command=command,
             snippet=snippet,
-            seed=seed,
             secrets=state.secrets,
             extra=extra,
         )

@@ -74,10 +74,8 @@ def render_failure(
     failure: Failure,
     transcript: Transcript,
     *,
-    conversation: Conversation | None = None,
     reproduce_command: str | None = None,
     snippet: str | None = None,
-    seed: int | None = None,
     secrets: Iterable[str] = (),
     extra: Sequence[str] = (),
 ) -> str:
