@@ -324,5 +324,5 @@ def test_load_app_import_errors(project: Path) -> None:
     with pytest.raises(AppLoadError, match=r"importing app module .* failed: No module named"):
         load_app(f"{module}:app", rootdir=project)
     module = write_module(project / "..", "raise ValueError('bad config')\n")
-    with pytest.raises(AppLoadError, match="raised ValueError: bad config"):
+    with pytest.raises(AppLoadError, match=r"raised ValueError: bad config \(at .*\.py:\d+\)"):
         load_app(f"{module}:app", rootdir=project / "..")
