@@ -547,3 +547,35 @@ def test_litestar_handler_and_listener() -> None:
         assert conn.leaked_tasks == []
 
     run(main())
+
+
+def test_push_only_handler_settles_without_waiting_out_the_timeout() -> None:
+    """A handler that only sends never reads our message, so settle must not wait for it."""
+
+    async def feed(ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.send_text("hello")
+        try:
+            while True:
+                await asyncio.sleep(3600)  # a slow feed: nothing more for an hour
+                await ws.send_text("tick")
+        except WebSocketDisconnect:
+            pass
+
+    app = Starlette(routes=[WebSocketRoute("/feed", feed)])
+
+    async def scenario() -> tuple[list[Any], bool, float, bool]:
+        conn = await connect(app, "/feed")
+        await conn.settle(1.0)
+        await conn.send_text("are you there?")
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        events, quiet = await conn.settle(60.0)
+        waited = loop.time() - started
+        stopped = await conn.close(timeout=1.0)
+        return events, quiet, waited, stopped
+
+    events, quiet, waited, _stopped = run(scenario())
+    assert events == []
+    assert quiet
+    assert waited < 30.0  # far from the 60 s timeout: it returned as soon as the app sat idle

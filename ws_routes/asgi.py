@@ -221,6 +221,8 @@ class AsgiConnection:
         self._disconnect: Message | None = None  # what every app receive() returns from now on
         self._client_gone = self._connect_delivered = self._handshake_done = False
         self._cancelled = False
+        # Whether the app has asked for a message since accepting: push-only handlers never do.
+        self._read_since_accept = False
         self._response: tuple[int, tuple[tuple[str, str], ...]] = (500, ())
         self._body = bytearray()
         self._token = object()
@@ -280,6 +282,11 @@ class AsgiConnection:
                     quiet = await self._stays_quiet()
                     if quiet:
                         break
+                elif self._not_reading() and await self._stays_idle():
+                    # A push-only handler never reads what we send, so nothing it sends is an
+                    # answer to it: waiting out the timeout would only slow every step.
+                    quiet = True
+                    break
                 elif not spun:  # the app usually answers within one iteration: no timer
                     spun = True
                     await asyncio.sleep(0)
@@ -332,6 +339,20 @@ class AsgiConnection:
     def _quiet(self) -> bool:
         waiter = self._app_waiter
         return self._task.done() or (waiter is not None and not waiter.done() and not self._inbox)
+
+    def _not_reading(self) -> bool:
+        return self._state is _State.ACCEPTED and not self._read_since_accept and bool(self._inbox)
+
+    async def _stays_idle(self) -> bool:
+        """Nothing is runnable: the app waits on a timer or I/O, not on our message."""
+        ready = getattr(self._loop, "_ready", None)
+        for _ in range(QUIET_ITERATIONS):
+            await asyncio.sleep(0)
+            if self._events or not self._not_reading():
+                return False
+            if ready is not None and not ready:
+                return True
+        return ready is None
 
     async def _stays_quiet(self) -> bool:
         # CPython's ready queue is private (and absent on uvloop: then we always iterate).
@@ -431,6 +452,8 @@ class AsgiConnection:
         self._wake()
 
     async def _receive(self) -> Message:
+        if self._state is _State.ACCEPTED:
+            self._read_since_accept = True
         while True:
             if self._inbox:
                 return self._inbox.popleft()

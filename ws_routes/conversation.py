@@ -116,17 +116,20 @@ def _plan(messages: Sequence[CompiledMessage], max_messages: int) -> st.SearchSt
     def step_strategy(options: tuple[int, ...], first: bool) -> st.SearchStrategy[Any]:
         key = (options, first)
         if key not in step_strategies:
-            choice = st.sampled_from(options if first else [*options, _REPEAT])
+            choice = st.sampled_from([*options, _REPEAT])
 
             @st.composite
-            def next_step(draw: st.DrawFn) -> Any:
-                if not first and not draw(_GO_ON):
-                    return None
+            def next_step(draw: st.DrawFn) -> tuple[bool, Any]:
+                # Every step has the same shape (go on, choice, payload, wait), the first too, so
+                # the shrinker can delete any step, the first included, without misreading the rest.
+                go_on = bool(draw(_GO_ON))
                 picked = draw(choice)
                 if picked == _REPEAT:
-                    return repeat
+                    if not first:
+                        return go_on, repeat
+                    picked = options[0]  # nothing to repeat yet
                 spec = messages[picked].spec
-                return Step(spec.name, spec.kind, draw(messages[picked].strategy), draw(wait))
+                return go_on, Step(spec.name, spec.kind, draw(messages[picked].strategy), draw(wait))
 
             step_strategies[key] = next_step()
         return step_strategies[key]
@@ -144,14 +147,14 @@ def _plan(messages: Sequence[CompiledMessage], max_messages: int) -> st.SearchSt
         options = (*pool[offset:], *pool[:offset])
         steps: list[Step] = []
         # One step at a time, each in its own span that starts with a "go on" draw (as
-        # Hypothesis' stateful testing does): conversations run long, and the shrinker drops a
-        # middle step by deleting one span. At least one message: a conversation without any
-        # only repeats the handshake.
+        # Hypothesis' stateful testing does): conversations run long, and the shrinker drops any
+        # step by deleting its span. The first step ignores "go on": a conversation without
+        # messages only repeats the handshake.
         while len(steps) < max_messages:
-            step = draw(step_strategy(options, not steps))
-            if step is None:
-                break
+            go_on, step = draw(step_strategy(options, not steps))
             steps.append(steps[-1] if step is repeat else step)
+            if not go_on:
+                break
         return steps
 
     return plan()
