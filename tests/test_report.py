@@ -367,7 +367,7 @@ def test_reproduce_command_keeps_everything_else_and_quotes() -> None:
 # -- summary ---------------------------------------------------------------------------------------
 
 
-def test_render_summary_sorted_with_counts_refusals_and_notes() -> None:
+def test_render_summary_sorted_with_counts_and_refusals() -> None:
     stats = [
         RouteStats(
             route="/ws/b",
@@ -377,7 +377,6 @@ def test_render_summary_sorted_with_counts_refusals_and_notes() -> None:
             refused=10,
             failures=1,
             outcome="FAILED",
-            notes=["slow"],
         ),
         RouteStats(route="/ws/a", sequences=30, messages=99, connections=30, outcome="passed"),
     ]
@@ -397,7 +396,6 @@ def test_render_summary_sorted_with_counts_refusals_and_notes() -> None:
         "  Connections established: 1,190",
         "  Connections refused: 10",
         "  Failures: 1",
-        "  Note: slow",
     ]
 
 
@@ -410,6 +408,6 @@ def test_route_stats_survive_json() -> None:
         refused=1,
         failures=1,
         outcome="FAILED",
-        notes=["n"],
+        elapsed_s=1.5,
     )
     assert RouteStats.from_json(stats.to_json()) == stats

@@ -103,18 +103,15 @@ class CompiledRoute:
                 if reply.spec.kind == "bytes" and reply.is_valid(data):
                     return reply.spec.name, "bytes", data
             return None, "bytes", data
-        parsed: Any = _NOT_JSON
+        # Parsed once, up front: a frame is checked against every reply on the hot path.
+        json_replies = any(r.spec.kind == "json" for r in self.replies)
+        parsed: Any = _parse_json(data) if json_replies else _NOT_JSON
         for reply in self.replies:
             if reply.spec.kind == "text":
                 if reply.is_valid(data):
                     return reply.spec.name, "text", data
-            elif reply.spec.kind == "json":
-                if parsed is _NOT_JSON:
-                    parsed = _parse_json(data)
-                if parsed is not _NOT_JSON and reply.is_valid(parsed):
-                    return reply.spec.name, "json", parsed
-        if parsed is _NOT_JSON and any(r.spec.kind == "json" for r in self.replies):
-            parsed = _parse_json(data)
+            elif reply.spec.kind == "json" and parsed is not _NOT_JSON and reply.is_valid(parsed):
+                return reply.spec.name, "json", parsed
         if parsed is not _NOT_JSON:
             return None, "json", parsed
         return None, "text", data

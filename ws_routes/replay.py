@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -20,7 +21,7 @@ from ws_routes.errors import WsRoutesError, did_you_mean
 from ws_routes.loader import load_spec
 from ws_routes.report import render_handshake
 from ws_routes.runner import running_app
-from ws_routes.spec import KINDS, RouteSpec, default_route
+from ws_routes.spec import KINDS, RouteSpec, Spec, default_route
 from ws_routes.transcript import Failure, Transcript
 
 __all__ = ["replay"]
@@ -38,33 +39,14 @@ def _template_regex(template: str) -> re.Pattern[str]:
 def _route_for(
     path: str, spec_path: str | None, app: Any
 ) -> tuple[RouteSpec, dict[str, str] | None]:
-    spec = load_spec(spec_path) if spec_path else None
-    templates = [r.path for r in spec.routes] if spec else []
-    discovered = discover(app) or []
-    converters = None
-    for found in discovered:
-        if _template_regex(found.path).match(path):
-            templates.insert(0, found.path)
-            converters = dict(found.params)
-            break
-    for template in templates:
-        if _template_regex(template).match(path):
-            declared = spec.route(template) if spec else None
-            if declared is None and spec is not None:
-                declared = next(
-                    (r for r in spec.routes if _template_regex(r.path).match(path)), None
-                )
-            route = declared or default_route(
-                template, spec.settings if spec else default_route("/", _defaults()).settings
-            )
-            return route, converters
-    return default_route(path, spec.settings if spec else _defaults()), converters
-
-
-def _defaults() -> Any:
-    from ws_routes.spec import Settings
-
-    return Settings()
+    """The spec of the route ``path`` belongs to, and its converters when the app declares it."""
+    spec = load_spec(spec_path) if spec_path else Spec()
+    found = next((r for r in discover(app) or [] if _template_regex(r.path).match(path)), None)
+    declared = next((r for r in spec.routes if _template_regex(r.path).match(path)), None)
+    converters = dict(found.params) if found is not None else None
+    if declared is not None:
+        return (replace(declared, path=found.path) if found is not None else declared), converters
+    return default_route(found.path if found is not None else path, spec.settings), converters
 
 
 def _steps(
@@ -79,7 +61,9 @@ def _steps(
             kind, payload = item  # type: ignore[misc]
             name = next((n for n, k in names.items() if k == kind), kind)
         if kind not in KINDS:
-            raise WsRoutesError(f"replay: message kind must be one of {', '.join(KINDS)}, got {kind!r}")
+            raise WsRoutesError(
+                f"replay: message kind must be one of {', '.join(KINDS)}, got {kind!r}"
+            )
         if route.spec.declared and names.get(name) != kind:
             known = ", ".join(f"{n} ({k})" for n, k in names.items()) or "none"
             hint = did_you_mean(name, names)

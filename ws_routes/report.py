@@ -11,7 +11,7 @@ import json
 import shlex
 import textwrap
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ws_routes.credentials import redact
@@ -38,7 +38,6 @@ class RouteStats:
     failures: int = 0
     elapsed_s: float = 0.0
     outcome: str = ""
-    notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps({k: getattr(self, k) for k in self.__slots__})  # type: ignore[attr-defined]
@@ -248,6 +247,5 @@ def render_summary(stats: Iterable[RouteStats]) -> str:
         if s.elapsed_s > 0:
             rate = s.sequences / s.elapsed_s
             lines.append(f"  Time: {s.elapsed_s:.2f} s ({rate:,.0f} conversations/s)")
-        lines.extend(f"  Note: {n}" for n in s.notes)
     lines.append("=" * 37)
     return "\n".join(lines)
