@@ -77,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     routes.add_argument("app", help="the ASGI app as module:attribute")
     routes.add_argument("--json", action="store_true", help="machine-readable output")
     routes.set_defaults(run=_routes)
+    from ws_routes import cli_asyncapi
+
+    cli_asyncapi.register(sub)
     return parser
 
 
