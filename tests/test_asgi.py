@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -373,10 +374,15 @@ def test_background_task_reply_and_leaked_tasks() -> None:
             await asyncio.sleep(0.02)
             await ws.send_text(text.upper())
 
-        async def forever() -> None:
+        async def heartbeat() -> None:  # forgotten: never cancelled, and it holds the socket
+            while True:
+                await asyncio.sleep(10)
+                await ws.send_text("ping")
+
+        async def shared() -> None:  # holds nothing of this connection: not its leak
             await asyncio.Event().wait()
 
-        tasks = [asyncio.create_task(reply()), asyncio.create_task(forever())]
+        tasks = [asyncio.create_task(f()) for f in (reply, heartbeat, shared)]
         await ws.receive()
         del tasks
 
@@ -387,15 +393,52 @@ def test_background_task_reply_and_leaked_tasks() -> None:
         await conn.send_text("hi")
         events, quiet = await conn.settle(1)
         assert (events, quiet) == ([], True)
-        assert conn.background_tasks == 2
+        assert conn.background_tasks == 3
         assert await conn.receive(1) == TextFrame("HI")
-        assert conn.background_tasks == 1
+        assert conn.background_tasks == 2
         assert conn.leaked_tasks == []  # the app is still running
         assert await conn.close(timeout=1) is True
         assert len(conn.leaked_tasks) == 1
-        assert "forever" in conn.leaked_tasks[0]
-        assert await conn.cancel_leaked_tasks(timeout=1) == 1
-        assert conn.leaked_tasks == []
+        assert "heartbeat" in conn.leaked_tasks[0]
+        leaked, errors = await conn.finish_tasks()
+        assert len(leaked) == 1
+        assert "heartbeat" in leaked[0]
+        assert errors == []
+        assert conn.leaked_tasks == []  # cancelled
+        assert conn.background_tasks == 1  # the shared task is left alone
+
+    run(main())
+
+
+def test_unhandled_exceptions_in_background_tasks() -> None:
+    async def pump(ws: WebSocket) -> None:
+        await ws.accept()
+
+        async def sender() -> None:
+            await ws.receive_text()  # the disconnect arrives here, unhandled
+            await ws.send_text("never")
+
+        async def awaited() -> None:
+            raise ValueError("retrieved by the handler")
+
+        task = asyncio.create_task(sender())
+        with contextlib.suppress(ValueError):
+            await asyncio.create_task(awaited())
+        await asyncio.sleep(0.01)
+        del task
+
+    app = Starlette(routes=[WebSocketRoute("/ws", pump)])
+
+    async def main() -> None:
+        conn = await connect(app, "/ws")
+        assert await conn.abort(timeout=1) is True
+        leaked, errors = await conn.finish_tasks()
+        assert leaked == []
+        assert len(errors) == 1
+        error, client_gone = errors[0]
+        assert "WebSocketDisconnect" in error.summary
+        assert "sender" in error.traceback
+        assert client_gone is True
 
     run(main())
 
@@ -420,6 +463,7 @@ ACCEPT = msg("accept")
         ([msg("accept", headers=[("a", "b")])], "(bytes, bytes)"),
         ([ACCEPT, msg("close", code="1000")], "int code"),
         ([ACCEPT, msg("close", reason="x" * 124)], "over 123"),
+        ([ACCEPT, msg("send", text="a\ud800")], "lone surrogate"),
         ([msg("http.response.body", body=b"")], "before the handshake"),
         ([msg("http.response.start", status="200")], "int status"),
         ([{"type": "http.response.start", "status": 200}], "unknown ASGI message type"),

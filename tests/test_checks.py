@@ -11,10 +11,11 @@ from ws_routes.checks import (
     MAX_CLOSE_REASON_BYTES,
     evaluate,
     is_benign_disconnect,
+    is_server_error_close,
     valid_close_code,
 )
 from ws_routes.compile import CompiledRoute, compile_route
-from ws_routes.conversation import Conversation
+from ws_routes.conversation import Conversation, Step
 from ws_routes.spec import (
     AuthSpec,
     InvalidSpec,
@@ -486,3 +487,155 @@ def test_failures_come_in_severity_order() -> None:
 def test_a_disabled_check_is_skipped() -> None:
     r = route(settings=Settings(checks={"close_code": False}))
     assert run(transcript(sent(0), server_close(1005)), r) == []
+
+
+# -- server-error closes: crash or deliberate refusal -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "crash"),
+    [
+        (1011, "", True),
+        (1011, "anything", True),
+        (4500, "Internal Server Error", True),
+        (4500, "", True),
+        (4500, "JSON is malformed: invalid character (byte 4)", False),
+        (1008, "", False),
+        (None, "", False),
+    ],
+)
+def test_is_server_error_close(code: int | None, reason: str, crash: bool) -> None:
+    assert is_server_error_close(code, reason) is crash
+
+
+def test_framework_refusal_after_a_valid_message_is_a_contract_finding() -> None:
+    r = route(close_codes=(4001,))
+    failures = run(transcript(sent(0), server_close(4500, "Validation failed for WebSocket")), r)
+    assert checks(failures) == ["close_code"]
+    assert "refused a message the spec declares valid" in failures[0].message
+
+
+def test_framework_refusal_of_a_mutant_or_on_an_undescribed_route_passes() -> None:
+    negative = transcript(
+        sent(0, b"x", kind="bytes", mutation="bytes frame to a text message"),
+        server_close(4500, "JSON is malformed: invalid character (byte 4)"),
+    )
+    assert run(negative, route(close_codes=(4001,))) == []
+    undescribed = compile_route(default_route(PATH, Settings()))
+    refused = transcript(sent(0, "not json"), server_close(4500, "JSON is malformed"))
+    assert run(refused, undescribed) == []
+
+
+# -- negative cases ------------------------------------------------------------------------------
+
+
+def negative_conversation(*steps: Step, close_code: int | None = 1000) -> Conversation:
+    return Conversation(path=PATH, steps=steps, close_code=close_code)
+
+
+VALID = Step("say", "text", "hi")
+MUTANT = Step("say", "bytes", b"\x00", mutation="bytes frame to a text message", invalid=True)
+
+
+def test_failures_after_a_mutant_are_negative_cases_naming_it() -> None:
+    t = transcript(
+        sent(0), sent(1, b"\x00", kind="bytes", mutation=MUTANT.mutation), server_close(1011, index=1)
+    )
+    failures = evaluate(route(), negative_conversation(VALID, MUTANT), t)
+    assert checks(failures) == ["invalid_input"]
+    assert failures[0].error_type == "negative_case"
+    assert failures[0].message.startswith("negative case, bytes frame to a text message:")
+
+
+def test_failures_before_any_mutant_keep_their_check() -> None:
+    t = transcript(sent(0), server_close(1011, index=0), sent(1, b"\x00", kind="bytes"))
+    failures = evaluate(route(), negative_conversation(VALID, MUTANT), t)
+    assert checks(failures) == ["no_server_error"]
+
+
+def test_an_allowed_reaction_to_a_mutant_passes() -> None:
+    r = route(close_codes=(4001,), invalid=InvalidSpec(close_codes=(1003,)))
+    t = transcript(sent(0, b"\x00", kind="bytes", mutation=MUTANT.mutation), server_close(1003))
+    assert evaluate(r, negative_conversation(MUTANT), t) == []
+
+
+def must_reject_route() -> CompiledRoute:
+    return route(
+        replies=(
+            ReplySpec(name="ok", kind="text"),
+            ReplySpec(name="error", kind="json", error=True),
+        ),
+        invalid=InvalidSpec(must_reject=True, close_codes=(4400,)),
+    )
+
+
+def test_must_reject_fails_on_silence_and_passes_on_an_error_reply_or_a_close() -> None:
+    r = must_reject_route()
+    frame = sent(0, b"\x00", kind="bytes", mutation=MUTANT.mutation)
+    silent = evaluate(r, negative_conversation(MUTANT), transcript(frame, client_close()))
+    assert checks(silent) == ["invalid_input"]
+    assert "was not rejected" in silent[0].message
+    assert "4400" in silent[0].expected
+    replied = transcript(frame, received(0, {"e": 1}, name="error"), client_close())
+    assert evaluate(r, negative_conversation(MUTANT), replied) == []
+    closed = transcript(frame, server_close(4400, index=0))
+    assert evaluate(r, negative_conversation(MUTANT), closed) == []
+
+
+def test_must_reject_ignores_mutants_that_may_be_valid() -> None:
+    awkward = Step("say", "text", "a\x00b", mutation="NUL in a string", invalid=False)
+    t = transcript(sent(0, "a\x00b", mutation=awkward.mutation), client_close())
+    assert evaluate(must_reject_route(), negative_conversation(awkward), t) == []
+
+
+# -- disconnect ----------------------------------------------------------------------------------
+
+
+def aborted(*frames: Frame, **fields: Any) -> Transcript:
+    return transcript(*frames, Frame(direction="abort", index=0), **fields)
+
+
+def test_an_exception_after_an_abort_is_a_disconnect_finding() -> None:
+    t = aborted(
+        sent(0),
+        app_error=app_error(RuntimeError("Cannot call send once a close message has been sent")),
+        app_error_phase="shutdown",
+    )
+    failures = run(t, close_code=None)  # type: ignore[arg-type]
+    assert checks(failures) == ["disconnect"]
+    assert "dropped the connection" in failures[0].message
+
+
+def test_a_benign_disconnect_after_an_abort_passes() -> None:
+    class WebSocketDisconnect(Exception):
+        pass
+
+    t = aborted(sent(0), app_error=app_error(WebSocketDisconnect()), app_error_phase="shutdown")
+    assert run(t) == []
+
+
+def test_task_errors_after_the_client_left_are_disconnect_findings() -> None:
+    error = app_error(OSError("the client disconnected"))
+    failures = run(aborted(sent(0), task_errors=[(error, True)]))
+    assert checks(failures) == ["disconnect"]
+    assert "task the app started" in failures[0].message
+
+
+def test_task_errors_while_connected_are_server_errors() -> None:
+    error = app_error(KeyError("user"))
+    failures = run(transcript(sent(0), client_close(), task_errors=[(error, False)]))
+    assert checks(failures) == ["no_server_error"]
+
+
+def test_leaked_tasks_are_a_disconnect_finding() -> None:
+    t = transcript(sent(0), client_close(), leaked_tasks=["Task-7: heartbeat (app.py:12)"])
+    failures = run(t)
+    assert checks(failures) == ["disconnect"]
+    assert failures[0].error_type == "resource_leak"
+    assert "heartbeat" in failures[0].actual
+
+
+def test_the_disconnect_check_can_be_switched_off() -> None:
+    r = route(settings=Settings(checks={"disconnect": False}))
+    t = transcript(sent(0), client_close(), leaked_tasks=["Task-7: heartbeat (app.py:12)"])
+    assert run(t, r) == []

@@ -19,7 +19,7 @@ from ws_routes.compile import CompiledRoute, compile_route, converters_of, resol
 from ws_routes.conversation import encode_payload
 from ws_routes.discovery import render_path
 from ws_routes.errors import Location, SpecError
-from ws_routes.spec import MessageSpec, ReplySpec, RouteSpec, Schema, Settings
+from ws_routes.spec import InvalidSpec, MessageSpec, ReplySpec, RouteSpec, Schema, Settings
 from ws_routes.websocket import register_message_strategy
 
 FIXED = settings(
@@ -359,3 +359,23 @@ def test_registration_does_not_leak_to_other_routes() -> None:
         RouteSpec(path="/ws/other", messages=(MessageSpec(name="cmd", kind="json"),))
     )
     assert route.messages[0].source == "default"
+
+
+# -- negative messages -----------------------------------------------------------------------------
+
+
+def test_every_message_gets_mutants_unless_invalid_testing_is_off() -> None:
+    join = Schema(value={"type": "object", "properties": {"type": {"const": "join"}}})
+    messages = (
+        MessageSpec(name="join", kind="json", schema=join),
+        MessageSpec(name="blob", kind="bytes"),
+    )
+    on = compile_route(RouteSpec(path="/ws", messages=messages))
+    for message in on.messages:
+        assert message.mutants is not None
+        mutant = values_of(message.mutants)[0]
+        assert mutant.kind == ("bytes" if message.spec.kind == "json" else "text")
+    off = compile_route(
+        RouteSpec(path="/ws", messages=messages, invalid=InvalidSpec(enabled=False))
+    )
+    assert [m.mutants for m in off.messages] == [None, None]

@@ -27,7 +27,7 @@ from ws_routes.conversation import (
 from ws_routes.credentials import Credential
 from ws_routes.loop import LoopThread
 from ws_routes.runner import running_app
-from ws_routes.spec import MessageSpec, ReplySpec, RouteSpec, Schema, Settings
+from ws_routes.spec import InvalidSpec, MessageSpec, ReplySpec, RouteSpec, Schema, Settings
 from ws_routes.transcript import Transcript
 from ws_routes.transport import Accepted, Rejected
 
@@ -56,8 +56,9 @@ def test_conversations_respect_max_messages_and_reach_it() -> None:
     @given(conversations(route))
     def check(conversation: Conversation) -> None:
         lengths.add(len(conversation.steps))
-        assert all(step.message == "say" and step.kind == "text" for step in conversation.steps)
-        assert all(isinstance(step.payload, str) for step in conversation.steps)
+        valid = [step for step in conversation.steps if step.mutation is None]
+        assert all(step.message == "say" and step.kind == "text" for step in valid)
+        assert all(isinstance(step.payload, str) for step in valid)
 
     check()
     assert lengths == {1, 2, 3}  # at least one message: an empty one only repeats the handshake
@@ -76,7 +77,7 @@ def test_conversations_offer_declared_subprotocols_and_use_test_close_codes() ->
     route = compiled(
         subprotocols=("chat.v2", "chat.v1"), settings=Settings(test_close_codes=(1000, 4000))
     )
-    codes: set[int] = set()
+    codes: set[int | None] = set()
 
     @FIXED
     @given(conversations(route))
@@ -85,7 +86,18 @@ def test_conversations_offer_declared_subprotocols_and_use_test_close_codes() ->
         codes.add(conversation.close_code)
 
     check()
-    assert codes == {1000, 4000}
+    assert codes == {1000, 4000, None}  # None: the client drops the connection
+
+
+def test_aborts_are_drawn_only_while_the_disconnect_check_is_on() -> None:
+    route = compiled(settings=Settings(checks={"disconnect": False}))
+
+    @FIXED
+    @given(conversations(route))
+    def check(conversation: Conversation) -> None:
+        assert conversation.close_code in (1000, 1001)
+
+    check()
 
 
 def test_conversations_fill_path_parameters() -> None:
@@ -170,6 +182,7 @@ def test_first_message_credential_opens_every_conversation() -> None:
     ("kind", "payload", "wire"),
     [
         ("json", {"b": [1, 2], "é": None}, '{"b":[1,2],"é":null}'),
+        ("json", {"s": "\ud800é"}, '{"s":"\\ud800\\u00e9"}'),  # escaped, as on the wire
         ("text", "hi", "hi"),
         ("text", 5, "5"),
         ("bytes", bytearray(b"\x00"), b"\x00"),
@@ -234,8 +247,39 @@ async def refuse(ws: WebSocket) -> None:
     await ws.close(code=4001)
 
 
+async def heartbeat_leak(ws: WebSocket) -> None:
+    await ws.accept()
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(10)
+            await ws.send_text("ping")
+
+    pending.add(asyncio.create_task(beat()))  # never cancelled: it outlives the connection
+    while (await ws.receive())["type"] != "websocket.disconnect":
+        pass
+
+
+async def validating(ws: WebSocket) -> None:
+    """Answers bad input with an error reply from a background task (must_reject waits for it)."""
+    await ws.accept()
+
+    async def complain() -> None:
+        await asyncio.sleep(0.01)
+        await ws.send_json({"error": "bad input"})
+
+    while True:
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if message.get("text") != "ok":
+            pending.add(asyncio.create_task(complain()))
+
+
 APP = Starlette(
     routes=[
+        WebSocketRoute("/ws/leak", heartbeat_leak),
+        WebSocketRoute("/ws/validating", validating),
         WebSocketRoute("/ws/echo", echo),
         WebSocketRoute("/ws/whoami", whoami),
         WebSocketRoute("/ws/refuse", refuse),
@@ -402,3 +446,77 @@ def test_first_message_auth_is_drawn_from_its_schema_and_carries_the_token() -> 
 
     check()
     assert seen
+
+
+# -- aborts, leaks, negative steps ---------------------------------------------------------------
+
+
+def test_abort_drops_the_connection_without_a_close_frame(
+    app_loop: tuple[LoopThread, AsgiTransport],
+) -> None:
+    t = converse(app_loop, compiled(replies=(ECHO_REPLY,)), say("hi"), close_code=None)
+    assert [f.direction for f in t.frames] == ["send", "recv", "abort"]
+    assert t.aborted
+    assert t.app_stopped
+    assert t.app_error is None
+    assert t.leaked_tasks == []
+    assert t.task_errors == []
+
+
+def test_abort_after_a_burst_does_not_wait_for_replies(
+    app_loop: tuple[LoopThread, AsgiTransport],
+) -> None:
+    t = converse(app_loop, compiled(), say("a", wait=False), say("b", wait=False), close_code=None)
+    assert [f.direction for f in t.frames] == ["send", "send", "abort"]
+
+
+def test_tasks_holding_the_connection_after_it_ended_are_leaked(
+    app_loop: tuple[LoopThread, AsgiTransport],
+) -> None:
+    t = converse(app_loop, compiled(path="/ws/leak"), say("x"))
+    assert len(t.leaked_tasks) == 1
+    assert "beat" in t.leaked_tasks[0]
+
+
+def test_must_reject_waits_for_an_error_reply_from_a_background_task(
+    app_loop: tuple[LoopThread, AsgiTransport],
+) -> None:
+    route = compiled(
+        path="/ws/validating",
+        replies=(ReplySpec(name="error", kind="json", error=True),),
+        invalid=InvalidSpec(must_reject=True),
+    )
+    mutant = Step("say", "text", "{", mutation="text that is not JSON", invalid=True)
+    t = converse(app_loop, route, mutant)
+    assert [(f.name, f.index) for f in t.received] == [("error", 0)]
+    assert t.missed_replies == []  # a rejection is not an expected reply
+    assert [f.mutation for f in t.sent] == ["text that is not JSON"]
+
+
+def test_negative_conversations_mix_mutants_with_valid_messages() -> None:
+    route = compiled()
+    seen: list[tuple[int, int]] = []
+
+    @FIXED
+    @given(conversations(route))
+    def check(conversation: Conversation) -> None:
+        mutants = [s for s in conversation.steps if s.mutation is not None]
+        seen.append((len(mutants), len(conversation.steps)))
+        for step in mutants:
+            assert step.message == "say"
+
+    check()
+    negative = [n for n, _ in seen if n]
+    assert negative, "some conversations send mutants"
+    assert len(negative) < len(seen), "some conversations stay valid"
+
+
+def test_no_mutants_when_invalid_testing_is_off() -> None:
+    route = compiled(invalid=InvalidSpec(enabled=False))
+
+    @FIXED
+    @given(conversations(route))
+    def check(conversation: Conversation) -> None:
+        assert all(s.mutation is None for s in conversation.steps)
+
+    check()

@@ -22,12 +22,14 @@ from ws_routes.discovery import (
     discover,
     inspect_app,
     load_app,
+    match_routes,
     normalize_template,
     opaque_mounts,
     render_path,
     split_template,
 )
 from ws_routes.errors import AppLoadError
+from ws_routes.spec import RouteSpec
 
 
 async def ws_handler(websocket: WebSocket) -> None:
@@ -326,3 +328,45 @@ def test_load_app_import_errors(project: Path) -> None:
     module = write_module(project / "..", "raise ValueError('bad config')\n")
     with pytest.raises(AppLoadError, match=r"raised ValueError: bad config \(at .*\.py:\d+\)"):
         load_app(f"{module}:app", rootdir=project / "..")
+
+
+# -- matching spec routes with the app's ---------------------------------------------------------
+
+
+async def _noop(ws: WebSocket) -> None:
+    await ws.close()
+
+
+def test_match_routes_pairs_by_template_and_explains_missing_ones() -> None:
+    app = Starlette(
+        routes=[WebSocketRoute("/ws/endpoint", _noop), WebSocketRoute("/ws/plain/{name}", _noop)]
+    )
+    declared = (RouteSpec(path="/ws/plain/{name:str}"), RouteSpec(path="/ws/endpoints"))
+    matches = match_routes(declared, inspect_app(app))
+    assert [(m.found and m.found.path, m.declared and m.declared.path) for m in matches] == [
+        ("/ws/endpoint", None),
+        ("/ws/plain/{name}", "/ws/plain/{name:str}"),
+        (None, "/ws/endpoints"),
+    ]
+    assert matches[2].problem is not None
+    assert "did you mean '/ws/endpoint'?" in matches[2].problem
+
+
+def test_match_routes_trusts_spec_routes_under_opaque_mounts() -> None:
+    async def plain(scope: Any, receive: Any, send: Any) -> None:
+        pass
+
+    app = Starlette(routes=[Mount("/graphql", app=plain)])
+    (match,) = match_routes((RouteSpec(path="/graphql/ws"),), inspect_app(app))
+    assert match.found is None
+    assert match.problem is None
+
+
+def test_match_routes_without_a_routing_table_tests_the_spec_as_declared() -> None:
+    async def plain(scope: Any, receive: Any, send: Any) -> None:
+        pass
+
+    (match,) = match_routes((RouteSpec(path="/ws"),), inspect_app(plain))
+    assert match.found is None
+    assert match.declared is not None
+    assert match.problem is None

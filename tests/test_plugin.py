@@ -304,7 +304,10 @@ def test_routes_verbose_prints_conversations(run_routes: RunRoutes) -> None:
 
 SAY_SPEC = """
 routes:
-  /ws/echo: {messages: {say: {kind: text}}, replies: {echo: {kind: text}}}
+  /ws/echo:
+    messages: {say: {kind: text}}
+    # The echo app returns binary frames too, and negative testing sends some.
+    replies: {echo: {kind: text}, echo_bytes: {kind: bytes}}
 """
 
 
@@ -331,6 +334,8 @@ app = Starlette(routes=[WebSocketRoute("/ws/shape", shaped)])
 )
 
 SHAPE_SPEC = """
+# The handler raises on anything but its two commands: negative testing would find that first.
+settings: {checks: {invalid_input: false}}
 routes:
   /ws/shape: {messages: {command: {kind: json}}}
 """

@@ -49,6 +49,9 @@ app = Starlette(routes=[WebSocketRoute("/ws/parse", parse), WebSocketRoute("/ws/
 """
     )
     spec = """
+    # These handlers read with receive_text(), which raises on a binary frame: negative testing
+    # (its own tests: test_plugin_negative.py) would find that first.
+    settings: {checks: {invalid_input: false}}
     routes:
       /ws/parse: {messages: {say: {kind: text}}}
       /ws/safe: {messages: {say: {kind: text}}}
@@ -126,7 +129,9 @@ async def picks_none(ws: WebSocket) -> None:
 
 
 async def picks_offered(ws: WebSocket) -> None:
-    await ws.accept(subprotocol=ws.scope["subprotocols"][0])
+    # The first offered one it speaks; none at all when the client offers none it speaks.
+    spoken = [p for p in ws.scope["subprotocols"] if p in ("chat.v2", "chat.v1")]
+    await ws.accept(subprotocol=spoken[0] if spoken else None)
     await echo_rest(ws)
 
 
@@ -212,7 +217,10 @@ def test_reply_checks(run_routes: RunRoutes) -> None:
         f"  {path}:\n" + REPLY_ROUTE.replace("\n    ", "\n      ")[1:]
         for path in ("/ws/bad-schema", "/ws/bytes", "/ws/silent", "/ws/good")
     )
-    result = run_routes(REPLY_APP, spec="routes:\n" + routes)
+    # REPLY_APP reads with receive_text(), which raises on a binary frame: negative testing
+    # (its own tests: test_plugin_negative.py) would find that first.
+    positive = "settings: {checks: {invalid_input: false}}\n"
+    result = run_routes(REPLY_APP, spec=positive + "routes:\n" + routes)
     result.assert_outcomes(passed=1, failed=3)
     result.stdout.fnmatch_lines(
         [
@@ -262,6 +270,9 @@ app = Starlette(
     )
     route = "{messages: {say: {kind: text}}, close_codes: [4000]}"
     spec = f"""
+    # These handlers read with receive_text(), which raises on a binary frame: negative testing
+    # (its own tests: test_plugin_negative.py) would find that first.
+    settings: {{checks: {{invalid_input: false}}}}
     routes:
       /ws/undeclared: {route}
       /ws/reserved: {route}
@@ -335,6 +346,9 @@ app = Starlette(
 """
     )
     spec = """
+    # These handlers read with receive_text(), which raises on a binary frame: negative testing
+    # (its own tests: test_plugin_negative.py) would find that first.
+    settings: {checks: {invalid_input: false}}
     routes:
       /ws/cleanup: {messages: {say: {kind: text}}}
       /ws/escape: {messages: {say: {kind: text}}}

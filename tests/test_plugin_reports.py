@@ -141,6 +141,8 @@ app = Starlette(routes=[WebSocketRoute("/ws/a", picky), WebSocketRoute("/ws/b", 
 )
 
 DB_SPEC = """
+# The replayed failure must come from the conversations (probes are not stored in the database).
+settings: {checks: {invalid_input: false}}
 routes:
   /ws/a: {messages: {say: {kind: text}}}
   /ws/b: {messages: {say: {kind: text}}}

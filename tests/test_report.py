@@ -184,6 +184,28 @@ def test_render_failure_without_index_frame_or_reproduction() -> None:
     assert "App traceback:" not in lines
 
 
+def test_render_failure_of_a_probe_names_it_and_says_nothing_was_shrunk() -> None:
+    security = Failure(
+        check="auth_enforced",
+        error_type="security",
+        message="SECURITY: authentication not enforced: ...",
+        expected="a refusal",
+        actual="accepted, then replied",
+        security=True,
+    )
+    lines = render_failure(security, failing_transcript(), probe="auth: no credential").splitlines()
+    assert lines[1] == "WEBSOCKET TEST FAILURE: /ws/chat/{room}   [SECURITY]"
+    assert lines[3:7] == [
+        "Error Type: security",
+        "Check: auth_enforced",
+        "Probe: auth: no credential",
+        "Message: SECURITY: authentication not enforced: ...",
+    ]
+    assert "Transcript (2 message(s) sent, a fixed probe, nothing to shrink):" in lines
+    plain = render_failure(FAILURE, failing_transcript()).splitlines()
+    assert not any(line.startswith("Probe:") for line in plain)
+
+
 def test_render_failure_refused_handshake_shows_its_close_code_or_status() -> None:
     refused = render_failure(FAILURE, transcript(handshake=Rejected(close_code=4404)))
     assert "Close Code: 4404 (before accept; HTTP 403 on a real server)" in refused.splitlines()
@@ -399,6 +421,35 @@ def test_render_summary_sorted_with_counts_and_refusals() -> None:
     ]
 
 
+def test_render_summary_adds_one_line_of_the_nonzero_probe_and_negative_counts() -> None:
+    stats = [
+        RouteStats(
+            route="/ws/a",
+            sequences=100,
+            negative=1037,
+            handshake_cells=6,
+            path_probes=2,
+            auth_probes=3,
+            aborts=12,
+        ),
+        RouteStats(route="/ws/b", sequences=5, origin_probes=1),
+        RouteStats(route="/ws/c", sequences=5),
+    ]
+    lines = render_summary(stats).splitlines()
+    assert (
+        "  Negative cases: 1,037 · Handshake cells: 6 · Path probes: 2 · Auth probes: 3 · "
+        "Aborted connections: 12"
+    ) in lines
+    assert "  Origin probes: 1" in lines
+    c = lines.index("Route: /ws/c")
+    assert lines[c + 1 : c + 5] == [
+        "  Sequences tested: 5",
+        "  Messages sent: 0",
+        "  Connections established: 0",
+        "  Failures: 0",
+    ]
+
+
 def test_route_stats_survive_json() -> None:
     stats = RouteStats(
         route="/ws/x",
@@ -409,5 +460,11 @@ def test_route_stats_survive_json() -> None:
         failures=1,
         outcome="FAILED",
         elapsed_s=1.5,
+        negative=7,
+        aborts=2,
+        handshake_cells=6,
+        path_probes=1,
+        auth_probes=3,
+        origin_probes=1,
     )
     assert RouteStats.from_json(stats.to_json()) == stats

@@ -15,10 +15,18 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ws_routes.compile import CompiledRoute, compile_route
-from ws_routes.conversation import Step
-from ws_routes.runner import ConversationFailed, RouteDatabase, RouteResult, RouteRunner
-from ws_routes.spec import AuthSpec, MessageSpec, RouteSpec, Settings, default_route
+from ws_routes.conversation import Conversation, Step
+from ws_routes.credentials import credential_for
+from ws_routes.runner import (
+    ConversationFailed,
+    RouteDatabase,
+    RouteResult,
+    RouteRunner,
+    running_app,
+)
+from ws_routes.spec import AuthSpec, InvalidSpec, MessageSpec, RouteSpec, Settings, default_route
 from ws_routes.transcript import Failure, Transcript
+from ws_routes.transport import Accepted
 
 QUICK = Settings(connection_timeout=0.5, message_timeout=0.2, max_messages=4)
 
@@ -53,20 +61,76 @@ async def never_accepts(ws: WebSocket) -> None:
     await asyncio.Event().wait()
 
 
+async def always_graphql_ws(ws: WebSocket) -> None:
+    """Selects its subprotocol whatever the client offered."""
+    await ws.accept(subprotocol="graphql-ws")
+    await echo_accepted(ws)
+
+
+async def guarded(ws: WebSocket) -> None:
+    """Refuses foreign origins (HTTP 403) and missing tokens (4001 after accepting)."""
+    if ws.headers.get("origin") not in (None, "https://app.example"):
+        await ws.close()
+        return
+    await ws.accept()
+    if ws.query_params.get("token") != "t0ken":
+        await ws.close(code=4001)
+        return
+    await echo_accepted(ws)
+
+
+async def per_item(ws: WebSocket) -> None:
+    """Crashes on item 0, the simplest id there is, before accepting."""
+    share = 100 // ws.path_params["id"]
+    await ws.accept()
+    await ws.send_text(str(share))
+    await echo_accepted(ws)
+
+
+COLD = {"started": False}
+
+
+async def cold_start(ws: WebSocket) -> None:
+    """Crashes on the first connection of the process only."""
+    first, COLD["started"] = not COLD["started"], True
+    await ws.accept()
+    if first:
+        raise RuntimeError("cache not warmed up")
+    await echo_accepted(ws)
+
+
+async def echo_accepted(ws: WebSocket) -> None:
+    try:
+        while True:
+            await ws.send_text(await ws.receive_text())
+    except WebSocketDisconnect:
+        pass
+
+
 APP = Starlette(
     routes=[
         WebSocketRoute("/ws/short", short_only),
         WebSocketRoute("/ws/echo", echo),
         WebSocketRoute("/ws/refuse", refuse),
         WebSocketRoute("/ws/hang", never_accepts),
+        WebSocketRoute("/ws/greedy", always_graphql_ws),
+        WebSocketRoute("/ws/guarded/{id:int}", guarded),
+        WebSocketRoute("/ws/items/{id:int}", per_item),
+        WebSocketRoute("/ws/cold", cold_start),
     ]
 )
+
+
+# Negative cases are the conversation tests' business; these test running, shrinking and probes.
+POSITIVE = InvalidSpec(enabled=False)
 
 
 def compiled(path: str, **fields: Any) -> CompiledRoute:
     messages = (MessageSpec(name="say", kind="text", max_size=12),)
     return compile_route(
-        RouteSpec(**{"path": path, "messages": messages, "settings": QUICK, **fields})
+        RouteSpec(
+            **{"path": path, "messages": messages, "settings": QUICK, "invalid": POSITIVE, **fields}
+        )
     )
 
 
@@ -188,7 +252,9 @@ def test_hang_ends_the_route_at_once() -> None:
     result = run(compiled("/ws/hang"))
     assert result.failure is not None
     assert result.failure.failure.check == "no_hang"
-    assert result.stats.sequences == 1
+    # The baseline probe hangs, and so does the first conversation: abandoned there, unshrunk.
+    assert result.failure.probe is None
+    assert (result.stats.handshake_cells, result.stats.sequences) == (1, 1)
 
 
 def test_undeclared_route_refusing_everything_is_skipped() -> None:
@@ -206,7 +272,10 @@ def test_declared_auth_route_refusing_everything_is_skipped_with_refusals_counte
     result = run(route, max_examples=10)
     assert result.failure is None
     assert result.skipped is not None
-    assert "requires auth and has no credential: set auth.token or pass --routes-auth" in result.skipped
+    assert (
+        "requires auth and has no credential: set auth.token or pass --routes-auth"
+        in result.skipped
+    )
     assert (result.stats.refused, result.stats.connections) == (10, 0)
 
 
@@ -214,3 +283,111 @@ def test_declared_route_refusing_with_an_undeclared_code_fails_handshake() -> No
     result = run(compiled("/ws/refuse"), max_examples=10)
     assert result.failure is not None
     assert result.failure.failure.check == "handshake"
+
+
+# -- probes, warnings and counters -----------------------------------------------------------------
+
+
+def test_a_failing_probe_ends_the_route_unshrunk_before_any_conversation() -> None:
+    seen: list[str] = []
+    route = compiled("/ws/greedy", subprotocols=("graphql-ws",))
+    result = run(route, on_probe=lambda probe, _t, _f: seen.append(probe.name))
+    failed = result.failure
+    assert failed is not None
+    assert type(failed).__name__ == "SubprotocolNegotiationFailed"
+    assert failed.probe == "subprotocols: none offered"
+    assert failed.conversation.subprotocols == ()
+    assert failed.transcript.handshake == Accepted(subprotocol="graphql-ws")
+    assert seen == ["subprotocols: ['graphql-ws']", "subprotocols: none offered"]
+    assert (result.stats.sequences, result.stats.handshake_cells, result.stats.failures) == (
+        0,
+        2,
+        1,
+    )
+    # Conversations offer the declared subprotocol, so only the probe finds this.
+    assert run(route, probes=False).failure is None
+
+
+def test_a_failing_baseline_leaves_the_report_to_the_conversations() -> None:
+    # The baseline connects as conversations do: what breaks it is no probe's doing, so the
+    # conversations find it and shrink it, and no probe is named.
+    result = run(compiled("/ws/items/{id:int}"))
+    assert result.failure is not None
+    assert result.failure.probe is None
+    assert "ZeroDivisionError" in result.failure.failure.message
+    assert result.failure.conversation.path == "/ws/items/0"
+    assert (result.stats.handshake_cells, result.stats.path_probes) == (1, 0)
+    assert result.stats.sequences > 0
+
+
+def test_a_baseline_failure_the_conversations_miss_is_still_reported() -> None:
+    COLD["started"] = False
+    result = run(compiled("/ws/cold"), max_examples=5)
+    assert result.failure is not None
+    assert result.failure.probe == "subprotocols: none offered"
+    assert result.failure.failure.message == "the app raised RuntimeError: cache not warmed up"
+    assert result.stats.sequences == 5
+
+
+def test_probes_are_counted_per_kind_and_pass_on_a_careful_route() -> None:
+    auth = AuthSpec(query_param="token", token="t0ken", reject_close_codes=(4001,))
+    route = compiled(
+        "/ws/guarded/{id:int}", auth=auth, settings=QUICK.merged(origin="https://evil.example")
+    )
+    probes: list[tuple[str, list[Failure]]] = []
+    result = run(
+        route,
+        credential=credential_for(auth, None),
+        max_examples=5,
+        on_probe=lambda probe, _t, failures: probes.append((probe.name, failures)),
+    )
+    assert (result.failure, result.skipped, result.error) == (None, None, None)
+    assert [name for name, _ in probes] == [
+        "subprotocols: none offered",
+        "subprotocols: unknown 'ws-routes-unknown'",
+        "path: id=0",
+        "path: id=123456789012345678901234567890",
+        "auth: no credential",
+        "auth: empty credential",
+        "auth: malformed credential",
+        "origin: https://evil.example",
+    ]
+    assert all(failures == [] for _, failures in probes)
+    stats = result.stats
+    assert (stats.handshake_cells, stats.path_probes, stats.auth_probes, stats.origin_probes) == (
+        2,
+        2,
+        3,
+        1,
+    )
+    assert stats.sequences == stats.connections == 5  # probes are not conversations
+    assert result.warnings == []  # every refusal reaches a real client: 403, or 4001 after accept
+
+
+def test_a_close_before_accept_warns_once_per_route() -> None:
+    route = compiled("/ws/refuse", auth=AuthSpec(query_param="token", reject_close_codes=(4001,)))
+    for probes in (True, False):  # seen by probes, and by conversations alone
+        result = run(route, max_examples=10, probes=probes)
+        assert result.skipped is not None
+        assert len(result.warnings) == 1
+        assert result.warnings[0].startswith(
+            "/ws/refuse: the app closes the connection with code 4001 before accepting it"
+        )
+
+
+def test_negative_frames_and_aborted_connections_are_counted() -> None:
+    runner = RouteRunner(APP, compiled("/ws/echo"), seed=1)
+    with running_app(APP, timeout=1.0) as (loop, transport):
+        mutant = Step("say", "json", {"not": "text"}, mutation="kind: json instead of text")
+        runner._run_one(
+            loop,
+            transport,
+            Conversation(path="/ws/echo", steps=(Step("say", "text", "a"), mutant, mutant)),
+        )
+        runner._run_one(
+            loop,
+            transport,
+            Conversation(path="/ws/echo", steps=(Step("say", "text", "a"),), close_code=None),
+        )
+    stats = runner.stats
+    assert (stats.sequences, stats.negative, stats.aborts) == (2, 2, 1)

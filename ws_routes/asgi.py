@@ -32,27 +32,24 @@ is empty: nothing can run before I/O or a timer). Nothing polls: the client slee
 that the app side resolves when it sends, finishes, or (during ``settle``) blocks in receive.
 
 Background tasks: tasks not done that the app created on this connection, directly or through
-tasks it created. On Python 3.12+ they are found by a context marker that tasks inherit from
-their creator; on 3.10/3.11 (no ``Task.get_context``) as every task created on the loop since
-the connection started, except app tasks and the current task, so do not wrap driver calls in
-new tasks there (every method takes its own timeout). ``leaked_tasks`` are those still pending
-after the app returned.
+tasks it created, found by :mod:`ws_routes.tasks`. ``finish_tasks`` judges them once the app
+has returned: which still hold the connection (leaked) and which died with an exception nobody
+retrieved.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import contextvars
 import enum
 import itertools
 import traceback
-import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence, Set
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from typing import Any, NoReturn
 from urllib.parse import quote, unquote
 
+from ws_routes.tasks import TaskOwner, describe, track_tasks
 from ws_routes.transport import (
     Accepted,
     AppError,
@@ -83,11 +80,9 @@ QUIET_ITERATIONS = 4
 _CANCEL_GRACE = 0.2
 # RFC 6455 5.5: a control frame carries at most 125 bytes, 2 of them the close code.
 _MAX_REASON_BYTES = 123
-# The app's tasks carry a per-connection token, not the connection itself: that would be a
-# cycle (task -> context -> connection -> task) keeping every task alive until a GC pass.
-_OWNER: contextvars.ContextVar[object] = contextvars.ContextVar("ws_routes_owner", default=None)
-_HAS_TASK_CONTEXT = hasattr(asyncio.Task, "get_context")  # Python 3.12+
-_APP_TASKS: weakref.WeakSet[asyncio.Task[None]] = weakref.WeakSet()  # never "background"
+# After the app returned, how long its remaining tasks get to end on their own before the
+# ones still holding the connection count as leaked.
+_LEAK_GRACE = 0.05
 _connections = itertools.count()
 _EXPECTED = {
     "connecting": "before the handshake: expected 'websocket.accept', 'websocket.close' or "
@@ -225,12 +220,11 @@ class AsgiConnection:
         self._read_since_accept = False
         self._response: tuple[int, tuple[tuple[str, str], ...]] = (500, ())
         self._body = bytearray()
-        self._token = object()
-        self._preexisting: Set[asyncio.Task[Any]] = (
-            frozenset() if _HAS_TASK_CONTEXT else asyncio.all_tasks(self._loop)
-        )
+        # The app's tasks carry this owner in their context, not the connection itself: that
+        # would be a cycle (task -> context -> connection -> task) alive until a GC pass.
+        self._owner = TaskOwner()
+        track_tasks(self._loop)
         self._task = self._loop.create_task(self._run_app())
-        _APP_TASKS.add(self._task)
 
     @property
     def app_done(self) -> bool:
@@ -243,16 +237,27 @@ class AsgiConnection:
 
     @property
     def leaked_tasks(self) -> Sequence[str]:
-        return [_describe(t) for t in self._background()] if self._task.done() else []
+        return [describe(t) for t in self._owner.leaked(self.scope)] if self._task.done() else []
 
-    async def cancel_leaked_tasks(self, *, timeout: float) -> int:
-        """Cancel the tasks in ``leaked_tasks``; return how many there were."""
-        tasks = self._background() if self._task.done() else []
-        for task in tasks:
+    async def finish_tasks(self) -> tuple[list[str], list[tuple[AppError, bool]]]:
+        """Once the app has returned: (leaked tasks, unhandled task errors with "client gone").
+
+        Tasks still pending get ``_LEAK_GRACE`` to end on their own; those still holding the
+        connection afterwards are leaked and get cancelled, so they cannot disturb later
+        connections. Tasks that do not hold it (shared by every connection) are left alone.
+        """
+        if not self._task.done():
+            return [], []
+        pending = self._owner.pending()
+        if pending:
+            await asyncio.wait(pending, timeout=_LEAK_GRACE)
+        leaked = self._owner.leaked(self.scope)
+        names = [describe(t) for t in leaked]
+        for task in leaked:
             task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=timeout)
-        return len(tasks)
+        if leaked:
+            await asyncio.wait(leaked, timeout=_CANCEL_GRACE)
+        return names, self._owner.unhandled()
 
     async def send_text(self, data: str) -> None:
         self._deliver({"type": "websocket.receive", "text": data})
@@ -317,7 +322,7 @@ class AsgiConnection:
             self._wake_app()
 
     def _client_disconnect(self, code: int, reason: str) -> None:
-        self._client_gone = True
+        self._client_gone = self._owner.client_gone = True
         if self._disconnect is None:
             self._disconnect = _disconnect_message(code, reason)
         self._wake_app()
@@ -402,20 +407,12 @@ class AsgiConnection:
         return False
 
     def _background(self) -> list[asyncio.Task[Any]]:
-        current = asyncio.current_task(self._loop)
-        return [
-            task
-            for task in asyncio.all_tasks(self._loop)
-            if task is not current
-            and task not in _APP_TASKS
-            and task not in self._preexisting
-            and (not _HAS_TASK_CONTEXT or task.get_context().get(_OWNER) is self._token)  # type: ignore[attr-defined]
-        ]
+        return self._owner.pending()
 
     # -- the app side --------------------------------------------------------------------------
 
     async def _run_app(self) -> None:
-        _OWNER.set(self._token)  # inherited by every task the app creates (see _background)
+        self._owner.enter()  # inherited by every task the app creates (see _background)
         error: BaseException | None = None
         try:
             await self._app(self.scope, self._receive, self._send)
@@ -445,6 +442,7 @@ class AsgiConnection:
 
     def _push_close(self, close: ServerClose) -> None:
         self._state = _State.CLOSED
+        self._owner.client_gone = True  # the connection is over for the app's tasks too
         self.server_close = close
         self._events.append(close)
         if self._disconnect is None:  # the client echoes the close (RFC 6455 5.5.1)
@@ -484,6 +482,12 @@ class AsgiConnection:
         if mtype == "websocket.send" and self._state is _State.ACCEPTED and not self._client_gone:
             text, data = message.get("text"), message.get("bytes")  # the hot path: one frame
             if data is None and isinstance(text, str):
+                if not text.isascii() and not _utf8(text):
+                    self._refuse(
+                        "websocket.send text holds a lone surrogate, which UTF-8 cannot encode: "
+                        "a real server raises UnicodeEncodeError (was a client's \\ud800 escape "
+                        f"echoed with ensure_ascii=False?): {text!r:.80}"
+                    )
                 self._events.append(TextFrame(text))
             elif text is None and isinstance(data, (bytes, bytearray, memoryview)):
                 self._events.append(BytesFrame(bytes(data)))
@@ -566,20 +570,20 @@ def _decode_headers(raw: object, refuse: Callable[[str], NoReturn]) -> tuple[tup
     return tuple(pairs)
 
 
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _encode(text: str) -> bytes:
     # Header values are latin-1 (RFC 9110 5.5); clients send anything else as UTF-8.
     try:
         return text.encode("latin-1")
     except UnicodeEncodeError:
         return text.encode()
-
-
-def _describe(task: asyncio.Task[Any]) -> str:
-    coro = task.get_coro()
-    name = getattr(coro, "__qualname__", None) or repr(coro)
-    code = getattr(coro, "cr_code", None)
-    where = f" ({code.co_filename}:{code.co_firstlineno})" if code is not None else ""
-    return f"{task.get_name()}: {name}{where}"
 
 
 def _app_traceback(exc: BaseException) -> str:

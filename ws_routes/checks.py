@@ -7,7 +7,7 @@ transcript, so checks are cheap and can be tested without an app.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ws_routes.spec import ALWAYS_INVALID_CLOSE_CODES, SERVER_ERROR_CLOSE_CODES
@@ -16,9 +16,16 @@ from ws_routes.transport import Accepted, Rejected
 
 if TYPE_CHECKING:
     from ws_routes.compile import CompiledRoute
-    from ws_routes.conversation import Conversation
+    from ws_routes.conversation import Conversation, Step
 
-__all__ = ["CHECKS", "Context", "evaluate", "is_benign_disconnect", "valid_close_code"]
+__all__ = [
+    "CHECKS",
+    "Context",
+    "evaluate",
+    "is_benign_disconnect",
+    "is_server_error_close",
+    "valid_close_code",
+]
 
 # Close reasons must fit a control frame: 125 bytes minus the 2-byte code (RFC 6455 5.5, 7.4).
 MAX_CLOSE_REASON_BYTES = 123
@@ -36,6 +43,19 @@ def valid_close_code(code: int) -> bool:
     if code in ALWAYS_INVALID_CLOSE_CODES:
         return False
     return 1000 <= code <= 1014 or 3000 <= code <= 4999
+
+
+# Litestar closes with 4000 + HTTP status: 4500 and this reason when a handler raised; with the
+# exception's own detail when the framework refused the input on purpose (malformed JSON, data
+# failing a typed listener's validation), which is a rejection, not a crash.
+_GENERIC_ERROR_REASONS = frozenset({"", "Internal Server Error"})
+
+
+def is_server_error_close(code: int | None, reason: str) -> bool:
+    """A close that reports a crash: 1011 always, 4500 unless it carries a specific reason."""
+    if code == 1011:
+        return True
+    return code in SERVER_ERROR_CLOSE_CODES and reason in _GENERIC_ERROR_REASONS
 
 
 def is_benign_disconnect(exc: BaseException) -> bool:
@@ -73,8 +93,19 @@ def check_no_server_error(ctx: Context) -> Iterator[Failure]:
             frame=_last_sent(t, t.app_error_index),
         )
         return
+    for task_error, client_gone in t.task_errors:
+        if not client_gone:  # after the client left, it is the disconnect check's finding
+            yield Failure(
+                check="no_server_error",
+                error_type="server_error",
+                message=f"a task the app started raised {task_error.summary}, and nothing handled it",
+                expected="the app's tasks to handle their errors (or the handler to await them)",
+                actual=task_error.summary,
+                index=t.sent[-1].index if t.sent else None,
+            )
+            return
     close = t.server_close()
-    if close is not None and close.code in SERVER_ERROR_CLOSE_CODES:
+    if close is not None and is_server_error_close(close.code, close.reason):
         yield Failure(
             check="no_server_error",
             error_type="server_error",
@@ -212,10 +243,24 @@ def check_replies(ctx: Context) -> Iterator[Failure]:
             return
 
 
+def _burst_end(steps: tuple[Step, ...], i: int) -> int:
+    """The last message of the burst ``i`` is in: what the server answers comes after it."""
+    return next((j for j in range(i, len(steps)) if steps[j].wait), len(steps) - 1)
+
+
 def check_reply_expected(ctx: Context) -> Iterator[Failure]:
     t = ctx.transcript
-    if t.missed_replies:
-        index, names = t.missed_replies[0]
+    close = t.server_close()
+    steps = ctx.conversation.steps
+    missed = [
+        (index, names)
+        for index, names in t.missed_replies
+        # A server that closed in answer to this burst could not reply any more: whether the
+        # close was right is close_code's question.
+        if close is None or close.index is None or not index <= close.index <= _burst_end(steps, index)
+    ]
+    if missed:
+        index, names = missed[0]
         timeout = ctx.route.spec.settings.message_timeout
         yield Failure(
             check="reply_expected",
@@ -238,7 +283,23 @@ def check_close_code(ctx: Context) -> Iterator[Failure]:
         codes.append((t.handshake.close_code, t.handshake.reason, None))
     for code, reason, frame in codes:
         index = frame.index if frame else None
-        if code is None or code in SERVER_ERROR_CLOSE_CODES:
+        if code is None or is_server_error_close(code, reason):
+            continue  # no_server_error's to report
+        negative = any(f.mutation for f in t.sent if index is None or (f.index or 0) <= index)
+        if code in SERVER_ERROR_CLOSE_CODES:
+            # The framework refused the input on purpose (see is_server_error_close): right for
+            # a mutant or on a route nobody described; a contract breach after valid messages.
+            if frame is not None and spec.declared and not negative:
+                yield Failure(
+                    check="close_code",
+                    error_type="contract_violation",
+                    message="the framework refused a message the spec declares valid",
+                    expected="messages valid by the spec's schemas to be accepted (is the schema "
+                    "looser than the handler's types?)",
+                    actual=_close_text(code, reason),
+                    index=index,
+                    frame=_last_sent(t, index),
+                )
             continue
         if not valid_close_code(code):
             yield Failure(
@@ -260,7 +321,7 @@ def check_close_code(ctx: Context) -> Iterator[Failure]:
             )
         elif frame is not None and spec.close_codes is not None and code != 1000:
             allowed = set(spec.close_codes)
-            if any(f.mutation for f in t.sent):
+            if negative:
                 allowed |= set(spec.invalid.close_codes)
             if code not in allowed:
                 yield Failure(
@@ -279,6 +340,8 @@ def check_graceful_shutdown(ctx: Context) -> Iterator[Failure]:
     error = t.app_error
     if error is None or t.app_error_phase != "shutdown" or is_benign_disconnect(error.exception):
         return
+    if t.aborted:
+        return  # the disconnect check's finding
     yield Failure(
         check="graceful_shutdown",
         error_type="server_error",
@@ -286,6 +349,110 @@ def check_graceful_shutdown(ctx: Context) -> Iterator[Failure]:
         expected="the handler to end cleanly when the client disconnects",
         actual=error.summary,
         index=t.app_error_index,
+    )
+
+
+def check_disconnect(ctx: Context) -> Iterator[Failure]:
+    """The app survives a client that vanishes: no exception, no task left holding the socket."""
+    t = ctx.transcript
+    error = t.app_error
+    last = t.sent[-1].index if t.sent else None
+    if (
+        t.aborted
+        and error is not None
+        and t.app_error_phase == "shutdown"
+        and not is_benign_disconnect(error.exception)
+    ):
+        yield Failure(
+            check="disconnect",
+            error_type="server_error",
+            message=f"the app raised {error.summary} after the client dropped the connection",
+            expected="the handler to end cleanly when the connection is lost without a close frame",
+            actual=error.summary,
+            index=last,
+        )
+        return
+    for task_error, client_gone in t.task_errors:
+        if client_gone:
+            how = "dropped" if t.aborted else "closed"
+            yield Failure(
+                check="disconnect",
+                error_type="server_error",
+                message=f"a task the app started raised {task_error.summary} after the client "
+                f"{how} the connection, and nothing handled it",
+                expected="tasks that use the socket to stop (or catch the disconnect) when the client leaves",
+                actual=task_error.summary,
+                index=last,
+            )
+            return
+    if t.leaked_tasks:
+        yield Failure(
+            check="disconnect",
+            error_type="resource_leak",
+            message=f"the handler returned, but {len(t.leaked_tasks)} task(s) it started still "
+            "held the connection",
+            expected="tasks started for a connection to be cancelled when it ends",
+            actual="still running: " + "; ".join(t.leaked_tasks[:3]),
+            index=last,
+        )
+
+
+def check_invalid_input(ctx: Context) -> Iterator[Failure]:
+    """With ``invalid.must_reject``: every invalid message is answered by a documented error
+    reply or a close with an allowed code, never by silence."""
+    route, t = ctx.route, ctx.transcript
+    spec = route.spec
+    if not spec.invalid.must_reject:
+        return
+    errors = {r.spec.name for r in route.replies if r.spec.error}
+    codes = set(spec.invalid.close_codes) | set(spec.close_codes or ())
+    steps = ctx.conversation.steps
+    for frame in t.sent:
+        i = frame.index
+        if i is None or i >= len(steps) or not (steps[i].mutation and steps[i].invalid):
+            continue
+        # In a burst, what the server answers is collected after the burst's last message.
+        last = _burst_end(steps, i)
+        answered = any(
+            f.index is not None
+            and i <= f.index <= last
+            and (
+                (f.direction == "recv" and f.name in errors)
+                or (f.direction == "server_close" and f.code in codes)
+            )
+            for f in t.frames
+        )
+        if not answered:
+            yield Failure(
+                check="invalid_input",
+                error_type="negative_case",
+                message=f"invalid message {i} ({steps[i].mutation}) was not rejected",
+                expected=(
+                    f"an error reply ({', '.join(sorted(errors))}) or " if errors else "a "
+                )
+                + f"close with one of {sorted(codes)} within {spec.settings.message_timeout} s",
+                actual="; ".join(f.render() for f in t.frames if f.index == i and f is not frame)
+                or "silence",
+                index=i,
+                frame=frame,
+            )
+            return
+
+
+def _as_negative(failure: Failure, steps: tuple[Step, ...]) -> Failure:
+    """Name the mutant a failure follows: it is a finding about bad input (invalid_input)."""
+    if failure.index is None or failure.check in ("no_hang", "invalid_input"):
+        return failure
+    mutants = [(i, s) for i, s in enumerate(steps[: failure.index + 1]) if s.mutation]
+    if not mutants:
+        return failure
+    i, step = mutants[-1]
+    where = "" if i == failure.index else f" (sent as message {i})"
+    return replace(
+        failure,
+        check="invalid_input",
+        error_type="negative_case",
+        message=f"negative case, {step.mutation}{where}: {failure.message}",
     )
 
 
@@ -309,6 +476,8 @@ CHECKS: tuple[tuple[str, Callable[[Context], Iterator[Failure]]], ...] = (
     ("reply_expected", check_reply_expected),
     ("close_code", check_close_code),
     ("graceful_shutdown", check_graceful_shutdown),
+    ("invalid_input", check_invalid_input),
+    ("disconnect", check_disconnect),
     ("no_server_error", check_protocol),
 )
 
@@ -330,4 +499,6 @@ def evaluate(
         elif not settings.check_enabled(name):
             continue
         failures.extend(check(ctx))
+    if any(step.mutation for step in conversation.steps):
+        failures = [_as_negative(f, conversation.steps) for f in failures]
     return failures

@@ -11,7 +11,7 @@ import json
 import re
 import string
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import jsonschema
@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from ws_routes import generate
 from ws_routes.errors import Location, SchemaCompileError, SpecError, pointer_join
+from ws_routes.mutate import Mutant, mutants
 from ws_routes.spec import Kind, MessageSpec, ReplySpec, RouteSpec, Schema
 from ws_routes.websocket import strategy_for
 
@@ -60,6 +61,8 @@ class CompiledMessage:
     spec: MessageSpec
     strategy: st.SearchStrategy[Any]
     source: str  # "schema", "strategy <path>", "registered <pattern>", "default": for reports
+    # Negative messages derived from the spec (None: the route's `invalid` section is off).
+    mutants: st.SearchStrategy[Mutant] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -352,6 +355,14 @@ def compile_route(
                     source=f"registered {registered.pattern!r}",
                 )
             )
+    if route.invalid.enabled:
+        # After every message is known: whether a mutant is invalid depends on all of them.
+        # A text frame must be valid UTF-8, so no client can put a lone surrogate in one; JSON can
+        # carry one as a "\ud800" escape (encode_payload writes it so).
+        messages = [
+            replace(m, mutants=mutants(route, m, lone_surrogates=m.spec.kind != "text"))
+            for m in messages
+        ]
     replies = tuple(
         CompiledReply(spec=r, is_valid=_fast_validator(r.schema)) for r in route.replies
     )

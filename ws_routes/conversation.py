@@ -34,6 +34,7 @@ from ws_routes.transport import (
 __all__ = [
     "Conversation",
     "Step",
+    "apply_credential",
     "conversations",
     "encode_payload",
     "run_conversation",
@@ -42,13 +43,18 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """Send one message. ``wait`` False sends the next one straight away, without settling."""
+    """Send one message. ``wait`` False sends the next one straight away, without settling.
+
+    A negative step sends a mutant of ``message`` (see :mod:`ws_routes.mutate`): ``mutation``
+    says how it breaks the spec, ``invalid`` whether no message type of the route accepts it.
+    """
 
     message: str
     kind: Kind
     payload: Any
     wait: bool = True
     mutation: str | None = None
+    invalid: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,7 +64,8 @@ class Conversation:
     headers: tuple[tuple[str, str], ...] = ()
     subprotocols: tuple[str, ...] = ()
     steps: tuple[Step, ...] = ()
-    close_code: int = 1000
+    # None: the client drops the connection without a close frame (a network failure).
+    close_code: int | None = 1000
 
     @property
     def query_string(self) -> str:
@@ -70,9 +77,19 @@ class Conversation:
 
 
 def encode_payload(kind: Kind, payload: Any) -> str | bytes:
-    """The wire form of a payload: JSON as compact text, as browsers' JSON.stringify sends it."""
+    """The wire form of a payload: JSON as compact text, as browsers' JSON.stringify sends it.
+
+    A lone surrogate in a JSON string is written as a ``\ud800`` escape, as JSON.stringify does:
+    raw, it could not travel in a text frame (which must be valid UTF-8).
+    """
     if kind == "json":
-        return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                text = json.dumps(payload, ensure_ascii=True, separators=(",", ":"))
+        return text
     if kind == "bytes":
         return bytes(payload)
     return payload if isinstance(payload, str) else str(payload)
@@ -83,6 +100,11 @@ def encode_payload(kind: Kind, payload: Any) -> str | bytes:
 _REPEAT = -1
 # Any non-zero value continues; 0, the shrink target, ends the conversation.
 _GO_ON = st.integers(0, 7)
+# Half the conversations are negative (they may send mutants), and in those a third of the
+# steps send one; both shrink to 0, a valid message, so a minimal example keeps only the mutants
+# the failure needs. Mostly-valid conversations still reach the states a mutant can break.
+_NEGATIVE = st.integers(0, 1)
+_MUTATE = st.integers(0, 2)
 
 
 def _weighted_pool(weights: Sequence[float], enabled: Sequence[int]) -> list[int]:
@@ -93,7 +115,9 @@ def _weighted_pool(weights: Sequence[float], enabled: Sequence[int]) -> list[int
     return [i for i in ordered for _ in range(max(1, min(20, round(weights[i] / smallest))))]
 
 
-def _plan(messages: Sequence[CompiledMessage], max_messages: int) -> st.SearchStrategy[list[Step]]:
+def _plan(
+    messages: Sequence[CompiledMessage], max_messages: int, *, negative: bool = False
+) -> st.SearchStrategy[list[Step]]:
     """The steps of a conversation.
 
     Swarm testing (Groce et al., 2012): each conversation first draws which message types it
@@ -111,25 +135,36 @@ def _plan(messages: Sequence[CompiledMessage], max_messages: int) -> st.SearchSt
     repeat = object()  # what a step strategy yields for "the previous message again"
     # Step strategies are built once per option list and reused: building strategies while
     # drawing costs more than the draws themselves.
-    step_strategies: dict[tuple[tuple[int, ...], bool], st.SearchStrategy[Any]] = {}
+    step_strategies: dict[tuple[tuple[int, ...], bool, bool], st.SearchStrategy[Any]] = {}
 
-    def step_strategy(options: tuple[int, ...], first: bool) -> st.SearchStrategy[Any]:
-        key = (options, first)
+    def step_strategy(options: tuple[int, ...], first: bool, mutating: bool) -> st.SearchStrategy[Any]:
+        key = (options, first, mutating)
         if key not in step_strategies:
             choice = st.sampled_from([*options, _REPEAT])
 
             @st.composite
             def next_step(draw: st.DrawFn) -> tuple[bool, Any]:
-                # Every step has the same shape (go on, choice, payload, wait), the first too, so
-                # the shrinker can delete any step, the first included, without misreading the rest.
+                # Every step has the same shape (go on, choice, [mutate], payload, wait), the first
+                # too, so the shrinker can delete any step without misreading the rest.
                 go_on = bool(draw(_GO_ON))
                 picked = draw(choice)
                 if picked == _REPEAT:
                     if not first:
                         return go_on, repeat
                     picked = options[0]  # nothing to repeat yet
-                spec = messages[picked].spec
-                return go_on, Step(spec.name, spec.kind, draw(messages[picked].strategy), draw(wait))
+                message = messages[picked]
+                spec = message.spec
+                if mutating and draw(_MUTATE) == 2 and message.mutants is not None:
+                    mutant = draw(message.mutants)
+                    return go_on, Step(
+                        spec.name,
+                        mutant.kind,
+                        mutant.payload,
+                        draw(wait),
+                        mutation=mutant.mutation,
+                        invalid=mutant.invalid,
+                    )
+                return go_on, Step(spec.name, spec.kind, draw(message.strategy), draw(wait))
 
             step_strategies[key] = next_step()
         return step_strategies[key]
@@ -145,13 +180,14 @@ def _plan(messages: Sequence[CompiledMessage], max_messages: int) -> st.SearchSt
         # per-conversation rotation spreads that favour over every message type.
         offset = draw(st.integers(0, len(pool) - 1)) if len(pool) > 1 else 0
         options = (*pool[offset:], *pool[:offset])
+        mutating = negative and draw(_NEGATIVE) == 1
         steps: list[Step] = []
         # One step at a time, each in its own span that starts with a "go on" draw (as
         # Hypothesis' stateful testing does): conversations run long, and the shrinker drops any
         # step by deleting its span. The first step ignores "go on": a conversation without
         # messages only repeats the handshake.
         while len(steps) < max_messages:
-            go_on, step = draw(step_strategy(options, not steps))
+            go_on, step = draw(step_strategy(options, not steps, mutating))
             steps.append(steps[-1] if step is repeat else step)
             if not go_on:
                 break
@@ -165,8 +201,15 @@ def conversations(
 ) -> st.SearchStrategy[Conversation]:
     """Conversations for ``route``: its declared subprotocols offered, credentials applied."""
     settings = route.spec.settings
-    steps = _plan(route.messages, settings.max_messages)
-    close_codes = settings.test_close_codes or (1000,)
+    negative = (
+        route.spec.invalid.enabled
+        and settings.check_enabled("invalid_input")
+        and any(m.mutants is not None for m in route.messages)
+    )
+    steps = _plan(route.messages, settings.max_messages, negative=negative)
+    close_codes: list[int | None] = list(settings.test_close_codes or (1000,))
+    if settings.check_enabled("disconnect"):
+        close_codes.append(None)  # last, so shrinking prefers a clean close
     template = route.spec.path
 
     @st.composite
@@ -177,7 +220,7 @@ def conversations(
         drawn_steps = draw(steps)
         close_code = draw(st.sampled_from(close_codes))
         first = draw(route.first_message) if route.first_message is not None else None
-        query, headers, drawn_steps = _apply_credential(
+        query, headers, drawn_steps = apply_credential(
             credential, query, headers, drawn_steps, first
         )
         return Conversation(
@@ -192,7 +235,7 @@ def conversations(
     return build()
 
 
-def _apply_credential(
+def apply_credential(
     credential: Credential | None,
     query: list[tuple[str, str]],
     headers: list[tuple[str, str]],
@@ -347,11 +390,24 @@ async def run_conversation(
         return transcript
 
     replies_expected = {m.spec.name: m.spec.reply for m in route.messages}
+    # With invalid.must_reject, an invalid message must be answered by an error reply (or a
+    # close, which ends the waiting anyway): wait for one as for an expected reply.
+    rejection = (
+        tuple(r.spec.name for r in route.replies if r.spec.error)
+        if route.spec.invalid.must_reject
+        else ()
+    )
     expected: list[tuple[int, tuple[str, ...]]] = []
+    rejections: list[tuple[int, tuple[str, ...]]] = []
     last = len(conversation.steps) - 1
+    aborting = conversation.close_code is None
     index: int | None = None
     for index, step in enumerate(conversation.steps):
         if conn.server_close is not None:
+            # What the server sent before closing (data, the close frame) is still queued when
+            # no step collected it: record it, or a server that closes at once looks silent.
+            events, _ = await conn.settle(settings.message_timeout)
+            _record(route, transcript, events, index - 1 if index else None, clock)
             transcript.frames.append(
                 Frame(
                     direction="note",
@@ -377,12 +433,17 @@ async def run_conversation(
                 mutation=step.mutation,
             )
         )
-        reply = replies_expected.get(step.message, ())
-        if reply:
-            expected.append((index, reply))
-        if step.wait or index == last:
+        if step.mutation is None:
+            reply = replies_expected.get(step.message, ())
+            if reply:
+                expected.append((index, reply))
+        elif step.invalid and rejection:
+            rejections.append((index, rejection))
+            expected.append(rejections[-1])
+        # An abort right after a burst drops the connection while the app is still busy.
+        if step.wait or (index == last and not aborting):
             missing = await _collect(conn, route, transcript, index, expected, clock)
-            transcript.missed_replies.extend(missing)
+            transcript.missed_replies.extend(m for m in missing if m not in rejections)
             expected = []
         if conn.app_error is not None and transcript.app_error is None:
             transcript.app_error, transcript.app_error_index = conn.app_error, index
@@ -395,19 +456,25 @@ async def run_conversation(
         transcript.app_error, transcript.app_error_index = conn.app_error, index
         transcript.app_error_phase = "conversation"
     if conn.server_close is None:
-        stopped = await conn.close(conversation.close_code, timeout=settings.connection_timeout)
-        transcript.frames.append(
-            Frame(
-                direction="client_close",
-                code=conversation.close_code,
-                index=index,
-                elapsed_ms=clock.ms(),
+        if conversation.close_code is None:
+            stopped = await conn.abort(timeout=settings.connection_timeout)
+            transcript.frames.append(Frame(direction="abort", index=index, elapsed_ms=clock.ms()))
+        else:
+            stopped = await conn.close(conversation.close_code, timeout=settings.connection_timeout)
+            transcript.frames.append(
+                Frame(
+                    direction="client_close",
+                    code=conversation.close_code,
+                    index=index,
+                    elapsed_ms=clock.ms(),
+                )
             )
-        )
         transcript.app_stopped = stopped
     else:
         # The server closed; the app must still end (a real server would drop the socket).
         transcript.app_stopped = await conn.close(1000, timeout=settings.connection_timeout)
+    if transcript.app_stopped:
+        transcript.leaked_tasks, transcript.task_errors = await conn.finish_tasks()
     _finish(conn, transcript, index, clock)
     return transcript
 

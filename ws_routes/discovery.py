@@ -22,15 +22,18 @@ import re
 import sys
 import traceback
 import types
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from ws_routes.errors import AppLoadError, did_you_mean
+from ws_routes.spec import RouteSpec
 
 __all__ = [
+    "RouteMatch",
+    "match_routes",
     "AppRoutes",
     "DiscoveredRoute",
     "discover",
@@ -367,3 +370,56 @@ def _summary(exc: BaseException) -> str:
     own = [f for f in frames if "importlib" not in f.filename and not f.filename.startswith("<frozen")]
     where = f" (at {own[-1].filename}:{own[-1].lineno})" if own else ""
     return f"{type(exc).__name__}: {exc}{where}"
+
+
+# -- matching spec routes with app routes ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RouteMatch:
+    """One route of the app, of the spec, or of both.
+
+    Attributes:
+        found: The app's route; None for a spec route the app lacks (or that sits under a
+            mounted app whose routes cannot be seen).
+        declared: The spec's route; None for an app route the spec does not describe.
+        problem: Why a spec route has no app route ("... did you mean ...?"); None when it is
+            fine (matched, or under an opaque mount, or the app has no routing table).
+    """
+
+    found: DiscoveredRoute | None
+    declared: RouteSpec | None
+    problem: str | None = None
+
+
+def match_routes(declared: Sequence[RouteSpec], app: AppRoutes) -> list[RouteMatch]:
+    """Pair spec routes with the app's, by template without converters.
+
+    ``{room}`` in the spec matches ``{room:int}`` in the app. App routes come first (in the
+    app's order), then spec routes the app lacks.
+    """
+    if app.routes is None:
+        return [RouteMatch(found=None, declared=route) for route in declared]
+    by_template = {normalize_template(r.path): r for r in declared}
+    used: set[str] = set()
+    matches: list[RouteMatch] = []
+    for found in app.routes:
+        route = by_template.get(normalize_template(found.path))
+        if route is not None:
+            used.add(route.path)
+        matches.append(RouteMatch(found=found, declared=route))
+    templates = [normalize_template(r.path) for r in app.routes]
+    for route in declared:
+        if route.path in used:
+            continue
+        if any(route.path.startswith(m.rstrip("/") + "/") for m in app.opaque_mounts):
+            matches.append(RouteMatch(found=None, declared=route))
+            continue
+        hint = did_you_mean(normalize_template(route.path), templates)
+        problem = (
+            f"route {route.path!r} is in the spec but the app has no such WebSocket route"
+            + (f" ({hint})" if hint else "")
+            + f"; the app's WebSocket routes: {', '.join(sorted(r.path for r in app.routes)) or 'none'}"
+        )
+        matches.append(RouteMatch(found=None, declared=route, problem=problem))
+    return matches

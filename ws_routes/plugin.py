@@ -164,8 +164,8 @@ class RoutesCollector(pytest.Collector):
 def _plan_routes(
     config: pytest.Config, state: _State
 ) -> list[tuple[RouteSpec, dict[str, str] | None, str | None]]:
-    from ws_routes.discovery import discover, load_app, normalize_template, opaque_mounts
-    from ws_routes.errors import AppLoadError, did_you_mean
+    from ws_routes.discovery import inspect_app, load_app, match_routes
+    from ws_routes.errors import AppLoadError
     from ws_routes.loader import load_spec
     from ws_routes.spec import default_route
     from ws_routes.websocket import pattern_matches
@@ -188,36 +188,16 @@ def _plan_routes(
     state.app = load_app(app_path, rootdir=rootdir)
     overrides = options.settings_overrides()
     settings = spec.settings.merged(**overrides)
-    discovered = discover(state.app)
     planned: list[tuple[RouteSpec, dict[str, str] | None, str | None]] = []
-    if discovered is None:
-        planned = [(r, None, None) for r in spec.routes]
-    else:
-        app_templates = [normalize_template(r.path) for r in discovered]
-        declared_by_template = {normalize_template(r.path): r for r in spec.routes}
-        mounts = opaque_mounts(state.app)
-        used: set[str] = set()
-        for found in discovered:
-            # Matched without converters: the spec may say {room} where the app says {room:str}.
-            declared = declared_by_template.get(normalize_template(found.path))
-            route = declared if declared is not None else default_route(found.path, spec.settings)
-            if declared is not None:
-                used.add(declared.path)
-            planned.append((replace(route, path=found.path), dict(found.params), None))
-        for route in spec.routes:
-            if route.path in used:
-                continue
-            if any(route.path.startswith(m.rstrip("/") + "/") for m in mounts):
-                planned.append((route, None, None))
-                continue
-            hint = did_you_mean(normalize_template(route.path), app_templates)
-            missing = (
-                f"{route.location}: route {route.path!r} is in the spec but the app has no such "
-                f"WebSocket route"
-                + (f" ({hint})" if hint else "")
-                + f"; the app's WebSocket routes: {', '.join(sorted(r.path for r in discovered)) or 'none'}"
-            )
-            planned.append((route, None, missing))
+    for match in match_routes(spec.routes, inspect_app(state.app)):
+        if match.found is None:
+            assert match.declared is not None
+            problem = f"{match.declared.location}: {match.problem}" if match.problem else None
+            planned.append((match.declared, None, problem))
+            continue
+        # Matched without converters: the spec may say {room} where the app says {room:str}.
+        route = match.declared or default_route(match.found.path, spec.settings)
+        planned.append((replace(route, path=match.found.path), dict(match.found.params), None))
     result = []
     for planned_route, converters, problem in planned:
         route = replace(planned_route, settings=planned_route.settings.merged(**overrides))
@@ -271,7 +251,7 @@ class WebSocketRouteItem(pytest.Item):
 
     def runtest(self) -> None:
         from ws_routes.compile import compile_route
-        from ws_routes.credentials import credential_for
+        from ws_routes.credentials import credential_for, redact
         from ws_routes.errors import WsRoutesError
         from ws_routes.runner import RouteRunner
 
@@ -283,13 +263,17 @@ class WebSocketRouteItem(pytest.Item):
         compiled = compile_route(self.route, converters=self.converters)
         credential = credential_for(self.route.auth, state.credential)
         max_examples = self._max_examples(compiled)
+        printer = self._verbose_printer(compiled) if state.options.verbose else None
         runner = RouteRunner(
             state.app,
             compiled,
             credential=credential,
             seed=state.seed,
             max_examples=max_examples,
-            on_conversation=self._verbose_printer(compiled) if state.options.verbose else None,
+            on_conversation=printer,
+            on_probe=(lambda probe, t, f: printer(t, f, f"probe {probe.name!r}"))
+            if printer
+            else None,
         )
         result = runner.run()
         stats = result.stats
@@ -299,12 +283,23 @@ class WebSocketRouteItem(pytest.Item):
             else ("SKIPPED" if result.skipped else "passed")
         )
         self.user_properties.append((STATS_PROPERTY, stats.to_json()))
+        for warning in result.warnings:
+            self._warn(WsRoutesWarning(redact(warning, state.secrets)))
         if result.error:
             raise WsRoutesError(f"{self.route.path}: {result.error}")
         if result.failure is not None:
             raise result.failure
         if result.skipped:
             pytest.skip(result.skipped)
+
+    def _warn(self, warning: Warning) -> None:
+        """Like ``Item.warn``, located at the route in the spec (an item has no line of its own)."""
+        import warnings
+
+        where = self.route.location
+        warnings.warn_explicit(
+            warning, category=None, filename=where.file or str(self.path), lineno=where.line or 0
+        )
 
     def _max_examples(self, compiled: CompiledRoute) -> int:
         from hypothesis import settings as hypothesis_settings
@@ -322,10 +317,12 @@ class WebSocketRouteItem(pytest.Item):
         capture = self.config.pluginmanager.get_plugin("capturemanager")
         counter = [0]
 
-        def show(transcript: Transcript, failures: list[Failure]) -> None:
-            counter[0] += 1
+        def show(transcript: Transcript, failures: list[Failure], label: str = "") -> None:
+            if not label:
+                counter[0] += 1
+                label = f"conversation {counter[0]}"
             lines = [
-                f"--- {compiled.spec.path} conversation {counter[0]}"
+                f"--- {compiled.spec.path} {label}"
                 + (f": FAILED {failures[0].check}" if failures else "")
             ]
             lines += render_handshake(transcript).splitlines() + transcript.render(limit=160)
@@ -382,6 +379,7 @@ class WebSocketRouteItem(pytest.Item):
             snippet=snippet,
             secrets=state.secrets,
             extra=extra,
+            probe=exc.probe,
         )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -49,13 +49,17 @@ def _route_for(
     return default_route(found.path if found is not None else path, spec.settings), converters
 
 
-def _steps(
-    route: CompiledRoute, messages: Sequence[tuple[str, Any] | tuple[str, str, Any]]
-) -> tuple[Step, ...]:
+Item = tuple[str, Any] | tuple[str, str, Any] | tuple[str, str, Any, Mapping[str, Any]]
+
+
+def _steps(route: CompiledRoute, messages: Sequence[Item]) -> tuple[Step, ...]:
     names = {m.spec.name: m.spec.kind for m in route.messages}
     steps = []
     for item in messages:
-        if len(item) == 3:
+        negative: Mapping[str, Any] = {}
+        if len(item) == 4:
+            name, kind, payload, negative = item  # type: ignore[misc]
+        elif len(item) == 3:
             name, kind, payload = item  # type: ignore[misc]
         else:
             kind, payload = item  # type: ignore[misc]
@@ -64,7 +68,9 @@ def _steps(
             raise WsRoutesError(
                 f"replay: message kind must be one of {', '.join(KINDS)}, got {kind!r}"
             )
-        if route.spec.declared and names.get(name) != kind:
+        mutation = negative.get("mutation")
+        # A negative step may send any kind of frame: breaking the spec is its point.
+        if mutation is None and route.spec.declared and names.get(name) != kind:
             known = ", ".join(f"{n} ({k})" for n, k in names.items()) or "none"
             hint = did_you_mean(name, names)
             raise WsRoutesError(
@@ -72,19 +78,21 @@ def _steps(
                 + (f" ({hint})" if hint else "")
                 + f"; its messages: {known}"
             )
-        steps.append(Step(name, kind, payload))
+        steps.append(
+            Step(name, kind, payload, mutation=mutation, invalid=bool(negative.get("invalid")))
+        )
     return tuple(steps)
 
 
 def replay(
     app: str | Any,
     path: str,
-    messages: Sequence[tuple[str, Any] | tuple[str, str, Any]] = (),
+    messages: Sequence[Item] = (),
     *,
     query: Sequence[tuple[str, str]] = (),
     headers: Sequence[tuple[str, str]] = (),
     subprotocols: Sequence[str] = (),
-    close_code: int = 1000,
+    close_code: int | None = 1000,
     spec: str | None = None,
     out: TextIO | None = None,
 ) -> tuple[Transcript, list[Failure]]:
@@ -93,7 +101,9 @@ def replay(
     Args:
         app: an ASGI app, or its import path ``"module:attribute"``.
         path: the concrete path, e.g. ``/ws/chat/general``.
-        messages: ``(kind, payload)`` or ``(message name, kind, payload)`` pairs, in order.
+        messages: ``(kind, payload)`` or ``(message name, kind, payload)``, in order; a negative
+            step adds ``{"mutation": "...", "invalid": True}`` as a fourth item.
+        close_code: how the client closes; None drops the connection without a close frame.
         spec: a spec file, so replies are matched and checked as in the pytest run.
         out: where to print (default stdout); pass ``io.StringIO()`` to capture.
 

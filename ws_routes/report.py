@@ -38,6 +38,12 @@ class RouteStats:
     failures: int = 0
     elapsed_s: float = 0.0
     outcome: str = ""
+    negative: int = 0  # sent frames that break the schemas on purpose (mutations)
+    aborts: int = 0  # conversations the client ended by dropping the connection
+    handshake_cells: int = 0  # probes: subprotocol offers
+    path_probes: int = 0  # probes: boundary path parameter values
+    auth_probes: int = 0  # probes: missing, empty and malformed credentials
+    origin_probes: int = 0  # probes: a foreign Origin
 
     def to_json(self) -> str:
         return json.dumps({k: getattr(self, k) for k in self.__slots__})  # type: ignore[attr-defined]
@@ -77,8 +83,12 @@ def render_failure(
     snippet: str | None = None,
     secrets: Iterable[str] = (),
     extra: Sequence[str] = (),
+    probe: str | None = None,
 ) -> str:
-    """The full failure report for one (minimal) failing conversation."""
+    """The full failure report for one (minimal) failing conversation.
+
+    ``probe`` names the fixed probe that failed, when the failure came from one (not shrunk).
+    """
     t = transcript
     lines = [
         RULE,
@@ -86,8 +96,10 @@ def render_failure(
         RULE,
         f"Error Type: {failure.error_type}",
         f"Check: {failure.check}",
-        f"Message: {failure.message}",
     ]
+    if probe is not None:
+        lines.append(f"Probe: {probe}")
+    lines.append(f"Message: {failure.message}")
     if failure.index is not None:
         lines.append(f"Failed at message index: {failure.index}")
     if failure.frame is not None and failure.frame.kind is not None:
@@ -109,7 +121,8 @@ def render_failure(
     ]
     for key, value in failure.details:
         lines.append(f"  {key}: {value}")
-    lines += ["", f"Transcript ({t.messages_sent} message(s) sent, minimal after shrinking):"]
+    how = "a fixed probe, nothing to shrink" if probe is not None else "minimal after shrinking"
+    lines += ["", f"Transcript ({t.messages_sent} message(s) sent, {how}):"]
     lines.append(_indent(render_handshake(t)))
     lines.extend(_indent(line) for line in t.render())
     if t.app_error is not None:
@@ -131,7 +144,11 @@ def _connection_end(t: Transcript) -> tuple[str, str]:
     if hs is None:
         return "never opened (no answer to the handshake)", "None"
     if isinstance(hs, Rejected):
-        code = f"{hs.close_code} (before accept; HTTP {hs.status} on a real server)" if hs.close_code is not None else f"None (HTTP {hs.status})"
+        code = (
+            f"{hs.close_code} (before accept; HTTP {hs.status} on a real server)"
+            if hs.close_code is not None
+            else f"None (HTTP {hs.status})"
+        )
         return "refused", code
     for frame in t.frames:
         if frame.direction == "server_close":
@@ -150,7 +167,10 @@ def replay_snippet(app: str, conversation: Conversation, *, spec: str | None = N
     just its kind: replay needs the name to expect the same replies (``reply: [...]``).
     """
     steps = ",\n".join(
-        f"        ({step.kind!r}, {step.payload!r})"
+        f"        ({step.message!r}, {step.kind!r}, {step.payload!r}, "
+        f"{{'mutation': {step.mutation!r}, 'invalid': {step.invalid!r}}})"
+        if step.mutation is not None
+        else f"        ({step.kind!r}, {step.payload!r})"
         if step.message == step.kind
         else f"        ({step.message!r}, {step.kind!r}, {step.payload!r})"
         for step in conversation.steps
@@ -167,7 +187,7 @@ def replay_snippet(app: str, conversation: Conversation, *, spec: str | None = N
     if conversation.subprotocols:
         args.append(f"    subprotocols={list(conversation.subprotocols)!r}")
     if conversation.close_code != 1000:
-        args.append(f"    close_code={conversation.close_code}")
+        args.append(f"    close_code={conversation.close_code}")  # None: drop the connection
     if spec:
         args.append(f"    spec={spec!r}")
     return "from ws_routes.replay import replay\n\nreplay(\n" + ",\n".join(args) + ",\n)\n"
@@ -207,7 +227,9 @@ def reproduce_command(args: Sequence[str], *, route: str, seed: int) -> str:
             continue
         kept.append(arg)
     # The credential itself never goes into a report: the command reads it from the environment.
-    command = shlex.join(["pytest", *kept, "--routes-ws-include", route, "--routes-seed", str(seed)])
+    command = shlex.join(
+        ["pytest", *kept, "--routes-ws-include", route, "--routes-seed", str(seed)]
+    )
     return command.replace(_AUTH_MARK, '"$WS_ROUTES_AUTH"')
 
 
@@ -243,9 +265,28 @@ def render_summary(stats: Iterable[RouteStats]) -> str:
         ]
         if s.refused:
             lines.append(f"  Connections refused: {s.refused:,}")
+        extras = _extra_counts(s)
+        if extras:
+            lines.append(f"  {extras}")
         lines.append(f"  Failures: {s.failures}")
         if s.elapsed_s > 0:
             rate = s.sequences / s.elapsed_s
             lines.append(f"  Time: {s.elapsed_s:.2f} s ({rate:,.0f} conversations/s)")
     lines.append("=" * 37)
     return "\n".join(lines)
+
+
+_EXTRA_COUNTS = (
+    ("negative", "Negative cases"),
+    ("handshake_cells", "Handshake cells"),
+    ("path_probes", "Path probes"),
+    ("auth_probes", "Auth probes"),
+    ("origin_probes", "Origin probes"),
+    ("aborts", "Aborted connections"),
+)
+
+
+def _extra_counts(s: RouteStats) -> str:
+    """One line of the counters that are not zero, e.g. ``Negative cases: 37 · Auth probes: 3``."""
+    parts = [f"{label}: {getattr(s, name):,}" for name, label in _EXTRA_COUNTS if getattr(s, name)]
+    return " · ".join(parts)

@@ -1,6 +1,9 @@
 """Run one route: a loop thread, the app's lifespan once, and a Hypothesis test of conversations.
 
-This is the engine behind each pytest item, usable without pytest. Hangs never stall a run:
+This is the engine behind each pytest item, usable without pytest. Before the conversations, the
+route's probes (:mod:`ws_routes.probes`) run once each; a probe failure ends the route as it is,
+with nothing to shrink, except the baseline's, which the conversations get to find and shrink
+first. Hangs never stall a run:
 a handshake or shutdown that times out, and an app that blocks the event loop, end the route at
 once with a ``no_hang`` failure instead of being shrunk (each replay would cost a full timeout).
 """
@@ -11,7 +14,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, seed, settings
@@ -26,6 +29,7 @@ from ws_routes.credentials import Credential
 from ws_routes.errors import WsRoutesError
 from ws_routes.lifespan import Lifespan
 from ws_routes.loop import LoopBlocked, LoopThread
+from ws_routes.probes import Probe, build_probes, early_close_warning, run_probe
 from ws_routes.report import RouteStats
 from ws_routes.spec import SERVER_ERROR_CLOSE_CODES
 from ws_routes.swallowed import trace_exceptions
@@ -43,6 +47,8 @@ class ConversationFailed(WsRoutesError):
         self.transcript = transcript
         self.conversation = conversation
         self.flaky = False
+        # The name of the probe that failed, when a probe did (reports print it).
+        self.probe: str | None = None
         super().__init__(f"{failure.check}: {failure.message}")
 
 
@@ -112,6 +118,8 @@ class RouteResult:
     failure: ConversationFailed | None = None
     skipped: str | None = None
     error: str | None = None
+    # Server-realism lints (probes.early_close_warning): not failures; one per route.
+    warnings: list[str] = field(default_factory=list)
 
 
 class RouteRunner:
@@ -126,6 +134,8 @@ class RouteRunner:
         seed: int | None = None,
         max_examples: int = 100,
         on_conversation: Callable[[Transcript, list[Failure]], None] | None = None,
+        probes: bool = True,
+        on_probe: Callable[[Probe, Transcript, list[Failure]], None] | None = None,
     ) -> None:
         self.app = app
         self.route = route
@@ -133,11 +143,77 @@ class RouteRunner:
         self.seed = seed
         self.max_examples = max_examples
         self.on_conversation = on_conversation
+        self.probes = probes
+        self.on_probe = on_probe
         self.stats = RouteStats(route=route.spec.path)
+        self.warnings: list[str] = []
 
     def _hard_deadline(self, conversation: Conversation) -> float:
         s = self.route.spec.settings
         return 2 * s.connection_timeout + s.message_timeout * (len(conversation.steps) + 1) + 5.0
+
+    def _blocked(
+        self, exc: LoopBlocked, transcript: Transcript, conversation: Conversation
+    ) -> _Abandon:
+        failure = Failure(
+            check="no_hang",
+            error_type="timeout",
+            message=f"the app blocked the event loop ({exc})",
+            expected="handlers to await instead of blocking (time.sleep, busy loops, sync I/O)",
+            actual="the event loop stopped responding; the run was abandoned",
+            index=transcript.sent[-1].index if transcript.sent else None,
+        )
+        return _Abandon(_failure_type("no_hang")(failure, transcript, conversation))
+
+    def _warn(self, warning: str | None) -> None:
+        # One lint per route: the same mistake seen in a hundred conversations is one warning.
+        if warning is not None and not self.warnings:
+            self.warnings.append(warning)
+
+    def _run_probes(self, loop: LoopThread, transport: AsgiTransport) -> ConversationFailed | None:
+        """Run every probe once; the first failing one ends the route (already minimal).
+
+        A failing baseline is returned instead: it connects as conversations do, so what broke
+        is no probe's doing, and the conversations find it too, shrunk and reported as usual.
+        """
+        for probe in build_probes(self.route, self.credential):
+            transcript = Transcript(route=self.route.spec.path, path=probe.conversation.path)
+            try:
+                outcome = loop.run(
+                    run_probe(transport, self.route, probe, transcript=transcript),
+                    timeout=self._hard_deadline(probe.conversation),
+                )
+            except LoopBlocked as exc:
+                abandon = self._blocked(exc, transcript, probe.conversation)
+                assert abandon.failure is not None
+                abandon.failure.probe = probe.name
+                raise abandon from None
+            self._count_probe(probe)
+            for warning in outcome.warnings:
+                self._warn(warning)
+            if self.on_probe is not None:
+                self.on_probe(probe, transcript, outcome.failures)
+            if outcome.failures:
+                first = outcome.failures[0]
+                error = _failure_type(first.check)(first, transcript, probe.conversation)
+                error.probe = probe.name
+                if probe.baseline:
+                    return error
+                raise _Abandon(error)
+        return None
+
+    def _count_probe(self, probe: Probe) -> None:
+        stats = self.stats
+        if probe.group == "negative":
+            stats.negative += 1
+        elif probe.group == "auth":
+            stats.auth_probes += 1
+        elif probe.group == "origin":
+            stats.origin_probes += 1
+        elif probe.name.startswith("path:"):
+            stats.path_probes += 1
+        else:
+            stats.handshake_cells += 1
 
     def _run_one(
         self, loop: LoopThread, transport: AsgiTransport, conversation: Conversation
@@ -151,16 +227,12 @@ class RouteRunner:
                 timeout=self._hard_deadline(conversation),
             )
         except LoopBlocked as exc:
-            failure = Failure(
-                check="no_hang",
-                error_type="timeout",
-                message=f"the app blocked the event loop ({exc})",
-                expected="handlers to await instead of blocking (time.sleep, busy loops, sync I/O)",
-                actual="the event loop stopped responding; the run was abandoned",
-                index=transcript.sent[-1].index if transcript.sent else None,
-            )
-            raise _Abandon(_failure_type("no_hang")(failure, transcript, conversation)) from None
+            raise self._blocked(exc, transcript, conversation) from None
         stats.messages += transcript.messages_sent
+        stats.negative += sum(1 for f in transcript.sent if f.mutation)
+        if any(f.direction == "abort" for f in transcript.frames):
+            stats.aborts += 1
+        self._warn(early_close_warning(self.route.spec.path, transcript))
         if isinstance(transcript.handshake, Accepted):
             stats.connections += 1
         elif isinstance(transcript.handshake, Rejected):
@@ -178,7 +250,7 @@ class RouteRunner:
 
     def run(self) -> RouteResult:
         """Run up to ``max_examples`` conversations; shrink and return the first failure."""
-        result = RouteResult(stats=self.stats)
+        result = RouteResult(stats=self.stats, warnings=self.warnings)
         with running_app(self.app, timeout=self.route.spec.settings.connection_timeout) as (
             loop,
             transport,
@@ -186,7 +258,10 @@ class RouteRunner:
             test = self._hypothesis_test(loop, transport)
             started = time.perf_counter()
             try:
+                baseline = self._run_probes(loop, transport) if self.probes else None
                 test()
+                if baseline is not None:  # the conversations missed what the baseline found
+                    raise _Abandon(baseline)
             except _Abandon as abandon:
                 result.failure, result.skipped = abandon.failure, abandon.skip
             except ConversationFailed as failed:

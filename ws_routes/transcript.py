@@ -103,6 +103,10 @@ class Transcript:
     missed_replies: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
     app_stopped: bool = True
     protocol_errors: list[str] = field(default_factory=list)
+    # Tasks the app started that still held the connection after the handler returned.
+    leaked_tasks: list[str] = field(default_factory=list)
+    # Exceptions in the app's tasks that nobody retrieved, with whether the client had gone.
+    task_errors: list[tuple[AppError, bool]] = field(default_factory=list)
     elapsed_ms: float = 0.0
     messages_sent: int = 0
 
@@ -113,6 +117,11 @@ class Transcript:
     @property
     def received(self) -> list[Frame]:
         return [f for f in self.frames if f.direction == "recv"]
+
+    @property
+    def aborted(self) -> bool:
+        """The client dropped the connection without a close frame."""
+        return any(f.direction == "abort" for f in self.frames)
 
     def server_close(self) -> Frame | None:
         for f in self.frames:

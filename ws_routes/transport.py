@@ -122,6 +122,12 @@ class Connection(Protocol):
     def leaked_tasks(self) -> Sequence[str]:
         """Descriptions of tasks the app started that were still pending after it returned."""
 
+    async def finish_tasks(self) -> tuple[list[str], list[tuple[AppError, bool]]]:
+        """After the app returned: descriptions of the tasks it started that still hold the
+        connection (cancelled now), and exceptions of its tasks that nobody retrieved, each with
+        whether the client had already gone. Transports that cannot see tasks return two empty
+        lists."""
+
     async def send_text(self, data: str) -> None:
         """Send a text frame. Sending after the server closed is a no-op (the frame is lost)."""
 
