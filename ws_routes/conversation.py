@@ -100,10 +100,12 @@ def encode_payload(kind: Kind, payload: Any) -> str | bytes:
 _REPEAT = -1
 # Any non-zero value continues; 0, the shrink target, ends the conversation.
 _GO_ON = st.integers(0, 7)
-# Half the conversations are negative (they may send mutants), and in those a third of the
-# steps send one; both shrink to 0, a valid message, so a minimal example keeps only the mutants
-# the failure needs. Mostly-valid conversations still reach the states a mutant can break.
-_NEGATIVE = st.integers(0, 1)
+# A quarter of the conversations are negative (they may send mutants), and in those a third of
+# the steps send one; both shrink to 0, a valid message, so a minimal example keeps only the
+# mutants the failure needs. The negative probes already send every mutation family once; these
+# are for the bugs a mutant reaches only after some valid messages, and mostly-valid
+# conversations are what reach those states (more negative ones cost the positive search).
+_NEGATIVE = st.integers(0, 3)
 _MUTATE = st.integers(0, 2)
 
 
@@ -180,7 +182,7 @@ def _plan(
         # per-conversation rotation spreads that favour over every message type.
         offset = draw(st.integers(0, len(pool) - 1)) if len(pool) > 1 else 0
         options = (*pool[offset:], *pool[:offset])
-        mutating = negative and draw(_NEGATIVE) == 1
+        mutating = negative and draw(_NEGATIVE) == 3
         steps: list[Step] = []
         # One step at a time, each in its own span that starts with a "go on" draw (as
         # Hypothesis' stateful testing does): conversations run long, and the shrinker drops any
