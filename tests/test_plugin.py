@@ -426,3 +426,23 @@ def test_hypothesis_profile_sets_the_number_of_conversations(
         None, *args, "--hypothesis-profile", "tiny", "--routes-max-examples", "4", defaults=False
     )
     again.stdout.fnmatch_lines(["  Sequences tested: 4"])
+
+
+def test_item_ids_select_routes_like_node_ids(run_routes: RunRoutes) -> None:
+    app = STARLETTE_HEADER + """
+app = Starlette(routes=[WebSocketRoute("/ws/a", echo), WebSocketRoute("/ws/b", echo)])
+"""
+    result = run_routes(app, "--routes-max-examples", "3", "ws-routes::test_websocket[/ws/b]")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["Route: /ws/b   [[]passed]"])
+    assert "Route: /ws/a" not in result.stdout.str()
+
+
+def test_routes_verbose_under_xdist_prints_every_route_when_it_finishes(
+    run_routes: RunRoutes,
+) -> None:
+    result = run_routes(
+        ECHO_APP, "--routes-verbose", "--routes-max-examples", "3", "-n", "2", spec=SAY_SPEC
+    )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["--- /ws/echo conversation 1", "--- /ws/echo conversation 3"])

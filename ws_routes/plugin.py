@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 __all__ = ["RoutesCollector", "WebSocketRouteItem", "WsRoutesWarning"]
 
 STATS_PROPERTY = "ws_routes_stats"
+# --routes-verbose under xdist: a worker has no terminal, so each route's conversations travel
+# to the controller with its report and are printed there when the route finishes.
+VERBOSE_PROPERTY = "ws_routes_verbose"
+_NODE_PREFIX = "ws-routes::test_websocket["
 
 
 @dataclass(slots=True)
@@ -66,6 +70,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     from ws_routes.options import OptionError, resolve_options
 
+    _take_route_ids(config)
+
     try:
         options = resolve_options(
             lambda dest: config.getoption(dest, None), lambda name: config.getini(name)
@@ -99,7 +105,22 @@ def pytest_configure(config: pytest.Config) -> None:
     if credential is not None:
         state.secrets.append(credential.secret)
     config.stash[_STATE] = state
-    config.pluginmanager.register(_SessionReporter(state), "ws_routes_session")
+    config.pluginmanager.register(_SessionReporter(config, state), "ws_routes_session")
+
+
+def _take_route_ids(config: pytest.Config) -> None:
+    """Let ``pytest 'ws-routes::test_websocket[/ws/chat]'`` select routes, as node ids do.
+
+    Our items come from no file, so pytest would refuse the argument ("file or directory not
+    found"); it becomes an include pattern instead (which xdist passes on to its workers).
+    """
+    ids = [a for a in config.args if a.startswith(_NODE_PREFIX) and a.endswith("]")]
+    if not ids:
+        return
+    config.args = [a for a in config.args if a not in ids]
+    current = config.getoption("routes_ws_include", None)
+    paths = [a[len(_NODE_PREFIX) : -1] for a in ids]
+    config.option.routes_ws_include = ",".join([*([current] if current else []), *paths])
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -245,6 +266,7 @@ class WebSocketRouteItem(pytest.Item):
         self.route = route
         self.converters = converters
         self.problem = problem
+        self._verbose_log: list[str] = []
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, self.name
@@ -275,7 +297,11 @@ class WebSocketRouteItem(pytest.Item):
             if printer
             else None,
         )
-        result = runner.run()
+        try:
+            result = runner.run()
+        finally:
+            if self._verbose_log:
+                self.user_properties.append((VERBOSE_PROPERTY, "\n".join(self._verbose_log)))
         stats = result.stats
         stats.outcome = (
             "FAILED"
@@ -327,8 +353,11 @@ class WebSocketRouteItem(pytest.Item):
             ]
             lines += render_handshake(transcript).splitlines() + transcript.render(limit=160)
             text = redact("\n".join(lines), state.secrets)
-            if reporter is None or capture is None or hasattr(self.config, "workerinput"):
-                print(text)  # captured per test; shown with -s or on failure
+            if hasattr(self.config, "workerinput"):
+                self._verbose_log.append(text)  # printed by the controller (VERBOSE_PROPERTY)
+                return
+            if reporter is None or capture is None:
+                print(text)
                 return
             with capture.global_and_fixture_disabled():
                 reporter.write_line("")
@@ -396,13 +425,21 @@ class _RoutesAloneNote:
 class _SessionReporter:
     """Collects route counters from every report (also from xdist workers) and prints the summary."""
 
-    def __init__(self, state: _State) -> None:
+    def __init__(self, config: pytest.Config, state: _State) -> None:
+        self.config = config
         self.state = state
         self.collected: list[str] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when == "call":
-            self.collected.extend(str(v) for k, v in report.user_properties if k == STATS_PROPERTY)
+        if report.when != "call":
+            return
+        self.collected.extend(str(v) for k, v in report.user_properties if k == STATS_PROPERTY)
+        verbose = [str(v) for k, v in report.user_properties if k == VERBOSE_PROPERTY]
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if verbose and reporter is not None:
+            reporter.write_line("")
+            for line in "\n".join(verbose).splitlines():
+                reporter.write_line(line)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.collected:
