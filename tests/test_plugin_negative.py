@@ -360,3 +360,56 @@ def test_disconnect_finds_a_task_outliving_its_connection(run_routes: RunRoutes)
             "Route: /ws/pump-ok   [[]passed]",
         ]
     )
+
+
+LITESTAR_APP = """
+from dataclasses import dataclass
+from typing import Literal
+
+from litestar import Litestar, websocket_listener
+from litestar.dto import DataclassDTO
+
+
+@dataclass
+class Move:
+    type: Literal["move"]
+    x: int
+
+
+@websocket_listener("/ws/typed", dto=DataclassDTO[Move], return_dto=None)
+async def typed(data: Move) -> dict:
+    return {"x": data.x}
+
+
+@websocket_listener("/ws/crashy", dto=DataclassDTO[Move], return_dto=None)
+async def crashy(data: Move) -> dict:
+    return {"x": 100 // data.x}  # BUG: ZeroDivisionError on x == 0, closed by Litestar with 4500
+
+
+app = Litestar([typed, crashy])
+"""
+
+
+def test_litestar_refusing_bad_data_passes_and_its_crashes_fail(run_routes: RunRoutes) -> None:
+    # Litestar closes with 4500 both ways; its reason tells a refusal from a crash.
+    route = (
+        "{messages: {move: {kind: json, schema: {type: object, properties: "
+        "{type: {const: move}, x: {type: integer}}, required: [type, x]}}}, "
+        "replies: {moved: {kind: json, schema: {type: object}}}}"
+    )
+    spec = f"""
+    routes:
+      /ws/typed: {route}
+      /ws/crashy: {route}
+    """
+    result = run_routes(LITESTAR_APP, spec=spec)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "WEBSOCKET TEST FAILURE: /ws/crashy",
+            "Check: no_server_error",
+            "Message: *internal-error code*",
+            "*ZeroDivisionError*",
+            "Route: /ws/typed   [[]passed]",
+        ]
+    )
