@@ -413,3 +413,57 @@ def test_litestar_refusing_bad_data_passes_and_its_crashes_fail(run_routes: RunR
             "Route: /ws/typed   [[]passed]",
         ]
     )
+
+
+TUTORIAL_APP = (
+    STARLETTE_HEADER
+    + """
+counters: dict[str, int] = {}
+
+
+async def counter(ws: WebSocket) -> None:
+    await ws.accept()
+    name = None
+    try:
+        while True:
+            data = json.loads(await ws.receive_text())  # crashes on a binary frame, as tutorials do
+            if not isinstance(data, dict):
+                continue
+            if data.get("op") == "open":
+                name = "c"
+                counters[name] = 0
+            elif data.get("op") == "close" and name is not None:
+                del counters[name]  # BUG: a second close finds nothing to delete
+            await ws.send_text(json.dumps({"ok": True}))
+    except WebSocketDisconnect:
+        pass
+
+
+app = Starlette(routes=[WebSocketRoute("/ws/counter", counter)])
+"""
+)
+
+
+def test_a_crash_on_bad_input_does_not_hide_a_bug_in_valid_sequences(run_routes: RunRoutes) -> None:
+    spec = """
+    settings: {max_messages: 4, checks: {disconnect: false}}
+    routes:
+      /ws/counter:
+        messages:
+          open: {kind: json, schema: {type: object, properties: {op: {const: open}}, required: [op]}}
+          close: {kind: json, schema: {type: object, properties: {op: {const: close}}, required: [op]}}
+        replies: {ok: {kind: json}}
+    """
+    result = run_routes(TUTORIAL_APP, "--routes-max-examples", "200", spec=spec)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "WEBSOCKET TEST FAILURE: /ws/counter",
+            "Check: no_server_error",
+            "Message: the app raised KeyError: 'c'",
+            "ALSO FOUND ON /ws/counter (a separate bug):",
+            "Check: invalid_input",
+            "Probe: negative: *",
+            "  Failures: 2",
+        ]
+    )

@@ -199,12 +199,16 @@ def _plan(
 
 
 def conversations(
-    route: CompiledRoute, *, credential: Credential | None = None
+    route: CompiledRoute, *, credential: Credential | None = None, negative: bool = True
 ) -> st.SearchStrategy[Conversation]:
-    """Conversations for ``route``: its declared subprotocols offered, credentials applied."""
+    """Conversations for ``route``: its declared subprotocols offered, credentials applied.
+
+    ``negative`` False keeps every message valid, whatever the route's ``invalid`` says.
+    """
     settings = route.spec.settings
     negative = (
-        route.spec.invalid.enabled
+        negative
+        and route.spec.invalid.enabled
         and settings.check_enabled("invalid_input")
         and any(m.mutants is not None for m in route.messages)
     )

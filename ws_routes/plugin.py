@@ -401,7 +401,7 @@ class WebSocketRouteItem(pytest.Item):
             if exc.flaky
             else []
         )
-        return render_failure(
+        report = render_failure(
             exc.failure,
             exc.transcript,
             reproduce_command=command,
@@ -410,6 +410,19 @@ class WebSocketRouteItem(pytest.Item):
             extra=extra,
             probe=exc.probe,
         )
+        for other in exc.also:
+            report += (
+                f"\n\nALSO FOUND ON {self.route.path} (a separate bug):\n"
+                + render_failure(
+                    other.failure,
+                    other.transcript,
+                    reproduce_command=command,
+                    snippet=replay_snippet(app, other.conversation, spec=spec_source),
+                    secrets=state.secrets,
+                    probe=other.probe,
+                )
+            )
+        return report
 
 
 class _RoutesAloneNote:

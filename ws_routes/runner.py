@@ -49,6 +49,8 @@ class ConversationFailed(WsRoutesError):
         self.flaky = False
         # The name of the probe that failed, when a probe did (reports print it).
         self.probe: str | None = None
+        # Other distinct findings on the same route, reported after this one.
+        self.also: list[ConversationFailed] = []
         super().__init__(f"{failure.check}: {failure.message}")
 
 
@@ -170,13 +172,21 @@ class RouteRunner:
         if warning is not None and not self.warnings:
             self.warnings.append(warning)
 
-    def _run_probes(self, loop: LoopThread, transport: AsgiTransport) -> ConversationFailed | None:
-        """Run every probe once; the first failing one ends the route (already minimal).
+    def _run_probes(
+        self, loop: LoopThread, transport: AsgiTransport
+    ) -> tuple[ConversationFailed | None, ConversationFailed | None]:
+        """Run every probe once; return (failing baseline, first failing negative probe).
 
-        A failing baseline is returned instead: it connects as conversations do, so what broke
-        is no probe's doing, and the conversations find it too, shrunk and reported as usual.
+        Any other failing probe ends the route (already minimal). A failing baseline is returned:
+        it connects as conversations do, so what broke is no probe's doing, and the conversations
+        find it too, shrunk and reported as usual. A failing negative probe is returned too, and
+        the remaining negative probes are skipped: the conversations look for a second,
+        different bug before it is reported.
         """
+        negative: ConversationFailed | None = None
         for probe in build_probes(self.route, self.credential):
+            if negative is not None and probe.group == "negative":
+                continue
             transcript = Transcript(route=self.route.spec.path, path=probe.conversation.path)
             try:
                 outcome = loop.run(
@@ -198,9 +208,12 @@ class RouteRunner:
                 error = _failure_type(first.check)(first, transcript, probe.conversation)
                 error.probe = probe.name
                 if probe.baseline:
-                    return error
+                    return error, None
+                if probe.group == "negative" and first.error_type != "timeout":
+                    negative = error
+                    continue
                 raise _Abandon(error)
-        return None
+        return None, negative
 
     def _count_probe(self, probe: Probe) -> None:
         stats = self.stats
@@ -255,13 +268,18 @@ class RouteRunner:
             loop,
             transport,
         ):
-            test = self._hypothesis_test(loop, transport)
             started = time.perf_counter()
+            negative: ConversationFailed | None = None
             try:
-                baseline = self._run_probes(loop, transport) if self.probes else None
-                test()
+                baseline, negative = self._run_probes(loop, transport) if self.probes else (None, None)
+                # A negative probe already found how bad input breaks the route (typically a
+                # handler that crashes on a binary frame): the conversations then stay valid, so
+                # that crash cannot mask the bugs only sequences of valid messages reach.
+                self._hypothesis_test(loop, transport, negative=negative is None)()
                 if baseline is not None:  # the conversations missed what the baseline found
                     raise _Abandon(baseline)
+                if negative is not None:
+                    raise _Abandon(negative)
             except _Abandon as abandon:
                 result.failure, result.skipped = abandon.failure, abandon.skip
             except ConversationFailed as failed:
@@ -276,10 +294,15 @@ class RouteRunner:
                 result.error = f"{type(exc).__name__}: {exc}"
             finally:
                 self.stats.elapsed_s = round(time.perf_counter() - started, 3)
+            if negative is not None and result.failure is not None and result.failure is not negative:
+                result.failure.also.append(negative)
             if result.failure is not None and loop.usable:
-                self._find_swallowed_exception(loop, transport, result.failure)
+                for found in (result.failure, *result.failure.also):
+                    self._find_swallowed_exception(loop, transport, found)
         # Distinct failures, not the failing replays shrinking went through.
-        self.stats.failures = int(result.failure is not None)
+        self.stats.failures = (
+            0 if result.failure is None else 1 + len(result.failure.also)
+        )
         refused_all = self.stats.connections == 0 and self.stats.refused > 0
         if result.failure is None and result.error is None and refused_all:
             # Every refusal was allowed (or the route is undescribed), so nothing failed, but
@@ -322,8 +345,10 @@ class RouteRunner:
             t.app_error = AppError(found.exception, note + found.traceback)
             t.app_error_index = close.index
 
-    def _hypothesis_test(self, loop: LoopThread, transport: AsgiTransport) -> Callable[[], None]:
-        strategy = conversations(self.route, credential=self.credential)
+    def _hypothesis_test(
+        self, loop: LoopThread, transport: AsgiTransport, *, negative: bool = True
+    ) -> Callable[[], None]:
+        strategy = conversations(self.route, credential=self.credential, negative=negative)
         parent = settings()  # the current profile, as --hypothesis-profile loaded it
         database = parent.database
         run_one = self._run_one
