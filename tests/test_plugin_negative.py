@@ -203,8 +203,10 @@ EXPECTED = {
     "/ws/wrong_type": "wrong type at /n",
     "/ws/extra_field": "extra field",
     "/ws/out_of_bounds": "out of bounds at /n",
-    "/ws/nul": "NUL inside the string at /name",
-    "/ws/non_bmp": "non-BMP character",
+    # Valid values carry NUL and non-BMP characters too (the generator favours awkward text):
+    # the same crash from valid traffic is reported as the primary finding, once.
+    "/ws/nul": "embedded null character",
+    "/ws/non_bmp": "utf8mb3 column",
     "/ws/unknown_discriminator": "unknown discriminator /type",
     "/ws/wrong_frame_kind": "bytes frame to a text message",
     "/ws/not_json": "JSON",
@@ -212,6 +214,9 @@ EXPECTED = {
     "/ws/oversize": "oversize",
     "/ws/empty_frame": "empty",
 }
+
+
+POSITIVE_TOO = ("/ws/nul", "/ws/non_bmp")
 
 
 def negative_spec() -> str:
@@ -223,7 +228,7 @@ def negative_spec() -> str:
 
 def test_each_mutation_finds_its_planted_bug_and_polite_errors_pass(run_routes: RunRoutes) -> None:
     result = run_routes(
-        NEGATIVE_APP, "--routes-max-examples", "300", "-p", "no:randomly", spec=negative_spec()
+        NEGATIVE_APP, "--routes-max-examples", "40", "-p", "no:randomly", spec=negative_spec()
     )
     text = result.stdout.str()
     reports = {
@@ -233,8 +238,9 @@ def test_each_mutation_finds_its_planted_bug_and_polite_errors_pass(run_routes: 
     problems = []
     for path, words in EXPECTED.items():
         report = reports.get(path, "")
-        if "Check: invalid_input" not in report or words not in report:
-            problems.append(f"{path}: expected an invalid_input failure naming {words!r}")
+        checks = ("no_server_error", "invalid_input") if path in POSITIVE_TOO else ("invalid_input",)
+        if not any(f"Check: {c}" in report for c in checks) or words not in report:
+            problems.append(f"{path}: expected a {' or '.join(checks)} failure naming {words!r}")
     assert not problems, "\n".join(problems) + "\n\n" + text[-6000:]
     result.stdout.fnmatch_lines(["Route: /ws/polite   [[]passed]"])
     result.assert_outcomes(passed=1, failed=len(EXPECTED))

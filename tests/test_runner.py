@@ -107,8 +107,19 @@ async def echo_accepted(ws: WebSocket) -> None:
         pass
 
 
+async def two_bugs(ws: WebSocket) -> None:
+    """Two different crashes: an empty message, and a long one."""
+    await ws.accept()
+    while True:
+        text = await ws.receive_text()
+        if len(text) >= 3:  # the longest this test's messages get
+            raise KeyError(text)
+        await ws.send_text(text[0])  # IndexError on ""
+
+
 APP = Starlette(
     routes=[
+        WebSocketRoute("/ws/two", two_bugs),
         WebSocketRoute("/ws/short", short_only),
         WebSocketRoute("/ws/echo", echo),
         WebSocketRoute("/ws/refuse", refuse),
@@ -391,3 +402,14 @@ def test_negative_frames_and_aborted_connections_are_counted() -> None:
         )
     stats = runner.stats
     assert (stats.sequences, stats.negative, stats.aborts) == (2, 2, 1)
+
+
+def test_distinct_bugs_of_a_route_are_each_shrunk_and_reported() -> None:
+    result = run(compiled("/ws/two"), max_examples=200)
+    assert result.failure is not None
+    found = [result.failure, *result.failure.also]
+    summaries = sorted(f.transcript.app_error.summary.split(":")[0] for f in found if f.transcript.app_error)
+    assert summaries == ["IndexError", "KeyError"]
+    assert result.stats.failures == 2
+    for failure in found:
+        assert len(failure.conversation.steps) == 1  # each shrunk on its own

@@ -19,7 +19,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.database import ExampleDatabase
-from hypothesis.errors import HypothesisException
+from hypothesis.errors import FlakyFailure, HypothesisException
 
 from ws_routes.asgi import AsgiTransport
 from ws_routes.checks import evaluate
@@ -57,13 +57,34 @@ class ConversationFailed(WsRoutesError):
 _FAILURE_TYPES: dict[str, type[ConversationFailed]] = {}
 
 
-def _failure_type(check: str) -> type[ConversationFailed]:
-    # One exception type per check, so Hypothesis treats different checks as different bugs and
-    # does not let shrinking slip from one to another.
-    if check not in _FAILURE_TYPES:
+def _failure_type(check: str, bug: str = "") -> type[ConversationFailed]:
+    # One exception type per bug, so Hypothesis treats different bugs as different (it reports
+    # each, shrunk on its own) and does not let shrinking slip from one to another. An app
+    # exception is one bug wherever it is reached from: the same crash after a mutant (an
+    # invalid_input failure) and without one must be one bug, so shrinking can drop the mutant.
+    key = bug if bug.startswith("raised ") else f"{check}|{bug}"
+    if key not in _FAILURE_TYPES:
         name = "".join(p.title() for p in check.split("_")) + "Failed"
-        _FAILURE_TYPES[check] = type(name, (ConversationFailed,), {"__module__": __name__})
-    return _FAILURE_TYPES[check]
+        _FAILURE_TYPES[key] = type(name, (ConversationFailed,), {"__module__": __name__})
+    return _FAILURE_TYPES[key]
+
+
+def _bug(failure: Failure, transcript: Transcript) -> str:
+    """What tells this failure's bug from others of the same check: the app's exception type
+    and the line it was raised from, else the kind of violation."""
+    error = transcript.app_error
+    if error is not None:
+        tb = error.exception.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb is not None else ""
+        return f"raised {type(error.exception).__qualname__}@{where}"
+    return failure.error_type
+
+
+# How many Hypothesis searches a route gets: after each that finds bugs, another one ignores
+# them and looks for different ones, so one easy crash does not hide the rest.
+_SEARCHES = 3
 
 
 class _Abandon(BaseException):
@@ -148,6 +169,8 @@ class RouteRunner:
         self.probes = probes
         self.on_probe = on_probe
         self.stats = RouteStats(route=route.spec.path)
+        self._ignore: frozenset[type[ConversationFailed]] = frozenset()
+        self._first_failure_at: int | None = None
         self.warnings: list[str] = []
 
     def _hard_deadline(self, conversation: Conversation) -> float:
@@ -205,7 +228,8 @@ class RouteRunner:
                 self.on_probe(probe, transcript, outcome.failures)
             if outcome.failures:
                 first = outcome.failures[0]
-                error = _failure_type(first.check)(first, transcript, probe.conversation)
+                bug = _bug(first, transcript)
+                error = _failure_type(first.check, bug)(first, transcript, probe.conversation)
                 error.probe = probe.name
                 if probe.baseline:
                     return error, None
@@ -253,16 +277,20 @@ class RouteRunner:
         failures = evaluate(self.route, conversation, transcript)
         if self.on_conversation is not None:
             self.on_conversation(transcript, failures)
-        if not failures:
-            return
-        first = failures[0]
-        error = _failure_type(first.check)(first, transcript, conversation)
-        if first.check == "no_hang":
-            raise _Abandon(error)
-        raise error
+        for failure in failures:
+            kind = _failure_type(failure.check, _bug(failure, transcript))
+            if kind in self._ignore:
+                continue  # found and reported in an earlier search: look for other bugs
+            if self._first_failure_at is None:
+                self._first_failure_at = stats.sequences
+            error = kind(failure, transcript, conversation)
+            if failure.check == "no_hang":
+                raise _Abandon(error)
+            raise error
 
     def run(self) -> RouteResult:
-        """Run up to ``max_examples`` conversations; shrink and return the first failure."""
+        """Probe the route, then run up to ``max_examples`` conversations; shrink and return
+        what failed: the first bug, with any others in ``failure.also``."""
         result = RouteResult(stats=self.stats, warnings=self.warnings)
         with running_app(self.app, timeout=self.route.spec.settings.connection_timeout) as (
             loop,
@@ -270,39 +298,48 @@ class RouteRunner:
         ):
             started = time.perf_counter()
             negative: ConversationFailed | None = None
+            found: list[ConversationFailed] = []
             try:
                 baseline, negative = self._run_probes(loop, transport) if self.probes else (None, None)
                 # A negative probe already found how bad input breaks the route (typically a
                 # handler that crashes on a binary frame): the conversations then stay valid, so
                 # that crash cannot mask the bugs only sequences of valid messages reach.
-                self._hypothesis_test(loop, transport, negative=negative is None)()
-                if baseline is not None:  # the conversations missed what the baseline found
+                for search in range(_SEARCHES):
+                    budget = self.max_examples
+                    if search:
+                        # What the first search had left, and at least a quarter of it again.
+                        used = self._first_failure_at or 0
+                        budget = max(self.max_examples - used, self.max_examples // 4, 1)
+                    self._ignore = frozenset(type(f) for f in found)
+                    new = self._search(loop, transport, search, budget, negative is None)
+                    if not new:
+                        break
+                    found += new
+                    if any(f.flaky for f in new):
+                        break  # replays disagree: another search would chase the same ghost
+                if baseline is not None and not found:  # the conversations missed it
                     raise _Abandon(baseline)
-                if negative is not None:
-                    raise _Abandon(negative)
             except _Abandon as abandon:
-                result.failure, result.skipped = abandon.failure, abandon.skip
-            except ConversationFailed as failed:
-                result.failure = failed
-            except BaseExceptionGroup as group:  # Hypothesis' FlakyFailure wraps what it saw
-                found = _first_failure(group)
-                if found is None:
-                    raise
-                found.flaky = True
-                result.failure = found
+                if abandon.failure is not None:
+                    found.append(abandon.failure)
+                elif not found:
+                    result.skipped = abandon.skip
             except HypothesisException as exc:
                 result.error = f"{type(exc).__name__}: {exc}"
             finally:
                 self.stats.elapsed_s = round(time.perf_counter() - started, 3)
-            if negative is not None and result.failure is not None and result.failure is not negative:
-                result.failure.also.append(negative)
-            if result.failure is not None and loop.usable:
-                for found in (result.failure, *result.failure.also):
-                    self._find_swallowed_exception(loop, transport, found)
+            if negative is not None and type(negative) not in {type(f) for f in found}:
+                found.append(negative)
+            if found:
+                # Bugs in valid traffic first: they are what a negative case would otherwise hide.
+                found.sort(key=lambda f: f.failure.error_type == "negative_case")
+                result.failure = found[0]
+                result.failure.also.extend(found[1:])
+                if loop.usable:
+                    for each in found:
+                        self._find_swallowed_exception(loop, transport, each)
         # Distinct failures, not the failing replays shrinking went through.
-        self.stats.failures = (
-            0 if result.failure is None else 1 + len(result.failure.also)
-        )
+        self.stats.failures = len(found)
         refused_all = self.stats.connections == 0 and self.stats.refused > 0
         if result.failure is None and result.error is None and refused_all:
             # Every refusal was allowed (or the route is undescribed), so nothing failed, but
@@ -345,8 +382,38 @@ class RouteRunner:
             t.app_error = AppError(found.exception, note + found.traceback)
             t.app_error_index = close.index
 
+    def _search(
+        self, loop: LoopThread, transport: AsgiTransport, search: int, budget: int, negative: bool
+    ) -> list[ConversationFailed]:
+        """One Hypothesis run; the bugs it found, each shrunk ([] when none)."""
+        test = self._hypothesis_test(
+            loop, transport, negative=negative, max_examples=budget, key=search
+        )
+        try:
+            test()
+        except ConversationFailed as failed:
+            return [failed]
+        except FlakyFailure as flaky:  # a failure that did not reproduce on every replay
+            found = _failures(flaky)
+            if not found:
+                raise
+            found[0].flaky = True
+            return found[:1]
+        except BaseExceptionGroup as group:  # several distinct bugs, each shrunk
+            found = _failures(group)
+            if not found:
+                raise
+            return found
+        return []
+
     def _hypothesis_test(
-        self, loop: LoopThread, transport: AsgiTransport, *, negative: bool = True
+        self,
+        loop: LoopThread,
+        transport: AsgiTransport,
+        *,
+        negative: bool = True,
+        max_examples: int | None = None,
+        key: int = 0,
     ) -> Callable[[], None]:
         strategy = conversations(self.route, credential=self.credential, negative=negative)
         parent = settings()  # the current profile, as --hypothesis-profile loaded it
@@ -363,12 +430,18 @@ class RouteRunner:
             test = seed(self.seed)(test)
         test = settings(
             parent=parent,
-            max_examples=self.max_examples,
+            max_examples=max_examples if max_examples is not None else self.max_examples,
             deadline=None,
-            database=RouteDatabase(database, self.route.spec.path)
+            # Each search has its own key: a bug the first one saved must not be replayed, found
+            # "fixed" (it is ignored there) and deleted by the second.
+            database=RouteDatabase(
+                database, self.route.spec.path + (f"#search{key}" if key else "")
+            )
             if database is not None
             else None,
-            report_multiple_bugs=False,
+            # Each distinct bug (see _bug) is shrunk and reported: a crash on one input must not
+            # hide another bug of the same route.
+            report_multiple_bugs=True,
             suppress_health_check=list(HealthCheck),
             phases=[p for p in parent.phases if p is not Phase.explain],
             print_blob=False,
@@ -376,12 +449,11 @@ class RouteRunner:
         return test  # type: ignore[no-any-return]
 
 
-def _first_failure(group: BaseExceptionGroup[Any]) -> ConversationFailed | None:
+def _failures(group: BaseExceptionGroup[Any]) -> list[ConversationFailed]:
+    found: list[ConversationFailed] = []
     for exc in group.exceptions:
         if isinstance(exc, ConversationFailed):
-            return exc
-        if isinstance(exc, BaseExceptionGroup):
-            found = _first_failure(exc)
-            if found is not None:
-                return found
-    return None
+            found.append(exc)
+        elif isinstance(exc, BaseExceptionGroup):
+            found += _failures(exc)
+    return found
