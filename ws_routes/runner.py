@@ -325,7 +325,8 @@ class RouteRunner:
                 elif not found:
                     result.skipped = abandon.skip
             except HypothesisException as exc:
-                result.error = f"{type(exc).__name__}: {exc}"
+                if not found:  # a later search's trouble must not hide what an earlier one found
+                    result.error = f"{type(exc).__name__}: {exc}"
             finally:
                 self.stats.elapsed_s = round(time.perf_counter() - started, 3)
             if negative is not None and type(negative) not in {type(f) for f in found}:
