@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -22,11 +23,12 @@ from ws_routes.runner import (
     RouteDatabase,
     RouteResult,
     RouteRunner,
+    _bug,
     running_app,
 )
 from ws_routes.spec import AuthSpec, InvalidSpec, MessageSpec, RouteSpec, Settings, default_route
 from ws_routes.transcript import Failure, Transcript
-from ws_routes.transport import Accepted
+from ws_routes.transport import Accepted, AppError
 
 QUICK = Settings(connection_timeout=0.5, message_timeout=0.2, max_messages=4)
 
@@ -413,3 +415,21 @@ def test_distinct_bugs_of_a_route_are_each_shrunk_and_reported() -> None:
     assert result.stats.failures == 2
     for failure in found:
         assert len(failure.conversation.steps) == 1  # each shrunk on its own
+
+
+def _parse(text: str) -> Any:
+    return json.loads(text)  # one app line; the decoder raises from different lines inside
+
+
+def test_one_app_line_is_one_bug_wherever_the_library_raised() -> None:
+    def bug_of(text: str) -> str:
+        try:
+            _parse(text)
+        except ValueError as exc:
+            t = Transcript(route="/ws", path="/ws", app_error=AppError(exc, ""))
+            failure = Failure(check="no_server_error", error_type="server_error", message="", expected="", actual="")
+            return _bug(failure, t)
+        raise AssertionError("parsed")
+
+    assert bug_of("") == bug_of("{")  # "Expecting value" and "Expecting property name"
+    assert "test_runner.py" in bug_of("")
