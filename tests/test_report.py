@@ -468,3 +468,15 @@ def test_route_stats_survive_json() -> None:
         origin_probes=1,
     )
     assert RouteStats.from_json(stats.to_json()) == stats
+
+
+def test_traceback_lines_keeps_the_end_of_a_long_traceback() -> None:
+    t = Transcript(route="/ws", path="/ws")
+    t.app_error = AppError(KeyError("k"), "\n".join(f"line {i}" for i in range(20)))
+    failure = Failure(check="no_server_error", error_type="server_error", message="m", expected="e", actual="a")
+    short = render_failure(failure, t, traceback_lines=3)
+    assert "line 19" in short
+    assert "line 17" in short
+    assert "line 16" not in short
+    assert "  ..." in short
+    assert "line 0" in render_failure(failure, t)

@@ -420,6 +420,7 @@ class WebSocketRouteItem(pytest.Item):
                     snippet=replay_snippet(app, other.conversation, spec=spec_source),
                     secrets=state.secrets,
                     probe=other.probe,
+                    traceback_lines=6,
                 )
             )
         return report

@@ -84,10 +84,12 @@ def render_failure(
     secrets: Iterable[str] = (),
     extra: Sequence[str] = (),
     probe: str | None = None,
+    traceback_lines: int | None = None,
 ) -> str:
     """The full failure report for one (minimal) failing conversation.
 
     ``probe`` names the fixed probe that failed, when the failure came from one (not shrunk).
+    ``traceback_lines`` keeps only the app traceback's last lines (further bugs of a route).
     """
     t = transcript
     lines = [
@@ -126,7 +128,10 @@ def render_failure(
     lines.append(_indent(render_handshake(t)))
     lines.extend(_indent(line) for line in t.render())
     if t.app_error is not None:
-        lines += ["", "App traceback:", _indent(t.app_error.traceback.rstrip())]
+        tb = t.app_error.traceback.rstrip().splitlines()
+        if traceback_lines is not None and len(tb) > traceback_lines:
+            tb = ["...", *tb[-traceback_lines:]]
+        lines += ["", "App traceback:", _indent("\n".join(tb))]
     lines.extend(extra)
     if reproduce_command or snippet:
         lines += ["", "Reproduce with:"]
