@@ -62,3 +62,21 @@ def test_estimates_bound_every_generated_value(schema: Any, data: st.DataObject)
     size = json_size(value)
     assert min_bytes(root, canonicaliser.resolve) <= size <= max_bytes(root, canonicaliser.resolve)
     assert not math.isnan(min_bytes(root, canonicaliser.resolve))
+
+
+def test_allocate_does_not_starve_a_small_part_beside_an_unbounded_one() -> None:
+    # An enum ["no", "yes"] (4 or 5 bytes with quotes) beside free extra properties.
+    assert allocate(8192, [4, 0], [5, INF]) == [5, 8187]
+
+
+def test_an_enum_property_beside_extra_properties_gets_every_member() -> None:
+    schema = {"type": "object", "properties": {"t": {"enum": ["no", "yes"]}}, "required": ["t"]}
+    seen: set[str] = set()
+
+    @settings(max_examples=60, database=None, deadline=None)
+    @given(from_schema(schema, max_size=8192))
+    def check(value: Any) -> None:
+        seen.add(value["t"])
+
+    check()
+    assert seen == {"no", "yes"}

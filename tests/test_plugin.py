@@ -446,3 +446,34 @@ def test_routes_verbose_under_xdist_prints_every_route_when_it_finishes(
     )
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["--- /ws/echo conversation 1", "--- /ws/echo conversation 3"])
+
+
+def test_warnings_as_errors_never_replace_a_finding(run_routes: RunRoutes) -> None:
+    app = STARLETTE_HEADER + """
+async def picky(ws: WebSocket) -> None:
+    if ws.query_params.get("token") == "no":
+        await ws.close(code=4001)  # the lint: clients see HTTP 403, never 4001
+        return
+    await ws.accept()
+    while True:
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if message.get("text") == "":
+            raise ValueError("empty")
+        await ws.send_text("ok")
+
+
+app = Starlette(routes=[WebSocketRoute("/ws", picky)])
+"""
+    spec = """
+    routes:
+      /ws:
+        query: {type: object, properties: {token: {enum: ["no", "yes"]}}, required: [token]}
+        messages: {say: {kind: text}}
+        replies: {ok: {kind: text}}
+        close_codes: [4001]
+    """
+    result = run_routes(app, "-W", "error", spec=spec)
+    result.assert_outcomes(failed=1, warnings=1)
+    result.stdout.fnmatch_lines(["Message: the app raised ValueError: empty", "*WsRoutesWarning*4001*"])

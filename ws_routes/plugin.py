@@ -309,8 +309,11 @@ class WebSocketRouteItem(pytest.Item):
             else ("SKIPPED" if result.skipped else "passed")
         )
         self.user_properties.append((STATS_PROPERTY, stats.to_json()))
+        # A project that turns warnings into errors must still see the route's findings: with a
+        # failure (or error) to report, the lint stays a warning instead of replacing it.
+        keep_warning = result.failure is not None or result.error is not None
         for warning in result.warnings:
-            self._warn(WsRoutesWarning(redact(warning, state.secrets)))
+            self._warn(WsRoutesWarning(redact(warning, state.secrets)), always=keep_warning)
         if result.error:
             raise WsRoutesError(f"{self.route.path}: {result.error}")
         if result.failure is not None:
@@ -318,14 +321,23 @@ class WebSocketRouteItem(pytest.Item):
         if result.skipped:
             pytest.skip(result.skipped)
 
-    def _warn(self, warning: Warning) -> None:
-        """Like ``Item.warn``, located at the route in the spec (an item has no line of its own)."""
+    def _warn(self, warning: Warning, *, always: bool = False) -> None:
+        """Like ``Item.warn``, located at the route in the spec (an item has no line of its own).
+
+        ``always`` shows it as a warning even where filters would raise it as an error.
+        """
         import warnings
 
         where = self.route.location
-        warnings.warn_explicit(
-            warning, category=None, filename=where.file or str(self.path), lineno=where.line or 0
-        )
+        with warnings.catch_warnings():
+            if always:
+                warnings.simplefilter("always", WsRoutesWarning)
+            warnings.warn_explicit(
+                warning,
+                category=None,
+                filename=where.file or str(self.path),
+                lineno=where.line or 0,
+            )
 
     def _max_examples(self, compiled: CompiledRoute) -> int:
         from hypothesis import settings as hypothesis_settings

@@ -159,4 +159,19 @@ def allocate(budget: int, needs: Sequence[float], wants: Sequence[float]) -> lis
     ]
     total = sum(extra)
     scale = 1.0 if total <= slack else slack / total
-    return [g + int(e * scale) for g, e in zip(given, extra, strict=True)]
+    # Bounded parts round up, unbounded ones down: rounding a one-byte share of a huge slack
+    # down to nothing starved small parts (an enum ["no", "yes"] beside free extra properties
+    # only ever got "no").
+    shares = [
+        int(e * scale) if math.isinf(want) else math.ceil(e * scale)
+        for e, want in zip(extra, wants, strict=True)
+    ]
+    excess = sum(shares) - slack
+    # Give back what rounding up overspent: unbounded parts first, then the largest shares.
+    for i in sorted(range(len(shares)), key=lambda i: (not math.isinf(wants[i]), -shares[i])):
+        if excess <= 0:
+            break
+        take = min(excess, shares[i])
+        shares[i] -= take
+        excess -= take
+    return [g + e for g, e in zip(given, shares, strict=True)]
