@@ -52,6 +52,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 async def echo(ws: WebSocket) -> None:
     await ws.accept()
+    await echo_accepted(ws)
+
+
+async def echo_accepted(ws: WebSocket) -> None:
     while True:
         message = await ws.receive()
         if message["type"] == "websocket.disconnect":

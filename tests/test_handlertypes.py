@@ -1,18 +1,16 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-import msgspec
 from fastapi import Depends, FastAPI, Query, WebSocket
 from litestar import Litestar, websocket, websocket_listener
 from litestar.connection import WebSocket as LitestarWebSocket
 from litestar.dto import DTOConfig, MsgspecDTO
 from litestar.handlers import WebsocketListener
-from litestar.params import FromQuery, HeaderParameter, QueryParameter
 from starlette.applications import Starlette
 from starlette.endpoints import WebSocketEndpoint
 from starlette.routing import WebSocketRoute
+from typed_listeners import Ack, Join, Leave, either, join, shout, sink
 
 from ws_routes.discovery import DiscoveredRoute, inspect_app
 from ws_routes.handlertypes import HandlerReader, HandlerShape, Part
@@ -30,47 +28,6 @@ def notes(shape: HandlerShape) -> str:
 
 
 # -- Litestar ------------------------------------------------------------------------------------
-
-
-class Join(msgspec.Struct):
-    type: Literal["join"]
-    room: int
-
-
-class Leave(msgspec.Struct):
-    type: Literal["leave"]
-    room: int
-
-
-@dataclass
-class Ack:
-    ok: bool
-    room: int
-
-
-@websocket_listener("/ws/join/{room:int}", dto=MsgspecDTO[Join])
-async def join(
-    data: Join,
-    token: FromQuery[str],
-    limit: Annotated[int, QueryParameter(name="max", ge=1)] = 5,
-    agent: Annotated[str | None, HeaderParameter(name="user-agent")] = None,
-) -> Ack:
-    return Ack(ok=True, room=data.room)
-
-
-@websocket_listener("/ws/either")
-async def either(data: Join | Leave) -> dict[str, int]:
-    return {"room": 1}
-
-
-@websocket_listener("/ws/shout")
-async def shout(data: str) -> str:
-    return data.upper()
-
-
-@websocket_listener("/ws/sink", receive_mode="binary")
-async def sink(data: bytes) -> None:
-    return None
 
 
 @websocket_listener("/ws/packed", receive_mode="binary", send_mode="binary")

@@ -20,16 +20,21 @@ SLOTS = ["free"] * 10
 FIELDS = {"type": str, "n": int, "name": str}
 
 
-async def frames(ws: WebSocket):
-    """Robust reading: text frames only (1003 otherwise), JSON objects only (error reply)."""
+async def texts(ws: WebSocket):
+    """Text frames until the client leaves; a binary frame is refused with 1003."""
     while True:
         message = await ws.receive()
         if message["type"] == "websocket.disconnect":
             return
-        text = message.get("text")
-        if text is None:
+        if message.get("text") is None:
             await ws.close(code=1003)
             return
+        yield message["text"]
+
+
+async def frames(ws: WebSocket):
+    """Robust reading: text frames only, JSON objects only (else an error reply)."""
+    async for text in texts(ws):
         try:
             data = json.loads(text)
         except ValueError:
@@ -92,14 +97,8 @@ async def text_frames_only(ws: WebSocket) -> None:
 
 async def strict_json(ws: WebSocket) -> None:
     await ws.accept()
-    while True:
-        message = await ws.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        if message.get("text") is None:
-            await ws.close(code=1003)
-            return
-        data = json.loads(message["text"])  # BUG: JSONDecodeError on text that is not JSON
+    async for text in texts(ws):
+        data = json.loads(text)  # BUG: JSONDecodeError on text that is not JSON
         await ws.send_text(json.dumps({"ok": isinstance(data, dict)}))
 
 
@@ -111,25 +110,14 @@ async def echo_json(ws: WebSocket) -> None:
 
 async def length_prefixed(ws: WebSocket) -> None:
     await ws.accept()
-    while True:
-        message = await ws.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        text = message.get("text") or ""
+    async for text in texts(ws):
         header = struct.pack("!H", len(text.encode()))  # BUG: struct.error over 65535 bytes
         await ws.send_text(json.dumps({"ok": len(header)}))
 
 
 async def first_char(ws: WebSocket) -> None:
     await ws.accept()
-    while True:
-        message = await ws.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        text = message.get("text")
-        if text is None:
-            await ws.close(code=1003)
-            return
+    async for text in texts(ws):
         await ws.send_text(json.dumps({"ok": text[0] != " "}))  # BUG: IndexError on ""
 
 

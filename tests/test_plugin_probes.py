@@ -72,17 +72,6 @@ async def careful_item(ws: WebSocket) -> None:
     await echo_accepted(ws)
 
 
-async def echo_accepted(ws: WebSocket) -> None:
-    while True:
-        message = await ws.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        if message.get("text") is not None:
-            await ws.send_text(message["text"])
-        else:
-            await ws.send_bytes(message["bytes"])
-
-
 app = Starlette(
     routes=[
         WebSocketRoute("/ws/greedy", greedy),
@@ -156,7 +145,7 @@ from starlette.responses import Response
 SECRET = "s3cr3t-token"
 
 
-async def echo_accepted(ws: WebSocket) -> None:
+async def reply_json_accepted(ws: WebSocket) -> None:
     while True:
         message = await ws.receive()
         if message["type"] == "websocket.disconnect":
@@ -172,7 +161,7 @@ async def header_present(ws: WebSocket) -> None:
         await ws.send_denial_response(Response(status_code=401))
         return
     await ws.accept()
-    await echo_accepted(ws)
+    await reply_json_accepted(ws)
 
 
 async def any_token(ws: WebSocket) -> None:
@@ -181,7 +170,7 @@ async def any_token(ws: WebSocket) -> None:
     if not ws.query_params.get("token"):
         await ws.close(code=4001)
         return
-    await echo_accepted(ws)
+    await reply_json_accepted(ws)
 
 
 async def optional_token(ws: WebSocket) -> None:
@@ -191,7 +180,7 @@ async def optional_token(ws: WebSocket) -> None:
     if token is not None and token != SECRET:
         await ws.close(code=4001)
         return
-    await echo_accepted(ws)
+    await reply_json_accepted(ws)
 
 
 async def cookie_present(ws: WebSocket) -> None:
@@ -200,7 +189,7 @@ async def cookie_present(ws: WebSocket) -> None:
     if ws.cookies.get("session") is None:
         await ws.close(code=1008)
         return
-    await echo_accepted(ws)
+    await reply_json_accepted(ws)
 
 
 async def first_lax(ws: WebSocket) -> None:
@@ -208,7 +197,7 @@ async def first_lax(ws: WebSocket) -> None:
     await ws.accept()
     await ws.receive_text()
     await ws.send_text(json.dumps({"type": "ready"}))
-    await echo_accepted(ws)
+    await reply_json_accepted(ws)
 
 
 async def strict_header(ws: WebSocket) -> None:
@@ -216,7 +205,7 @@ async def strict_header(ws: WebSocket) -> None:
     if ws.headers.get("authorization") != f"Bearer {SECRET}":
         await ws.close(code=4001)
         return
-    await echo_accepted(ws)
+    await reply_json_accepted(ws)
 
 
 async def strict_denial(ws: WebSocket) -> None:
@@ -224,7 +213,7 @@ async def strict_denial(ws: WebSocket) -> None:
         await ws.send_denial_response(Response(status_code=403))
         return
     await ws.accept()
-    await echo_accepted(ws)
+    await reply_json_accepted(ws)
 
 
 async def strict_first(ws: WebSocket) -> None:
@@ -235,7 +224,7 @@ async def strict_first(ws: WebSocket) -> None:
         await ws.close(code=4003)
         return
     await ws.send_text(json.dumps({"type": "ready"}))
-    await echo_accepted(ws)
+    await reply_json_accepted(ws)
 
 
 app = Starlette(

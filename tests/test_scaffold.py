@@ -4,12 +4,10 @@ import importlib.util
 import json
 import sys
 import textwrap
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-import msgspec
 import pydantic
 import pytest
 from conftest import RunRoutes
@@ -18,11 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from litestar import Litestar, websocket, websocket_listener
 from litestar.connection import WebSocket as LitestarWebSocket
-from litestar.dto import MsgspecDTO
-from litestar.params import FromQuery, HeaderParameter, QueryParameter
 from starlette.applications import Starlette
 from starlette.endpoints import WebSocketEndpoint
 from starlette.routing import WebSocketRoute
+from typed_listeners import Ack, Join, either, join, shout, sink
 
 from ws_routes.compile import compile_route
 from ws_routes.discovery import inspect_app
@@ -41,47 +38,6 @@ from ws_routes.typeschema import json_schema_for
 from ws_routes.yamlpos import parse_yaml
 
 # -- apps ----------------------------------------------------------------------------------------
-
-
-class Join(msgspec.Struct):
-    type: Literal["join"]
-    room: int
-
-
-class Leave(msgspec.Struct):
-    type: Literal["leave"]
-    room: int
-
-
-@dataclass
-class Ack:
-    ok: bool
-    room: int
-
-
-@websocket_listener("/ws/join/{room:int}", dto=MsgspecDTO[Join])
-async def join(
-    data: Join,
-    token: FromQuery[str],
-    limit: Annotated[int, QueryParameter(name="max", ge=1)] = 5,
-    agent: Annotated[str | None, HeaderParameter(name="user-agent")] = None,
-) -> Ack:
-    return Ack(ok=True, room=data.room)
-
-
-@websocket_listener("/ws/either")
-async def either(data: Join | Leave) -> dict[str, int]:
-    return {"room": 1}
-
-
-@websocket_listener("/ws/shout")
-async def shout(data: str) -> str:
-    return data.upper()
-
-
-@websocket_listener("/ws/sink", receive_mode="binary")
-async def sink(data: bytes) -> None:
-    return None
 
 
 @websocket("/ws/raw")

@@ -279,7 +279,7 @@ class RouteRunner:
             raise self._blocked(exc, transcript, conversation) from None
         stats.messages += transcript.messages_sent
         stats.negative += sum(1 for f in transcript.sent if f.mutation)
-        if any(f.direction == "abort" for f in transcript.frames):
+        if transcript.aborted:
             stats.aborts += 1
         self._warn(early_close_warning(self.route.spec.path, transcript))
         if isinstance(transcript.handshake, Accepted):
