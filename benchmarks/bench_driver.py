@@ -7,7 +7,8 @@ One Starlette echo route, the same message and counts for every driver, all in o
 * ws_routes: AsgiTransport, ``send_text`` + ``receive(timeout)`` per message; also
   ``send_text`` + ``settle`` (quiet detection) per message.
 * for reference, Starlette's TestClient and httpx-ws' ASGI transport.
-* LoopThread.run() overhead per call (the thread hop each conversation pays once).
+* LoopThread.run() overhead per call: from another thread (a thread hop each way), and inside
+  LoopThread.call() on the loop thread itself, which is how the runner runs each conversation.
 
 Prints figures; asserts nothing about timings. Run: ``python benchmarks/bench_driver.py``.
 """
@@ -169,17 +170,24 @@ async def httpx_ws_figures() -> tuple[float, float]:
     return messages, connections
 
 
-def loop_thread_overhead_us() -> float:
+def loop_thread_overhead_us() -> tuple[float, float]:
+    """Per call of an empty coroutine: (from another thread, inside ``call`` on the loop thread)."""
+
     async def nothing() -> None:
         return None
 
-    with LoopThread() as loop:
-        for _ in range(200):
-            loop.run(nothing(), timeout=TIMEOUT)
+    def calls(loop: LoopThread, count: int) -> float:
         start = time.perf_counter()
-        for _ in range(2_000):
+        for _ in range(count):
             loop.run(nothing(), timeout=TIMEOUT)
-        return (time.perf_counter() - start) / 2_000 * 1e6
+        return (time.perf_counter() - start) / count * 1e6
+
+    with LoopThread() as loop:
+        calls(loop, 200)
+        hop = calls(loop, 2_000)
+        loop.call(calls, loop, 200)
+        inline = loop.call(calls, loop, 2_000)
+    return hop, inline
 
 
 def best(measure: Callable[[], Coroutine[Any, Any, float]]) -> float:
@@ -210,7 +218,9 @@ def main() -> None:
     print(f"{'starlette TestClient':34} {tc_msgs:>10,.0f} {tc_conns:>10,.0f}")
     hx_msgs, hx_conns = asyncio.run(httpx_ws_figures())
     print(f"{'httpx-ws ASGIWebSocketTransport':34} {hx_msgs:>10,.0f} {hx_conns:>10,.0f}")
-    print(f"LoopThread.run() overhead: {loop_thread_overhead_us():.0f} us per call")
+    hop, inline = loop_thread_overhead_us()
+    print(f"LoopThread.run() overhead per call: {hop:.0f} us from another thread, "
+          f"{inline:.0f} us inside LoopThread.call() (how the runner runs conversations)")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import traceback
 from collections.abc import AsyncIterator
@@ -92,7 +93,7 @@ def test_an_app_blocking_the_loop_under_the_driver_raises_loop_blocked() -> None
     async def sleepy(ws: WebSocket) -> None:
         await ws.accept()
         await ws.receive_text()
-        time.sleep(0.3)  # the bug: a synchronous call in a handler
+        time.sleep(1.0)  # the bug: a synchronous call in a handler
 
     app = Starlette(routes=[WebSocketRoute("/ws", sleepy)])
 
@@ -141,7 +142,7 @@ def test_close_cancels_tasks_and_finalizes_async_generators() -> None:
     assert not loop.usable
 
 
-def test_run_from_the_loop_thread_itself_is_refused() -> None:
+def test_run_from_a_coroutine_on_the_loop_is_refused() -> None:
     with LoopThread() as loop:
 
         async def reenter() -> None:
@@ -149,3 +150,70 @@ def test_run_from_the_loop_thread_itself_is_refused() -> None:
 
         with pytest.raises(RuntimeError, match="own loop thread"):
             loop.run(reenter(), timeout=1)
+
+
+def test_call_runs_on_the_loop_thread_and_run_inside_it_does_not_hop() -> None:
+    with LoopThread() as loop:
+
+        def job(base: int) -> tuple[int, str, str]:
+            here = threading.current_thread().name
+            total = base + loop.run(add(1, 2), timeout=1)
+
+            async def where() -> str:
+                return threading.current_thread().name
+
+            return total, here, loop.run(where(), timeout=1)
+
+        total, caller, coroutine = loop.call(job, 10)
+        assert total == 13
+        assert caller == coroutine == "ws-routes-loop"
+        assert loop.usable
+
+
+def test_inside_call_an_overrun_raises_where_it_happened_and_the_loop_stays_usable() -> None:
+    with LoopThread() as loop:
+
+        def job() -> str:
+            try:
+                loop.run(asyncio.Event().wait(), timeout=0.05)
+            except LoopBlocked as exc:
+                return "responsive" if exc.responsive else "blocked"
+            return "finished"
+
+        assert loop.call(job) == "responsive"
+        assert loop.run(add(2, 2), timeout=1) == 4
+
+
+def test_inside_call_a_blocked_loop_is_reported_to_the_caller_and_abandoned() -> None:
+    async def blocks() -> None:
+        time.sleep(1.5)
+
+    def job() -> None:
+        loop.run(add(1, 1), timeout=1)
+        loop.run(blocks(), timeout=0.1)
+
+    loop = LoopThread()
+    started = time.perf_counter()
+    with pytest.raises(LoopBlocked) as info:
+        loop.call(job)
+    assert time.perf_counter() - started < 1.2  # the watchdog did not wait for the sleep
+    assert not info.value.responsive
+    assert info.value.stack is not None
+    assert "time.sleep(1.5)" in info.value.stack
+    assert loop.blocked
+    with pytest.raises(RuntimeError, match="create a new one"):
+        loop.call(job)
+    loop._thread.join(3)  # the sleep ends, the injected exception unwinds the job
+    assert not loop._thread.is_alive()
+    assert loop.loop.is_closed()
+
+
+def test_exceptions_from_call_keep_their_traceback() -> None:
+    def job() -> None:
+        raise KeyError("from the job")
+
+    with LoopThread() as loop:
+        with pytest.raises(KeyError, match="from the job") as info:
+            loop.call(job)
+        assert any(f.name == "job" for f in traceback.extract_tb(info.value.__traceback__))
+        assert loop.usable

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -268,6 +269,38 @@ def test_hang_ends_the_route_at_once() -> None:
     # The baseline probe hangs, and so does the first conversation: abandoned there, unshrunk.
     assert result.failure.probe is None
     assert (result.stats.handshake_cells, result.stats.sequences) == (1, 1)
+
+
+async def sleeps_on_the_third(ws: WebSocket) -> None:
+    """Blocks the event loop (a synchronous sleep) on the third message."""
+    await ws.accept()
+    count = 0
+    try:
+        while True:
+            await ws.send_text(await ws.receive_text())
+            count += 1
+            if count == 3:
+                time.sleep(2)
+    except WebSocketDisconnect:
+        pass
+
+
+def test_an_app_blocking_the_loop_ends_the_route_with_what_it_was_sent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The conversations run on the loop thread; a blocked loop takes that thread with it, and
+    # the caller reports from what the runner last started there.
+    monkeypatch.setattr(RouteRunner, "_hard_deadline", lambda self, conversation: 0.3)
+    app = Starlette(routes=[WebSocketRoute("/ws/sleepy", sleeps_on_the_third)])
+    started = time.perf_counter()
+    result = RouteRunner(app, compiled("/ws/sleepy"), seed=1, max_examples=40, probes=False).run()
+    assert time.perf_counter() - started < 1.9  # did not wait for the sleep to end
+    assert result.failure is not None
+    assert result.failure.failure.check == "no_hang"
+    assert "blocked the event loop" in result.failure.failure.message
+    sent = [f.data for f in result.failure.transcript.sent]
+    assert len(sent) >= 3  # the app blocked on the third message
+    assert sent == [s.payload for s in result.failure.conversation.steps[: len(sent)]]
 
 
 def test_undeclared_route_refusing_everything_is_skipped() -> None:

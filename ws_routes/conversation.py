@@ -95,18 +95,27 @@ def encode_payload(kind: Kind, payload: Any) -> str | bytes:
     return payload if isinstance(payload, str) else str(payload)
 
 
-# Sentinel in the drawn plan: send the previous message again. Servers often break on the
-# second identical command (double leave, double subscribe), which random draws rarely produce.
-_REPEAT = -1
-# Any non-zero value continues; 0, the shrink target, ends the conversation.
-_GO_ON = st.integers(0, 7)
-# A quarter of the conversations are negative (they may send mutants), and in those a third of
-# the steps send one; both shrink to 0, a valid message, so a minimal example keeps only the
-# mutants the failure needs. The negative probes already send every mutation family once; these
-# are for the bugs a mutant reaches only after some valid messages, and mostly-valid
-# conversations are what reach those states (more negative ones cost the positive search).
-_NEGATIVE = st.integers(0, 3)
-_MUTATE = st.integers(0, 2)
+# A step's control decisions (go on, wait, mutate, which message) come from one wide draw
+# split into bit fields: Hypothesis pays about as much per draw as a short step costs to run,
+# and inside a conversation it draws small bounded integers far from uniformly (the first
+# options dominate), while up to 24 bits come uniformly. From the lowest bits up: go on (3 bits,
+# 0 ends the conversation: 7 in 8 go on), wait (2 bits, 3 sends the next message at once: 1 in
+# 4), mutate (2 bits, 3 sends a mutant in a negative conversation: 1 in 4), then the message.
+# 0, the shrink target, is "wait, valid, first option, end here"; the low fields are aligned to
+# bits so that the integer shrinker's masks and small subtractions change one field at a time.
+_STEP = st.integers(0, 2**24 - 1)
+# Per conversation, the same way: the lowest 2 bits make it negative when 3 (1 in 4; the
+# negative probes already send every mutation family once, and mostly-valid conversations are
+# what reach the states where a mutant hurts), the rest rotate the message pool.
+_SHAPE = st.integers(0, 2**24 - 1)
+
+
+def _control(value: int, choices: int, mutating: bool) -> tuple[bool, bool, int, bool]:
+    """Go on, wait, the index of the option picked, mutate: decoded from one ``_STEP`` draw."""
+    go_on = value & 7 != 0
+    wait = (value >> 3) & 3 != 3
+    mutate = mutating and (value >> 5) & 3 == 3
+    return go_on, wait, (value >> 7) % choices, mutate
 
 
 def _weighted_pool(weights: Sequence[float], enabled: Sequence[int]) -> list[int]:
@@ -130,9 +139,6 @@ def _plan(
         return st.just([])
     weights = [m.spec.weight for m in messages]
     everything = _weighted_pool(weights, range(len(messages)))
-    # Waiting shrinks first (sampled_from shrinks to its first element): minimal examples settle
-    # after each message unless a burst is what triggers the bug.
-    wait = st.sampled_from([True, True, True, False])
 
     repeat = object()  # what a step strategy yields for "the previous message again"
     # Step strategies are built once per option list and reused: building strategies while
@@ -142,31 +148,33 @@ def _plan(
     def step_strategy(options: tuple[int, ...], first: bool, mutating: bool) -> st.SearchStrategy[Any]:
         key = (options, first, mutating)
         if key not in step_strategies:
-            choice = st.sampled_from([*options, _REPEAT])
+            # The last choice sends the previous message again: servers often break on the
+            # second identical command (double leave, double subscribe), which random draws
+            # rarely produce.
+            choices = len(options) + 1
 
             @st.composite
             def next_step(draw: st.DrawFn) -> tuple[bool, Any]:
-                # Every step has the same shape (go on, choice, [mutate], payload, wait), the first
-                # too, so the shrinker can delete any step without misreading the rest.
-                go_on = bool(draw(_GO_ON))
-                picked = draw(choice)
-                if picked == _REPEAT:
+                # Every step has the same shape (control, payload), the first too, so the
+                # shrinker can delete any step without misreading the rest.
+                go_on, wait, picked, mutate = _control(draw(_STEP), choices, mutating)
+                if picked == len(options):
                     if not first:
                         return go_on, repeat
-                    picked = options[0]  # nothing to repeat yet
-                message = messages[picked]
+                    picked = 0  # nothing to repeat yet
+                message = messages[options[picked]]
                 spec = message.spec
-                if mutating and draw(_MUTATE) == 2 and message.mutants is not None:
+                if mutate and message.mutants is not None:
                     mutant = draw(message.mutants)
                     return go_on, Step(
                         spec.name,
                         mutant.kind,
                         mutant.payload,
-                        draw(wait),
+                        wait,
                         mutation=mutant.mutation,
                         invalid=mutant.invalid,
                     )
-                return go_on, Step(spec.name, spec.kind, draw(message.strategy), draw(wait))
+                return go_on, Step(spec.name, spec.kind, draw(message.strategy), wait)
 
             step_strategies[key] = next_step()
         return step_strategies[key]
@@ -178,13 +186,14 @@ def _plan(
             enabled = [i for i in range(len(messages)) if not draw(st.booleans())]
             if enabled and len(enabled) < len(messages):
                 pool = _weighted_pool(weights, enabled)
-        # Hypothesis draws the first option of a sampled_from far more often than the rest; a
-        # per-conversation rotation spreads that favour over every message type.
-        offset = draw(st.integers(0, len(pool) - 1)) if len(pool) > 1 else 0
+        shape = draw(_SHAPE)
+        mutating = negative and shape & 3 == 3
+        # Shrinking aims for the first option; a per-conversation rotation keeps the first
+        # message of a conversation from being the same type in most conversations.
+        offset = (shape >> 2) % len(pool)
         options = (*pool[offset:], *pool[:offset])
-        mutating = negative and draw(_NEGATIVE) == 3
         steps: list[Step] = []
-        # One step at a time, each in its own span that starts with a "go on" draw (as
+        # One step at a time, each in its own span that starts with its control draw (as
         # Hypothesis' stateful testing does): conversations run long, and the shrinker drops any
         # step by deleting its span. The first step ignores "go on": a conversation without
         # messages only repeats the handshake.

@@ -2,35 +2,46 @@
 
 A sync test must never hang, even when the app blocks the event loop synchronously
 (``time.sleep``, a busy loop, a blocking socket call). Timeouts inside the loop cannot fire then,
-so the calling thread enforces the deadline: :meth:`LoopThread.run` waits on a
-``concurrent.futures.Future`` and raises :class:`LoopBlocked` when time is up.
+so the calling thread enforces the deadline: it waits for the loop thread with a watchdog and
+raises :class:`LoopBlocked` when a deadline has passed and the loop has not come back.
 
-When that happens the loop is probed: if it still runs callbacks, the coroutine is cancelled and
-the thread stays usable; otherwise the thread is abandoned (``usable`` becomes False, the caller
-makes a new ``LoopThread`` for the next item). An abandoned loop is told to stop, and on CPython
-an exception is injected into the thread so that a pure-Python busy loop unwinds instead of
-burning a core for the rest of the session; a blocking C call (``time.sleep``) ends first.
+Work reaches the loop thread two ways. :meth:`LoopThread.run` hands one coroutine over. For a
+long job with many short coroutines (a route's conversations), :meth:`LoopThread.call` runs a
+whole function on the loop thread, and ``run`` called inside it runs its coroutine right there,
+with no thread hop: on a busy machine every hop waits for a core twice, and a route runs
+thousands of conversations. A deadline that passes while the loop is responsive cancels the
+coroutine and the thread stays usable; a loop that does not come back is abandoned (``usable``
+becomes False, the caller makes a new ``LoopThread`` for the next item). An abandoned loop is
+told to stop, and on CPython an exception is injected into the thread so that a pure-Python busy
+loop unwinds instead of burning a core for the rest of the session; a blocking C call
+(``time.sleep``) ends first.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import ctypes
+import queue
 import sys
 import threading
+import time
 import traceback
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ws_routes.errors import WsRoutesError
 
 __all__ = ["LoopBlocked", "LoopThread"]
 
 T = TypeVar("T")
-# How long a loop that missed a deadline gets to show it still runs callbacks.
-_PROBE_GRACE = 0.1
+# How long an overrunning coroutine gets to unwind once cancelled.
+_CANCEL_GRACE_RUN = 0.1
+# How long past a deadline the loop has to come back before it counts as blocked: more than the
+# above, so that a loop busy cancelling is not taken for a blocked one.
+_PROBE_GRACE = 0.4
+# How often the watchdog looks while the loop thread runs our own code (no deadline then).
+_WATCH_IDLE = 0.1
 # At shutdown, how long remaining tasks get to finish after being cancelled.
 _CANCEL_GRACE = 1.0
 
@@ -42,8 +53,8 @@ class LoopBlocked(WsRoutesError):
         timeout: The deadline, in seconds.
         responsive: True when the loop still ran callbacks (the coroutine was cancelled and the
             thread stays usable); False when the loop was blocked and the thread was abandoned.
-        stack: Where the loop thread was when the deadline passed (the blocking call is at the
-            bottom), or None when it could not be read.
+        stack: For a blocked loop, where its thread was when the deadline passed (the blocking
+            call is at the bottom); None when it could not be read, and for a responsive one.
     """
 
     def __init__(self, *, timeout: float, responsive: bool, stack: str | None) -> None:
@@ -65,10 +76,10 @@ class _Abandoned(BaseException):
 
 
 class LoopThread:
-    """An asyncio event loop running forever in a daemon thread.
+    """An asyncio event loop owned by a daemon thread that runs the jobs it is given.
 
-    Use one per test item: ``run`` coroutines on it with a hard deadline, ``close`` it at the
-    end. Also a context manager.
+    Use one per test item: ``run`` coroutines on it (or ``call`` a function that does) with a
+    hard deadline, ``close`` it at the end. Also a context manager.
 
     Args:
         name: The thread's name, shown in thread dumps.
@@ -78,6 +89,10 @@ class LoopThread:
         self.loop = asyncio.new_event_loop()
         self._usable = True
         self._closed = False
+        self._jobs: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
+        # The coroutine running on the loop thread now: (its deadline on the monotonic clock,
+        # its timeout), or None. The watchdog reads it; only the loop thread writes it.
+        self._deadline: tuple[float, float] | None = None
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         self._thread.start()
 
@@ -105,34 +120,77 @@ class LoopThread:
     def run(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
         """Run ``coro`` on the loop and return its result, waiting at most ``timeout`` seconds.
 
-        Exceptions from ``coro`` propagate with their traceback.
+        Exceptions from ``coro`` propagate with their traceback. Inside :meth:`call` (on the
+        loop thread), the coroutine runs in place.
 
         Raises:
             LoopBlocked: ``coro`` did not finish in time (see :class:`LoopBlocked`).
-            RuntimeError: The thread is closed or was abandoned, or this is called from the
-                loop thread itself (which would deadlock).
+            RuntimeError: The thread is closed or was abandoned, or this is called from a
+                coroutine running on the loop (which would deadlock).
         """
-        if not self.usable or threading.current_thread() is self._thread:
+        here = threading.current_thread() is self._thread
+        if not self.usable or (here and self.loop.is_running()):
             coro.close()  # never awaited: close it so Python does not warn
             raise RuntimeError(
                 "this LoopThread is closed or was abandoned; create a new one"
                 if not self.usable
-                else "LoopThread.run() called from its own loop thread"
+                else "LoopThread.run() called from a coroutine on its own loop thread"
             )
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        if here:
+            return self._run_here(coro, timeout)
+        result: T = self.call(self._run_here, coro, timeout)
+        return result
+
+    def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` on the loop thread and return its result; ``run`` inside it runs
+        coroutines without leaving the thread.
+
+        Only the coroutines ``fn`` runs have deadlines; the rest of ``fn`` (Hypothesis
+        generating and shrinking, checks) is ours and has none.
+
+        Raises:
+            LoopBlocked: A coroutine's deadline passed and the loop did not come back; the
+                thread was abandoned, and whatever ``fn`` was doing is lost with it.
+            RuntimeError: The thread is closed or was abandoned.
+        """
+        if not self.usable:
+            raise RuntimeError("this LoopThread is closed or was abandoned; create a new one")
+        job = _Job(fn, args)
+        self._jobs.put(job)
         try:
-            return future.result(timeout)
-        except concurrent.futures.TimeoutError:
-            if future.done() and not future.cancelled():
-                return future.result()  # finished in the instant between the wait and here
-        stack = self._stack()
-        future.cancel()  # cancels the task from within the loop, if it still runs callbacks
-        probe = threading.Event()
-        self.loop.call_soon_threadsafe(probe.set)
-        responsive = probe.wait(_PROBE_GRACE)
-        if not responsive:
-            self._abandon()
-        raise LoopBlocked(timeout=timeout, responsive=responsive, stack=stack)
+            while True:
+                if job.done.wait(self._watch_interval()):
+                    return job.result()
+                blocked = self._overdue()
+                if blocked is not None:
+                    stack = self._stack()
+                    self._abandon()
+                    raise LoopBlocked(timeout=blocked, responsive=False, stack=stack)
+        except BaseException as exc:
+            if not isinstance(exc, LoopBlocked) and not job.done.is_set():
+                # Interrupted (Ctrl-C) while the job runs: it cannot be stopped cleanly.
+                self._abandon()
+            raise
+
+    def _watch_interval(self) -> float:
+        deadline = self._deadline
+        if deadline is None:
+            return _WATCH_IDLE
+        return max(0.001, deadline[0] + _PROBE_GRACE - time.monotonic())
+
+    def _overdue(self) -> float | None:
+        """The timeout of the coroutine that overran its deadline by the grace, if one did."""
+        deadline = self._deadline
+        if deadline is not None and time.monotonic() > deadline[0] + _PROBE_GRACE:
+            return deadline[1]
+        return None
+
+    def _run_here(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
+        self._deadline = (time.monotonic() + timeout, timeout)
+        try:
+            return self.loop.run_until_complete(_within(coro, timeout))
+        finally:
+            self._deadline = None
 
     def close(self, timeout: float = 2.0) -> bool:
         """Stop the loop: cancel remaining tasks, finalize async generators, close it.
@@ -143,8 +201,7 @@ class LoopThread:
         """
         if not self._closed:
             self._closed = True
-            if self._thread.is_alive() and not self.loop.is_closed():
-                self.loop.call_soon_threadsafe(self.loop.stop)
+            self._jobs.put(None)
         if self._usable:
             self._thread.join(timeout)
         return not self._thread.is_alive()
@@ -153,7 +210,11 @@ class LoopThread:
         loop = self.loop
         asyncio.set_event_loop(loop)
         try:
-            loop.run_forever()
+            while self._usable:
+                job = self._jobs.get()
+                if job is None:
+                    break
+                job.execute()
         except BaseException:
             pass  # _Abandoned (see LoopThread._abandon): the loop is being dropped anyway
         finally:
@@ -175,6 +236,7 @@ class LoopThread:
         # calls ast.parse() re-entrantly, which corrupts its recursion counter (SystemError).
         self.loop.set_exception_handler(_ignore)
         self.loop.call_soon_threadsafe(self.loop.stop)
+        self._jobs.put(None)
         ident = self._thread.ident
         if ident is not None and self._thread.is_alive() and sys.implementation.name == "cpython":
             # The only way to interrupt pure-Python code in another thread; harmless if the
@@ -182,6 +244,47 @@ class LoopThread:
             ctypes.pythonapi.PyThreadState_SetAsyncExc(
                 ctypes.c_ulong(ident), ctypes.py_object(_Abandoned)
             )
+
+
+class _Job(Generic[T]):
+    """A function for the loop thread, and its outcome."""
+
+    __slots__ = ("args", "done", "error", "fn", "value")
+
+    def __init__(self, fn: Callable[..., T], args: tuple[Any, ...]) -> None:
+        self.fn = fn
+        self.args = args
+        self.done = threading.Event()
+        self.value: T | None = None
+        self.error: BaseException | None = None
+
+    def execute(self) -> None:
+        try:
+            self.value = self.fn(*self.args)
+        except BaseException as exc:  # handed to the caller, with its traceback
+            self.error = exc
+        finally:
+            self.done.set()
+        if isinstance(self.error, _Abandoned):
+            raise self.error
+
+    def result(self) -> T:
+        if self.error is not None:
+            raise self.error
+        return self.value  # type: ignore[return-value]  # set: fn returned
+
+
+async def _within(coro: Coroutine[Any, Any, T], timeout: float) -> T:
+    """Await ``coro``; past ``timeout`` seconds cancel it (bounded) and raise LoopBlocked."""
+    task = asyncio.ensure_future(coro)
+    done, _ = await asyncio.wait((task,), timeout=timeout)
+    if not done:
+        task.cancel()
+        # A coroutine that swallows the cancellation stays behind on the loop; we do not wait
+        # for it past a short grace.
+        await asyncio.wait((task,), timeout=_CANCEL_GRACE_RUN)
+        raise LoopBlocked(timeout=timeout, responsive=True, stack=None)
+    return task.result()
 
 
 def _ignore(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

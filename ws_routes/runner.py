@@ -184,6 +184,14 @@ class RouteRunner:
         self._ignore: frozenset[type[ConversationFailed]] = frozenset()
         self._first_failure_at: int | None = None
         self.warnings: list[str] = []
+        self._settings = settings()
+        # What runs on the loop now (transcript, conversation, probe name): what a blocked loop
+        # is reported with, since the thread that was running it never returns.
+        self._current: tuple[Transcript, Conversation, str | None] = (
+            Transcript(route=route.spec.path, path=route.spec.path),
+            Conversation(path=route.spec.path),
+            None,
+        )
 
     def _hard_deadline(self, conversation: Conversation) -> float:
         s = self.route.spec.settings
@@ -192,12 +200,18 @@ class RouteRunner:
     def _blocked(
         self, exc: LoopBlocked, transcript: Transcript, conversation: Conversation
     ) -> _Abandon:
+        if exc.responsive:  # the loop ran, but the conversation outlived every timeout in it
+            message = f"the conversation did not end within its hard deadline ({exc})"
+            actual = "the conversation was cancelled; the route was not tested further"
+        else:
+            message = f"the app blocked the event loop ({exc})"
+            actual = "the event loop stopped responding; the run was abandoned"
         failure = Failure(
             check="no_hang",
             error_type="timeout",
-            message=f"the app blocked the event loop ({exc})",
+            message=message,
             expected="handlers to await instead of blocking (time.sleep, busy loops, sync I/O)",
-            actual="the event loop stopped responding; the run was abandoned",
+            actual=actual,
             index=transcript.sent[-1].index if transcript.sent else None,
         )
         return _Abandon(_failure_type("no_hang")(failure, transcript, conversation))
@@ -223,6 +237,7 @@ class RouteRunner:
             if negative is not None and probe.group == "negative":
                 continue
             transcript = Transcript(route=self.route.spec.path, path=probe.conversation.path)
+            self._current = (transcript, probe.conversation, probe.name)
             try:
                 outcome = loop.run(
                     run_probe(transport, self.route, probe, transcript=transcript),
@@ -268,6 +283,7 @@ class RouteRunner:
         self, loop: LoopThread, transport: AsgiTransport, conversation: Conversation
     ) -> None:
         transcript = Transcript(route=self.route.spec.path, path=conversation.path)
+        self._current = (transcript, conversation, None)
         stats = self.stats
         stats.sequences += 1
         try:
@@ -311,7 +327,11 @@ class RouteRunner:
             started = time.perf_counter()
             negative: ConversationFailed | None = None
             found: list[ConversationFailed] = []
-            try:
+            # Read here: Hypothesis keeps the current settings per thread.
+            self._settings = settings()
+
+            def explore() -> None:
+                nonlocal negative
                 baseline, negative = self._run_probes(loop, transport) if self.probes else (None, None)
                 # A negative probe already found how bad input breaks the route (typically a
                 # handler that crashes on a binary frame): the conversations then stay valid, so
@@ -326,11 +346,21 @@ class RouteRunner:
                     new = self._search(loop, transport, search, budget, negative is None)
                     if not new:
                         break
-                    found += new
+                    found.extend(new)
                     if any(f.flaky for f in new):
                         break  # replays disagree: another search would chase the same ghost
                 if baseline is not None and not found:  # the conversations missed it
                     raise _Abandon(baseline)
+
+            try:
+                # On the loop thread: each conversation then runs without a thread hop.
+                loop.call(explore)
+            except LoopBlocked as exc:  # the loop never came back; its thread was abandoned
+                transcript, conversation, probe = self._current
+                blocked = self._blocked(exc, transcript, conversation).failure
+                assert blocked is not None
+                blocked.probe = probe
+                found.append(blocked)
             except _Abandon as abandon:
                 if abandon.failure is not None:
                     found.append(abandon.failure)
@@ -429,7 +459,7 @@ class RouteRunner:
         key: int = 0,
     ) -> Callable[[], None]:
         strategy = conversations(self.route, credential=self.credential, negative=negative)
-        parent = settings()  # the current profile, as --hypothesis-profile loaded it
+        parent = self._settings  # the current profile, as --hypothesis-profile loaded it
         database = parent.database
         run_one = self._run_one
 
