@@ -639,3 +639,87 @@ def test_the_disconnect_check_can_be_switched_off() -> None:
     r = route(settings=Settings(checks={"disconnect": False}))
     t = transcript(sent(0), client_close(), leaked_tasks=["Task-7: heartbeat (app.py:12)"])
     assert run(t, r) == []
+
+
+# -- what answers invalid input, and frameworks that refuse by raising -----------------------------
+
+
+def test_a_reply_to_invalid_input_may_break_the_reply_schema_unless_it_is_an_error_reply() -> None:
+    # A server may tolerate a bad message and answer it; only its error replies stay bound.
+    typed_error = ReplySpec(
+        name="error",
+        kind="json",
+        error=True,
+        schema=Schema(
+            value={"required": ["error", "code"], "properties": {"error": {"type": "string"}}}
+        ),
+    )
+    r = route(replies=(typed_error, PONG), settings=Settings(checks={"disconnect": False}))
+    tolerated = transcript(
+        sent(0, b"\x00", kind="bytes", mutation=MUTANT.mutation), received(0, {"ok": "echoed"})
+    )
+    assert evaluate(r, negative_conversation(MUTANT), tolerated) == []
+    broken_error = transcript(
+        sent(0, b"\x00", kind="bytes", mutation=MUTANT.mutation), received(0, {"error": 5, "code": 1})
+    )
+    (failure,) = evaluate(r, negative_conversation(MUTANT), broken_error)
+    assert failure.check == "invalid_input"
+    assert "closest: 'error'" in failure.expected
+    # The same reply to a valid message is a contract violation.
+    valid = transcript(sent(0), received(0, {"ok": "echoed"}))
+    assert checks(evaluate(r, negative_conversation(VALID), valid)) == ["reply_schema"]
+
+
+def test_an_unrecognised_reply_is_not_also_a_missing_reply() -> None:
+    r = route(replies=(PONG,))
+    t = transcript(sent(0), received(0, {"ok": False}), missed_replies=[(0, ("pong",))])
+    assert checks(run(t, r)) == ["reply_schema"]
+
+
+def test_a_reply_with_nan_or_infinity_is_not_json() -> None:
+    r = route(replies=(PONG,))
+    t = transcript(sent(0), received(0, '{"ok": Infinity}', kind="text"))
+    (failure,) = run(t, r)
+    assert failure.check == "undocumented_reply"
+    assert failure.message == "a reply is not valid JSON, and only JSON replies are declared"
+    assert failure.actual.splitlines()[-1] == "Infinity is not JSON (RFC 8259); JSON.parse rejects it"
+
+
+def test_closing_with_an_allowed_code_then_raising_is_a_refusal_of_invalid_input() -> None:
+    # Starlette's WebSocketEndpoint: close 1003, then RuntimeError("Malformed JSON data received.")
+    r = route(invalid=InvalidSpec(close_codes=(1003,)))
+    error = app_error(RuntimeError("Malformed JSON data received."))
+    refused = transcript(
+        sent(0, b"\x00", kind="bytes", mutation=MUTANT.mutation),
+        server_close(1003, index=0),
+        app_error=error,
+        app_error_index=0,
+        app_error_phase="conversation",
+    )
+    assert evaluate(r, negative_conversation(MUTANT), refused) == []
+    # After a valid message, the same is a crash.
+    crashed = transcript(
+        sent(0), server_close(1003, index=0), app_error=error, app_error_index=0,
+        app_error_phase="conversation",
+    )
+    assert checks(evaluate(r, negative_conversation(VALID), crashed)) == ["no_server_error"]
+    # And so is raising without having closed first.
+    raised = transcript(
+        sent(0, b"\x00", kind="bytes", mutation=MUTANT.mutation),
+        server_close(1011, index=0),
+        app_error=error,
+        app_error_index=0,
+        app_error_phase="conversation",
+    )
+    assert checks(evaluate(r, negative_conversation(MUTANT), raised)) == ["invalid_input"]
+
+
+def test_failures_about_an_exception_carry_it_as_their_cause() -> None:
+    error = app_error(KeyError("x"))
+    t = transcript(sent(0), app_error=error, app_error_index=0, app_error_phase="conversation")
+    (failure,) = run(t)
+    assert failure.cause is error
+    leak = transcript(sent(0), client_close(), leaked_tasks=["pump"])
+    (leaked,) = run(leak)
+    assert leaked.check == "disconnect"
+    assert leaked.cause is None

@@ -149,7 +149,13 @@ def reference_accepts(route: RouteSpec, mutant: Mutant) -> list[str]:
     """The message types that accept the frame, by the slow reference validator."""
     data = wire(mutant)
     if isinstance(data, bytes):
-        return [m.name for m in route.messages if m.kind == "bytes"]
+        return [
+            m.name
+            for m in route.messages
+            if m.kind == "bytes"
+            and (m.min_size or 0) <= len(data)
+            and (m.max_size is None or len(data) <= m.max_size)
+        ]
     try:
         parsed: Any = json.loads(data)
         is_json = True
@@ -268,9 +274,10 @@ def test_text_to_a_route_with_a_text_message_is_judged_by_its_schema() -> None:
     mixed = draws(fixed(routes()["mixed"], "chat", POST_VALUE), 300)
     # Not JSON, and not "hi" or "yo": nothing takes it.
     assert any(m.family == "not_json" and m.invalid for m in mixed)
-    # The route takes bytes (the blob message).
-    assert any(m.family == "wrong_frame_kind" and not m.invalid for m in mixed)
-    assert not any(m.family == "wrong_frame_kind" and m.invalid for m in mixed)
+    # The route takes bytes (the blob message), up to 64 of them: the JSON of a post is longer.
+    frames = [m for m in mixed if m.family == "wrong_frame_kind"]
+    assert frames
+    assert all(m.invalid == (len(m.payload) > 64) for m in frames)
     hello = {m.mutation: m for m in draws(fixed(routes()["mixed"], "hello", "hi"), 200)}
     assert hello["out of bounds at (root): 'hix' (not in the enum)"].invalid
     assert hello["bytes frame to a text message"].payload == b"hi"
@@ -280,7 +287,11 @@ def test_text_to_a_route_with_a_text_message_is_judged_by_its_schema() -> None:
 def test_bytes_mutants_of_a_bytes_message() -> None:
     blobs = sample("/ws/telemetry/{device_id:int}", "calibration")
     assert {m.payload for m in blobs if m.family == "empty_frame"} == {b""}
-    assert all(not m.invalid for m in blobs if m.kind == "bytes")
+    # calibration takes 8 to 512 bytes: an empty or oversized frame is invalid, others are not.
+    frames = [m for m in blobs if m.kind == "bytes"]
+    assert frames
+    assert all(m.invalid == (not 8 <= len(m.payload) <= 512) for m in frames)
+    assert any(m.invalid for m in frames)
 
 
 # -- locations and values, from one known valid value ------------------------------------------

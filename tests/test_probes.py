@@ -724,6 +724,25 @@ def test_negative_probes_send_each_family_once_per_message_after_the_credential(
         assert probe.conversation.query == (("token", "s3cret"),)
 
 
+def test_with_several_message_types_the_sweep_runs_again_after_the_first_declared_one() -> None:
+    join = MessageSpec(name="join", kind="json", schema=Schema(value={"const": {"room": "a"}}))
+    route = compiled(messages=(join, SAY), invalid=InvalidSpec())
+    negative = [p for p in build_probes(route, None) if p.group == "negative"]
+    fresh = [p for p in negative if not p.name.startswith("negative after join: ")]
+    after = [p for p in negative if p.name.startswith("negative after join: ")]
+    assert [p.name.removeprefix("negative: ") for p in fresh] == [
+        p.name.removeprefix("negative after join: ") for p in after
+    ]
+    assert any(p.name.startswith("negative after join: say: ") for p in after)
+    for probe in after:
+        opening, mutant = probe.conversation.steps
+        assert (opening.message, opening.payload, opening.mutation) == ("join", {"room": "a"}, None)
+        assert mutant.mutation is not None
+    # One message type: no opening to put first.
+    single = compiled(invalid=InvalidSpec())
+    assert not [p for p in build_probes(single, None) if " after " in p.name]
+
+
 def test_no_negative_probes_when_invalid_testing_is_off() -> None:
     route = compiled(invalid=InvalidSpec(enabled=False))
     assert not [p for p in build_probes(route, None) if p.group == "negative"]

@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -334,7 +335,7 @@ def test_declared_route_refusing_with_an_undeclared_code_fails_handshake() -> No
 # -- probes, warnings and counters -----------------------------------------------------------------
 
 
-def test_a_failing_probe_ends_the_route_unshrunk_before_any_conversation() -> None:
+def test_a_failing_probe_is_reported_unshrunk_and_the_conversations_go_on() -> None:
     seen: list[str] = []
     route = compiled("/ws/greedy", subprotocols=("graphql-ws",))
     result = run(route, on_probe=lambda probe, _t, _f: seen.append(probe.name))
@@ -344,10 +345,11 @@ def test_a_failing_probe_ends_the_route_unshrunk_before_any_conversation() -> No
     assert failed.probe == "subprotocols: none offered"
     assert failed.conversation.subprotocols == ()
     assert failed.transcript.handshake == Accepted(subprotocol="graphql-ws")
-    assert seen == ["subprotocols: ['graphql-ws']", "subprotocols: none offered"]
+    assert seen[:2] == ["subprotocols: ['graphql-ws']", "subprotocols: none offered"]
+    # A probe's finding no longer ends the route: the conversations look for other bugs.
     assert (result.stats.sequences, result.stats.handshake_cells, result.stats.failures) == (
-        0,
-        2,
+        40,
+        3,
         1,
     )
     # Conversations offer the declared subprotocol, so only the probe finds this.
@@ -362,7 +364,9 @@ def test_a_failing_baseline_leaves_the_report_to_the_conversations() -> None:
     assert result.failure.probe is None
     assert "ZeroDivisionError" in result.failure.failure.message
     assert result.failure.conversation.path == "/ws/items/0"
-    assert (result.stats.handshake_cells, result.stats.path_probes) == (1, 0)
+    # The path probes reach the same bug; the conversations' shrunk copy is the one reported.
+    assert result.stats.path_probes > 0
+    assert result.stats.failures == 1
     assert result.stats.sequences > 0
 
 
@@ -461,8 +465,24 @@ def test_one_app_line_is_one_bug_wherever_the_library_raised() -> None:
         except ValueError as exc:
             t = Transcript(route="/ws", path="/ws", app_error=AppError(exc, ""))
             failure = Failure(check="no_server_error", error_type="server_error", message="", expected="", actual="")
-            return _bug(failure, t)
+            return _bug(replace(failure, cause=t.app_error), t)
         raise AssertionError("parsed")
 
     assert bug_of("") == bug_of("{")  # "Expecting value" and "Expecting property name"
     assert "test_runner.py" in bug_of("")
+
+
+def test_a_bug_is_keyed_by_the_exception_its_failure_is_about() -> None:
+    try:
+        raise KeyError("x")
+    except KeyError as exc:
+        error = AppError(exc, "")
+    t = Transcript(route="/ws", path="/ws", app_error=error)
+    crash = Failure(check="no_server_error", error_type="server_error", message="", expected="", actual="", cause=error)
+    leak = Failure(check="disconnect", error_type="resource_leak", message="", expected="", actual="")
+    assert _bug(crash, t).startswith("raised KeyError@")
+    # The leak is the leak, whatever else the app raised in the same conversation.
+    assert _bug(leak, t) == "disconnect|resource_leak"
+    # After a mutant, a failure keeps its bug: the same leak with and without one is one bug.
+    negative = replace(leak, check="invalid_input", error_type="negative_case", origin="disconnect|resource_leak")
+    assert _bug(negative, t) == _bug(leak, t)

@@ -20,8 +20,9 @@ What the client sees, decided here and relied on by the checks:
   closed (its code; 1006 for ``abort`` or before an accept) or the app closed (its code, echoed
   as a client does).
 * App ``send()`` is validated like a real server: malformed messages, a send before accepting,
-  an accept after accepting, anything after close, a close reason over 123 bytes are appended to
-  ``protocol_errors`` and raised in the app as :class:`AsgiProtocolError`. ``websocket.send``
+  an accept after accepting, anything after close are appended to ``protocol_errors`` and
+  raised in the app as :class:`AsgiProtocolError`. A close reason over 123 bytes is cut, as
+  wsproto servers do, and noted in ``portability`` (uvicorn's websockets backend fails it). ``websocket.send``
   after the client left raises :class:`ClientDisconnected` (an ``OSError``, spec 2.4); a close
   then is a no-op.
 
@@ -203,6 +204,8 @@ class AsgiConnection:
         self.app_error: AppError | None = None
         self.server_close: ServerClose | None = None
         self.protocol_errors: list[str] = []
+        # What works here but not on every real server (see probes.lint_warnings).
+        self.portability: list[str] = []
         self.app_stopped: bool | None = None
         self.handshake_deadlock = False
         self._app = app
@@ -534,10 +537,18 @@ class AsgiConnection:
         code, reason = message.get("code", 1000), message.get("reason") or ""
         if not isinstance(code, int) or not isinstance(reason, str):
             self._refuse(f"websocket.close needs an int code and str reason: {message!r:.200}")
-        if len(reason.encode()) > _MAX_REASON_BYTES:
-            self._refuse(
-                f"websocket.close reason is over {_MAX_REASON_BYTES} bytes: {reason!r:.60}"
+        size = len(reason.encode("utf-8", "surrogatepass"))
+        if size > _MAX_REASON_BYTES:
+            # Servers disagree here (wsproto cuts the reason, uvicorn's websockets backend fails
+            # the close), and the long reason is often a framework quoting the client's input:
+            # a lint, with the reason cut as a client would receive it from wsproto.
+            self.portability.append(
+                f"the app closed with code {code} and a {size}-byte reason ({reason[:40]!r}...); "
+                f"a close frame carries at most {_MAX_REASON_BYTES}: hypercorn and uvicorn with "
+                "wsproto cut it, uvicorn's default websockets backend fails the close and the "
+                "client sees 1006. Keep close reasons short (they often quote the client's input)."
             )
+            reason = _cut_utf8(reason, _MAX_REASON_BYTES)
         if self._state is _State.CONNECTING:
             self._state = _State.CLOSED
             self._resolve(Rejected(status=403, close_code=code, reason=reason))
@@ -568,6 +579,11 @@ def _decode_headers(raw: object, refuse: Callable[[str], NoReturn]) -> tuple[tup
             refuse(f"each header must be a (bytes, bytes) pair, got {pair!r:.100}")
         pairs.append((name.decode("latin-1").lower(), value.decode("latin-1")))
     return tuple(pairs)
+
+
+def _cut_utf8(text: str, limit: int) -> str:
+    """The longest prefix of ``text`` that takes at most ``limit`` bytes in UTF-8."""
+    return text.encode("utf-8", "surrogatepass")[:limit].decode("utf-8", "ignore")
 
 
 def _utf8(text: str) -> bool:

@@ -123,9 +123,18 @@ class CompiledRoute:
 _NOT_JSON = object()
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON (RFC 8259); JSON.parse rejects it")
+
+
+def strict_json(data: str | bytes) -> Any:
+    """``json.loads`` without Python's NaN and Infinity extension, which browsers refuse."""
+    return json.loads(data, parse_constant=_not_json)
+
+
 def _parse_json(data: str | bytes) -> Any:
     try:
-        return json.loads(data)
+        return strict_json(data)
     except ValueError:
         return _NOT_JSON
 

@@ -501,4 +501,5 @@ def _finish(conn: Connection, transcript: Transcript, index: int | None, clock: 
         accepted = isinstance(transcript.handshake, Accepted)
         transcript.app_error_phase = "shutdown" if accepted else "handshake"
     transcript.protocol_errors.extend(getattr(conn, "protocol_errors", ()))
+    transcript.portability.extend(getattr(conn, "portability", ()))
     transcript.elapsed_ms = clock.ms()

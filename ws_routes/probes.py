@@ -21,12 +21,12 @@ from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
 from hypothesis.errors import HypothesisException
 
-from ws_routes.checks import evaluate
-from ws_routes.compile import CompiledRoute
+from ws_routes.checks import evaluate, is_server_error_close
+from ws_routes.compile import CompiledMessage, CompiledRoute
 from ws_routes.conversation import Conversation, Step, apply_credential, run_conversation
 from ws_routes.credentials import Credential
 from ws_routes.discovery import render_path
-from ws_routes.mutate import sweep
+from ws_routes.mutate import Mutant, sweep
 from ws_routes.spec import SERVER_ERROR_CLOSE_CODES, AuthSpec
 from ws_routes.transcript import Failure, Frame, Transcript
 from ws_routes.transport import Accepted, Rejected, Transport
@@ -38,6 +38,7 @@ __all__ = [
     "ProbeOutcome",
     "build_probes",
     "early_close_warning",
+    "lint_warnings",
     "judge",
     "run_probe",
     "simplest",
@@ -226,36 +227,52 @@ def _handshake_matrix(
 def _negative_probes(
     route: CompiledRoute, base: _Base, credential: Credential | None
 ) -> Iterator[Probe]:
-    """Each mutation family of each message type, once, on a fresh connection.
+    """Each mutation family of each message type, once on a fresh connection, and once more
+    after a valid message of the first declared type.
 
     Conversations draw mutants at random and Hypothesis favours some families and places over
-    others; this sweep makes sure every one reaches the app before the conversations start.
+    others; this sweep makes sure every one reaches the app before the conversations start. The
+    second round is for stateful protocols, which declare their opening message (join, hello,
+    subscribe) first: on a fresh connection, a mutant only ever tests the gate in front of the
+    state where handlers do their work.
     """
+    sweeps: list[tuple[CompiledMessage, Any, list[Mutant]]] = []
     for message in route.messages:
         try:
             value = simplest(message.strategy)
         except HypothesisException:
             continue
-        spec = message.spec
-        for mutant in sweep(route.spec, message, value, lone_surrogates=spec.kind != "text"):
-            step = Step(
-                spec.name,
-                mutant.kind,
-                mutant.payload,
-                mutation=mutant.mutation,
-                invalid=mutant.invalid,
-            )
-            query, headers, steps = apply_credential(
-                credential, list(base.query), list(base.headers), [step], base.first_message
-            )
-            conversation = Conversation(
-                path=render_path(route.spec.path, base.values),
-                query=tuple(query),
-                headers=tuple(headers),
-                subprotocols=route.spec.subprotocols,
-                steps=tuple(steps),
-            )
-            yield Probe("negative", f"negative: {spec.name}: {mutant.mutation}", conversation)
+        lone = message.spec.kind != "text"
+        sweeps.append((message, value, list(sweep(route.spec, message, value, lone_surrogates=lone))))
+    prefixes: list[tuple[str, tuple[Step, ...]]] = [("", ())]
+    if len(route.messages) > 1 and sweeps and sweeps[0][0] is route.messages[0]:
+        opening, value, _ = sweeps[0]
+        prefixes.append(
+            (f" after {opening.spec.name}", (Step(opening.spec.name, opening.spec.kind, value),))
+        )
+    for after, prefix in prefixes:
+        for message, _, mutants in sweeps:
+            spec = message.spec
+            for mutant in mutants:
+                step = Step(
+                    spec.name,
+                    mutant.kind,
+                    mutant.payload,
+                    mutation=mutant.mutation,
+                    invalid=mutant.invalid,
+                )
+                query, headers, steps = apply_credential(
+                    credential, list(base.query), list(base.headers), [*prefix, step], base.first_message
+                )
+                conversation = Conversation(
+                    path=render_path(route.spec.path, base.values),
+                    query=tuple(query),
+                    headers=tuple(headers),
+                    subprotocols=route.spec.subprotocols,
+                    steps=tuple(steps),
+                )
+                name = f"negative{after}: {spec.name}: {mutant.mutation}"
+                yield Probe("negative", name, conversation)
 
 
 def _path_probes(
@@ -375,8 +392,7 @@ def judge(route: CompiledRoute, probe: Probe, transcript: Transcript) -> ProbeOu
         failures = [f for f in failures if _is_crash(f)]
         if probe.expect == "refuse":
             failures = _served(route, probe, transcript) + failures
-    warning = early_close_warning(route.spec.path, transcript)
-    return ProbeOutcome(probe, transcript, failures, [warning] if warning else [])
+    return ProbeOutcome(probe, transcript, failures, lint_warnings(route, transcript))
 
 
 def _is_crash(failure: Failure) -> bool:
@@ -490,6 +506,12 @@ def _first_served(route: CompiledRoute, probe: Probe, t: Transcript) -> Frame | 
     return None
 
 
+def lint_warnings(route: CompiledRoute, t: Transcript) -> list[str]:
+    """Server-realism lints for one connection: what works in-process but not on every server."""
+    early = early_close_warning(route.spec.path, t)
+    return ([early] if early else []) + [f"{route.spec.path}: {note}" for note in t.portability]
+
+
 def early_close_warning(route: str, t: Transcript) -> str | None:
     """Server-realism lint: a custom close code sent before accepting never reaches a client.
 
@@ -499,6 +521,8 @@ def early_close_warning(route: str, t: Transcript) -> str | None:
     hs = t.handshake
     if not isinstance(hs, Rejected) or hs.close_code is None or hs.close_code == 1000:
         return None
+    if is_server_error_close(hs.close_code, hs.reason):
+        return None  # a crash in the handshake: no_server_error's finding, not a style point
     code = hs.close_code
     return (
         f"{route}: the app closes the connection with code {code} before accepting it; real "

@@ -30,7 +30,7 @@ from ws_routes.credentials import Credential
 from ws_routes.errors import WsRoutesError
 from ws_routes.lifespan import Lifespan
 from ws_routes.loop import LoopBlocked, LoopThread
-from ws_routes.probes import Probe, build_probes, early_close_warning, run_probe
+from ws_routes.probes import Probe, build_probes, lint_warnings, run_probe
 from ws_routes.report import RouteStats
 from ws_routes.spec import SERVER_ERROR_CLOSE_CODES
 from ws_routes.swallowed import trace_exceptions
@@ -59,11 +59,9 @@ _FAILURE_TYPES: dict[str, type[ConversationFailed]] = {}
 
 
 def _failure_type(check: str, bug: str = "") -> type[ConversationFailed]:
-    # One exception type per bug, so Hypothesis treats different bugs as different (it reports
-    # each, shrunk on its own) and does not let shrinking slip from one to another. An app
-    # exception is one bug wherever it is reached from: the same crash after a mutant (an
-    # invalid_input failure) and without one must be one bug, so shrinking can drop the mutant.
-    key = bug if bug.startswith("raised ") else f"{check}|{bug}"
+    # One exception type per bug (see _bug), so Hypothesis treats different bugs as different
+    # (it reports each, shrunk on its own) and does not let shrinking slip from one to another.
+    key = bug or check
     if key not in _FAILURE_TYPES:
         name = "".join(p.title() for p in check.split("_")) + "Failed"
         _FAILURE_TYPES[key] = type(name, (ConversationFailed,), {"__module__": __name__})
@@ -71,9 +69,13 @@ def _failure_type(check: str, bug: str = "") -> type[ConversationFailed]:
 
 
 def _bug(failure: Failure, transcript: Transcript) -> str:
-    """What tells this failure's bug from others of the same check: the app's exception type
-    and the line it was raised from, else the kind of violation."""
-    error = transcript.app_error
+    """What tells this failure's bug from others: the type of the exception it is about and the
+    app's line that raised it, else what was violated.
+
+    A bug is the same wherever it is reached from: the same crash or leak after a mutant (an
+    invalid_input negative case) and without one is one bug, so shrinking can drop the mutant.
+    """
+    error = failure.cause
     if error is not None:
         # The app's own line, not the library's: json.loads raising from two places in the
         # decoder on two inputs is one bug (an unguarded json.loads), not two.
@@ -85,7 +87,7 @@ def _bug(failure: Failure, transcript: Transcript) -> str:
                 where = f"{filename}:{tb.tb_lineno}"
             tb = tb.tb_next
         return f"raised {type(error.exception).__qualname__}@{where}"
-    return failure.error_type
+    return failure.origin or f"{failure.check}|{failure.error_type}"
 
 
 # Where the standard library and installed packages live: frames there are not the app's.
@@ -153,7 +155,7 @@ class RouteResult:
     failure: ConversationFailed | None = None
     skipped: str | None = None
     error: str | None = None
-    # Server-realism lints (probes.early_close_warning): not failures; one per route.
+    # Server-realism lints (probes.lint_warnings): not failures; one per route.
     warnings: list[str] = field(default_factory=list)
 
 
@@ -223,19 +225,17 @@ class RouteRunner:
 
     def _run_probes(
         self, loop: LoopThread, transport: AsgiTransport
-    ) -> tuple[ConversationFailed | None, ConversationFailed | None]:
-        """Run every probe once; return (failing baseline, first failing negative probe).
+    ) -> tuple[ConversationFailed | None, list[ConversationFailed]]:
+        """Run every probe once; return (failing baseline, the other probes' distinct bugs).
 
-        Any other failing probe ends the route (already minimal). A failing baseline is returned:
-        it connects as conversations do, so what broke is no probe's doing, and the conversations
-        find it too, shrunk and reported as usual. A failing negative probe is returned too, and
-        the remaining negative probes are skipped: the conversations look for a second,
-        different bug before it is reported.
+        A failing baseline connects as conversations do, so what broke is no probe's doing: the
+        conversations find it too, shrunk and reported as usual. Every other probe's failure is
+        already minimal and is kept, one per bug; the conversations then look for other bugs. A
+        hang ends the route at once (each replay would cost a full timeout).
         """
-        negative: ConversationFailed | None = None
+        baseline: ConversationFailed | None = None
+        found: list[ConversationFailed] = []
         for probe in build_probes(self.route, self.credential):
-            if negative is not None and probe.group == "negative":
-                continue
             transcript = Transcript(route=self.route.spec.path, path=probe.conversation.path)
             self._current = (transcript, probe.conversation, probe.name)
             try:
@@ -253,18 +253,24 @@ class RouteRunner:
                 self._warn(warning)
             if self.on_probe is not None:
                 self.on_probe(probe, transcript, outcome.failures)
-            if outcome.failures:
-                first = outcome.failures[0]
-                bug = _bug(first, transcript)
-                error = _failure_type(first.check, bug)(first, transcript, probe.conversation)
-                error.probe = probe.name
-                if probe.baseline:
-                    return error, None
-                if probe.group == "negative" and first.error_type != "timeout":
-                    negative = error
-                    continue
+            if not outcome.failures:
+                continue
+            first = outcome.failures[0]
+            bug = _bug(first, transcript)
+            error = _failure_type(first.check, bug)(first, transcript, probe.conversation)
+            error.probe = probe.name
+            hang = first.check == "no_hang" or first.error_type == "timeout"
+            if probe.baseline:
+                baseline = baseline or error
+                if hang:  # every other probe would hang too; the first conversation will
+                    return baseline, found
+            elif hang:
                 raise _Abandon(error)
-        return None, negative
+            elif type(error) not in {type(f) for f in found}:
+                found.append(error)
+        if baseline is not None:  # the conversations shrink that one; other probes' copies go
+            found = [f for f in found if type(f) is not type(baseline)]
+        return baseline, found
 
     def _count_probe(self, probe: Probe) -> None:
         stats = self.stats
@@ -297,7 +303,8 @@ class RouteRunner:
         stats.negative += sum(1 for f in transcript.sent if f.mutation)
         if transcript.aborted:
             stats.aborts += 1
-        self._warn(early_close_warning(self.route.spec.path, transcript))
+        for warning in lint_warnings(self.route, transcript):
+            self._warn(warning)
         if isinstance(transcript.handshake, Accepted):
             stats.connections += 1
         elif isinstance(transcript.handshake, Rejected):
@@ -305,16 +312,21 @@ class RouteRunner:
         failures = evaluate(self.route, conversation, transcript)
         if self.on_conversation is not None:
             self.on_conversation(transcript, failures)
-        for failure in failures:
-            kind = _failure_type(failure.check, _bug(failure, transcript))
-            if kind in self._ignore:
-                continue  # found and reported in an earlier search: look for other bugs
-            if self._first_failure_at is None:
-                self._first_failure_at = stats.sequences
-            error = kind(failure, transcript, conversation)
-            if failure.check == "no_hang":
-                raise _Abandon(error)
-            raise error
+        if not failures:
+            return
+        # The first failure is the most severe; the others in the same conversation are mostly
+        # its consequences (a crash also closes with 1011 and leaves replies unsent), so they
+        # must not count as further bugs when a later search ignores the first.
+        failure = failures[0]
+        kind = _failure_type(failure.check, _bug(failure, transcript))
+        if kind in self._ignore:
+            return  # found and reported in an earlier search: look for other bugs
+        if self._first_failure_at is None:
+            self._first_failure_at = stats.sequences
+        error = kind(failure, transcript, conversation)
+        if failure.check == "no_hang":
+            raise _Abandon(error)
+        raise error
 
     def run(self) -> RouteResult:
         """Probe the route, then run up to ``max_examples`` conversations; shrink and return
@@ -325,32 +337,40 @@ class RouteRunner:
             transport,
         ):
             started = time.perf_counter()
-            negative: ConversationFailed | None = None
+            negative = False
             found: list[ConversationFailed] = []
             # Read here: Hypothesis keeps the current settings per thread.
             self._settings = settings()
 
             def explore() -> None:
                 nonlocal negative
-                baseline, negative = self._run_probes(loop, transport) if self.probes else (None, None)
+                baseline, probed = self._run_probes(loop, transport) if self.probes else (None, [])
+                # A negative probe's bug may not need the mutant at all (a reply that breaks the
+                # schema, a crash on any input): the conversations look for it too, and their
+                # shrunk copy, without the mutant if it can go, replaces the probe's.
+                later = [f for f in probed if f.failure.error_type == "negative_case"]
+                found.extend(f for f in probed if f not in later)
                 # A negative probe already found how bad input breaks the route (typically a
                 # handler that crashes on a binary frame): the conversations then stay valid, so
                 # that crash cannot mask the bugs only sequences of valid messages reach.
+                negative = bool(later)
                 for search in range(_SEARCHES):
                     budget = self.max_examples
                     if search:
                         # What the first search had left, and at least a quarter of it again.
                         used = self._first_failure_at or 0
                         budget = max(self.max_examples - used, self.max_examples // 4, 1)
+                    # Bugs found so far (by the probes too) are skipped: look for other ones.
                     self._ignore = frozenset(type(f) for f in found)
-                    new = self._search(loop, transport, search, budget, negative is None)
+                    new = self._search(loop, transport, search, budget, not negative)
                     if not new:
                         break
                     found.extend(new)
                     if any(f.flaky for f in new):
                         break  # replays disagree: another search would chase the same ghost
-                if baseline is not None and not found:  # the conversations missed it
-                    raise _Abandon(baseline)
+                for missed in ([baseline] if baseline else []) + later:
+                    if type(missed) not in {type(f) for f in found}:  # the conversations missed it
+                        found.append(missed)
 
             try:
                 # On the loop thread: each conversation then runs without a thread hop.
@@ -371,8 +391,6 @@ class RouteRunner:
                     result.error = f"{type(exc).__name__}: {exc}"
             finally:
                 self.stats.elapsed_s = round(time.perf_counter() - started, 3)
-            if negative is not None and type(negative) not in {type(f) for f in found}:
-                found.append(negative)
             if found:
                 # Bugs in valid traffic first: they are what a negative case would otherwise hide.
                 found.sort(key=lambda f: f.failure.error_type == "negative_case")

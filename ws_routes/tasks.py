@@ -16,7 +16,8 @@ What the checks read from an owner:
   leak, and reporting it would be a false alarm.
 * ``unhandled()``: tasks that ended with an exception nobody retrieved (asyncio would log "Task
   exception was never retrieved" when it is garbage-collected), with whether the client had
-  already gone when it ended.
+  already gone when it ended. A ``cancel()`` of a task that had already died does not count as
+  reading its exception.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ class TaskOwner:
         for task, gone in self._done:
             # CPython's Task sets _log_traceback while an exception is unretrieved; a Task
             # implementation without it is given the benefit of the doubt.
-            if getattr(task, "_log_traceback", False):
+            if getattr(task, "_log_traceback", False) or getattr(task, "_ws_cancelled_dead", False):
                 exc = task.exception()
                 if exc is not None:
                     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
@@ -95,19 +96,36 @@ def track_tasks(loop: asyncio.AbstractEventLoop) -> None:
     def factory(
         loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any], **kwargs: Any
     ) -> asyncio.Future[Any]:
-        task = (
-            previous(loop, coro, **kwargs)
-            if previous is not None
-            else asyncio.Task(coro, loop=loop, **kwargs)
-        )
         # create_task calls the factory synchronously, so this is the creator's context.
         owner = _OWNER.get()
+        if previous is not None:
+            task = previous(loop, coro, **kwargs)
+        elif owner is not None:
+            task = _AppTask(coro, loop=loop, **kwargs)
+        else:
+            task = asyncio.Task(coro, loop=loop, **kwargs)
         if owner is not None and isinstance(task, asyncio.Task):
             owner.adopt(task)
         return task
 
     factory._ws_routes_tracking = True  # type: ignore[attr-defined]
     loop.set_task_factory(factory)  # type: ignore[arg-type]
+
+
+class _AppTask(asyncio.Task[Any]):
+    """A task the app started: notes when ``cancel()`` hid an exception nobody read.
+
+    ``cancel()`` on a task that already died marks its exception retrieved, and cancelling
+    every task of a connection in a ``finally`` is a common clean-up: without this, a task that
+    crashed while the client was still being served would go unreported.
+    """
+
+    _ws_cancelled_dead = False
+
+    def cancel(self, msg: Any | None = None) -> bool:
+        if self.done() and not self.cancelled() and getattr(self, "_log_traceback", False):
+            self._ws_cancelled_dead = True
+        return super().cancel(msg)
 
 
 def describe(task: asyncio.Task[Any]) -> str:

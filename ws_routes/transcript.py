@@ -103,6 +103,8 @@ class Transcript:
     missed_replies: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
     app_stopped: bool = True
     protocol_errors: list[str] = field(default_factory=list)
+    # What the app did that works here but not on every real server: lints, not failures.
+    portability: list[str] = field(default_factory=list)
     # Tasks the app started that still held the connection after the handler returned.
     leaked_tasks: list[str] = field(default_factory=list)
     # Exceptions in the app's tasks that nobody retrieved, with whether the client had gone.
@@ -151,3 +153,8 @@ class Failure:
     frame: Frame | None = None
     security: bool = False
     details: tuple[tuple[str, str], ...] = ()
+    # The exception this failure is about, if any: what tells one bug from another (a leak
+    # found in a conversation where the app also raised is the leak's bug, not the raise's).
+    cause: AppError | None = field(default=None, compare=False, repr=False)
+    # For a failure relabelled as a negative case: the check and error type it had before.
+    origin: str = ""

@@ -130,7 +130,8 @@ class Oracle:
 
     json: tuple[Accepts, ...]
     text: tuple[Accepts, ...]
-    bytes_ok: bool
+    # The (fewest, most) bytes each bytes message takes; most None: no limit of its own.
+    bytes_sizes: tuple[tuple[int, int | None], ...]
     # Message name -> its canonical schema (None: we cannot walk it).
     shapes: dict[str, Shape | None]
 
@@ -170,7 +171,8 @@ class Oracle:
     def invalid(self, kind: Kind, payload: Any) -> bool:
         """Whether no message takes ``payload`` sent as ``kind``."""
         if kind == "bytes":
-            return not self.bytes_ok
+            size = len(payload)
+            return not any(lo <= size and (hi is None or size <= hi) for lo, hi in self.bytes_sizes)
         if kind == "text":
             return self.text_invalid(payload)
         return self.json_invalid(payload)
@@ -194,7 +196,9 @@ def _build(route: RouteSpec) -> Oracle:
     return Oracle(
         json=tuple(by_kind["json"]),
         text=tuple(by_kind["text"]),
-        bytes_ok=bool(by_kind["bytes"]),
+        bytes_sizes=((0, None),)
+        if "bytes" in registered
+        else tuple((m.min_size or 0, m.max_size) for m in route.messages if m.kind == "bytes"),
         shapes=shapes,
     )
 
