@@ -743,6 +743,25 @@ def test_with_several_message_types_the_sweep_runs_again_after_the_first_declare
     assert not [p for p in build_probes(single, None) if " after " in p.name]
 
 
+def test_optional_fields_get_their_mutants_too() -> None:
+    watch = MessageSpec(
+        name="watch",
+        kind="json",
+        schema=Schema(
+            value={
+                "type": "object",
+                "properties": {"symbol": {"type": "string"}, "window": {"type": "integer", "minimum": 1}},
+                "required": ["symbol"],
+            }
+        ),
+    )
+    route = compiled(messages=(watch,), invalid=InvalidSpec())
+    labels = [p.name for p in build_probes(route, None) if p.group == "negative"]
+    # The simplest watch has no window; the sweep also starts from one that has every field.
+    assert "negative: watch: out of bounds at /window: 0 (minimum 1)" in labels
+    assert len(labels) == len(set(labels))
+
+
 def test_no_negative_probes_when_invalid_testing_is_off() -> None:
     route = compiled(invalid=InvalidSpec(enabled=False))
     assert not [p for p in build_probes(route, None) if p.group == "negative"]

@@ -26,7 +26,9 @@ from ws_routes.compile import CompiledMessage, CompiledRoute
 from ws_routes.conversation import Conversation, Step, apply_credential, run_conversation
 from ws_routes.credentials import Credential
 from ws_routes.discovery import render_path
-from ws_routes.mutate import Mutant, sweep
+from ws_routes.errors import SchemaCompileError
+from ws_routes.generate import from_schema
+from ws_routes.mutate import Mutant, sweep, with_every_property
 from ws_routes.spec import SERVER_ERROR_CLOSE_CODES, AuthSpec
 from ws_routes.transcript import Failure, Frame, Transcript
 from ws_routes.transport import Accepted, Rejected, Transport
@@ -243,7 +245,13 @@ def _negative_probes(
         except HypothesisException:
             continue
         lone = message.spec.kind != "text"
-        sweeps.append((message, value, list(sweep(route.spec, message, value, lone_surrogates=lone))))
+        found = sweep(route.spec, message, value, lone_surrogates=lone)
+        fuller = _with_every_property(route, message)
+        if fuller is not None:  # the optional fields' mutants, which the simplest value lacks
+            seen = {m.mutation for m in found}
+            extra = sweep(route.spec, message, fuller, lone_surrogates=lone)
+            found += [m for m in extra if m.mutation not in seen]
+        sweeps.append((message, value, found))
     prefixes: list[tuple[str, tuple[Step, ...]]] = [("", ())]
     if len(route.messages) > 1 and sweeps and sweeps[0][0] is route.messages[0]:
         opening, value, _ = sweeps[0]
@@ -273,6 +281,20 @@ def _negative_probes(
                 )
                 name = f"negative{after}: {spec.name}: {mutant.mutation}"
                 yield Probe("negative", name, conversation)
+
+
+def _with_every_property(route: CompiledRoute, message: CompiledMessage) -> Any | None:
+    """The simplest value of ``message`` that has every top-level property, if it differs."""
+    schema = message.spec.schema
+    if message.source != "schema" or schema is None:
+        return None
+    full = with_every_property(schema.value)
+    if full is None:
+        return None
+    try:
+        return simplest(from_schema(full, max_size=route.spec.settings.max_message_size))
+    except (HypothesisException, SchemaCompileError):
+        return None
 
 
 def _path_probes(

@@ -295,6 +295,21 @@ def sweep(
     return _Mutator(route, message, lone_surrogates=lone_surrogates).sweep(value, per_family)
 
 
+def with_every_property(schema: Any) -> dict[str, Any] | None:
+    """``schema`` with its optional top-level properties made required, or None when it has
+    none: the sweep's second starting value, so optional fields get their mutants too (a bad
+    ``window`` is only ever sent if some valid value has a ``window``)."""
+    if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
+        return None
+    required = schema.get("required", [])
+    if not isinstance(required, list):
+        return None
+    optional = [name for name in schema["properties"] if name not in required]
+    if not optional:
+        return None
+    return {**schema, "required": [*required, *optional]}
+
+
 @st.composite
 def _draw_mutant(draw: st.DrawFn, mutator: _Mutator) -> Mutant:
     return mutator.draw(draw)
