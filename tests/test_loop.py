@@ -167,6 +167,7 @@ def test_call_runs_on_the_loop_thread_and_run_inside_it_does_not_hop() -> None:
         total, caller, coroutine = loop.call(job, 10)
         assert total == 13
         assert caller == coroutine == "ws-routes-loop"
+        assert loop.call(loop.call, job, 1)[0] == 4  # nested: runs in place, no deadlock
         assert loop.usable
 
 

@@ -155,6 +155,8 @@ class LoopThread:
         """
         if not self.usable:
             raise RuntimeError("this LoopThread is closed or was abandoned; create a new one")
+        if threading.current_thread() is self._thread:
+            return fn(*args)  # already here (a call inside a call): queueing it would deadlock
         job = _Job(fn, args)
         self._jobs.put(job)
         try:
