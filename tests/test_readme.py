@@ -27,6 +27,8 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
 def test_example_command_runs_the_bundled_example_with_the_seed_flags() -> None:
     example = _top_commands()[0]
     assert "--routes --routes-app chat_app:app --routes-websocket" in example
+    # Pinned: the demo must show its finding on every machine, not on most.
+    assert example.endswith("--routes-seed 1")
     assert (ROOT / "examples" / "chat_app.py").is_file()
     assert (ROOT / "examples" / "ws-routes.yaml").is_file()
 
@@ -36,3 +38,22 @@ def test_every_option_is_documented() -> None:
 
     missing = [o.flag for o in OPTIONS if f"`{o.flag}" not in README]
     assert not missing
+
+
+def test_the_example_command_shows_the_planted_bug() -> None:
+    import subprocess
+    import sys
+
+    command = _top_commands()[0].split("../.venv/bin/pytest", 1)[1].split()
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *command],
+        cwd=ROOT / "examples",
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 1, run.stdout[-2000:]
+    assert "WEBSOCKET TEST FAILURE: /ws/chat/{room}" in run.stdout
+    assert "list.remove(x): x not in list" in run.stdout
+    assert "Route: /ws/echo   [passed]" in run.stdout
