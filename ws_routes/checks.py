@@ -251,20 +251,30 @@ def check_replies(ctx: Context) -> Iterator[Failure]:
         return
     kinds = {r.spec.kind for r in route.replies}
     steps = ctx.conversation.steps
+
+    def failure(check: str, message: str, expected: str, actual: str, frame: Frame) -> Failure:
+        return Failure(
+            check=check,
+            error_type="contract_violation",
+            message=message,
+            expected=expected,
+            actual=actual,
+            index=frame.index,
+            frame=_last_sent(t, frame.index),
+        )
+
     for frame in t.received:
         if frame.name is not None:
             continue
         tolerated = _answers_invalid(steps, frame.index)
         if frame.kind == "text" and "json" in kinds and "text" not in kinds:
             if settings.check_enabled("undocumented_reply") and not tolerated:
-                yield Failure(
-                    check="undocumented_reply",
-                    error_type="contract_violation",
-                    message="a reply is not valid JSON, and only JSON replies are declared",
-                    expected=f"JSON, one of {[r.spec.name for r in route.replies]}",
-                    actual=frame.render() + "\n" + _json_error(frame.data),
-                    index=frame.index,
-                    frame=_last_sent(t, frame.index),
+                yield failure(
+                    "undocumented_reply",
+                    "a reply is not valid JSON, and only JSON replies are declared",
+                    f"JSON, one of {[r.spec.name for r in route.replies]}",
+                    frame.render() + "\n" + _json_error(frame.data),
+                    frame,
                 )
                 return
             continue
@@ -278,25 +288,21 @@ def check_replies(ctx: Context) -> Iterator[Failure]:
                 continue
             if not reasons:  # the fast validator and jsonschema disagree on an edge case
                 reasons = ["(jsonschema finds no error here; jsonschema-rs, which checks replies, does)"]
-            yield Failure(
-                check="reply_schema",
-                error_type="contract_violation",
-                message=f"a {frame.kind} reply matches none of the declared replies",
-                expected=f"one of {[r.spec.name for r in same_kind]} (closest: {closest.spec.name!r})",
-                actual=frame.render() + "\n" + "\n".join(reasons[:5]),
-                index=frame.index,
-                frame=_last_sent(t, frame.index),
+            yield failure(
+                "reply_schema",
+                f"a {frame.kind} reply matches none of the declared replies",
+                f"one of {[r.spec.name for r in same_kind]} (closest: {closest.spec.name!r})",
+                frame.render() + "\n" + "\n".join(reasons[:5]),
+                frame,
             )
             return
         if not same_kind and settings.check_enabled("undocumented_reply") and not tolerated:
-            yield Failure(
-                check="undocumented_reply",
-                error_type="contract_violation",
-                message=f"the server sent a {frame.kind} frame, but no {frame.kind} reply is declared",
-                expected=f"replies of kind {sorted(kinds)}",
-                actual=frame.render(),
-                index=frame.index,
-                frame=_last_sent(t, frame.index),
+            yield failure(
+                "undocumented_reply",
+                f"the server sent a {frame.kind} frame, but no {frame.kind} reply is declared",
+                f"replies of kind {sorted(kinds)}",
+                frame.render(),
+                frame,
             )
             return
 

@@ -186,6 +186,8 @@ class RouteRunner:
         self._ignore: frozenset[type[ConversationFailed]] = frozenset()
         self._first_failure_at: int | None = None
         self.warnings: list[str] = []
+        # Read on the caller's thread: Hypothesis keeps the current settings per thread, and the
+        # searches run on the loop thread.
         self._settings = settings()
         # What runs on the loop now (transcript, conversation, probe name): what a blocked loop
         # is reported with, since the thread that was running it never returns.
@@ -339,8 +341,6 @@ class RouteRunner:
             started = time.perf_counter()
             negative = False
             found: list[ConversationFailed] = []
-            # Read here: Hypothesis keeps the current settings per thread.
-            self._settings = settings()
 
             def explore() -> None:
                 nonlocal negative

@@ -23,7 +23,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ws_routes.errors import Location, SpecError, SpecErrors, pointer_join
 
-__all__ = ["PositionMap", "parse_yaml"]
+__all__ = ["CORE_RESOLVERS", "PositionMap", "parse_yaml"]
 
 Position = tuple[int, int]
 
@@ -43,7 +43,9 @@ class _CoreLoader(_BaseLoader):  # type: ignore[valid-type,misc]
     yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
 
 
-_RESOLVERS: tuple[tuple[str, str, str], ...] = (
+# The YAML 1.2 core schema's implicit scalars: (tag name, pattern, possible first characters).
+# The AsyncAPI emitter writes with the same table, so what it writes reads back the same.
+CORE_RESOLVERS: tuple[tuple[str, str, str], ...] = (
     ("null", r"^(?:~|null|Null|NULL|)$", "~nN"),
     ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
     ("int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
@@ -54,7 +56,7 @@ _RESOLVERS: tuple[tuple[str, str, str], ...] = (
         "-+.0123456789",
     ),
 )
-for _name, _regexp, _first in _RESOLVERS:
+for _name, _regexp, _first in CORE_RESOLVERS:
     # The empty first character lets an empty plain scalar resolve to null.
     _firsts = [*_first, ""] if _name == "null" else list(_first)
     _CoreLoader.add_implicit_resolver(_TAG + _name, re.compile(_regexp), _firsts)

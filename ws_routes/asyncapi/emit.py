@@ -12,20 +12,11 @@ from typing import Any
 
 import yaml
 
+from ws_routes.yamlpos import CORE_RESOLVERS
+
 __all__ = ["dump_yaml"]
 
 _TAG = "tag:yaml.org,2002:"
-_CORE_RESOLVERS: tuple[tuple[str, str, str], ...] = (
-    ("null", r"^(?:~|null|Null|NULL|)$", "~nN"),
-    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
-    ("int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
-    (
-        "float",
-        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
-        "-+.0123456789",
-    ),
-)
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -34,7 +25,7 @@ class _Dumper(yaml.SafeDumper):
         return True  # a shared value is written out twice: specs read better without anchors
 
 
-for _name, _regexp, _first in _CORE_RESOLVERS:
+for _name, _regexp, _first in CORE_RESOLVERS:
     _Dumper.add_implicit_resolver(_TAG + _name, re.compile(_regexp), list(_first))
 
 
