@@ -291,7 +291,7 @@ def test_unknown_option_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["/work/venv/bin/python", "-m", "ws_routes", *args],
+        [sys.executable, "-m", "ws_routes", *args],
         capture_output=True,
         text=True,
         check=False,

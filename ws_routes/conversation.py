@@ -79,7 +79,7 @@ class Conversation:
 def encode_payload(kind: Kind, payload: Any) -> str | bytes:
     """The wire form of a payload: JSON as compact text, as browsers' JSON.stringify sends it.
 
-    A lone surrogate in a JSON string is written as a ``\ud800`` escape, as JSON.stringify does:
+    A lone surrogate in a JSON string is written as a ``\\ud800`` escape, as JSON.stringify does:
     raw, it could not travel in a text frame (which must be valid UTF-8).
     """
     if kind == "json":

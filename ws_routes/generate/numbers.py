@@ -78,7 +78,10 @@ def _decimal_multiple(value: Number, step: Number) -> bool:
     Validators working on the decimal text (jsonschema-rs) need this on top of
     :func:`is_multiple`: ``5e-324 / 2.5`` underflows to ``0.0``, which jsonschema accepts.
     """
-    return (_decimal(value) / _decimal(step)).denominator == 1
+    # An integer-valued float is exact in binary, and validators (jsonschema-rs included) take it
+    # as that integer: -1.7976931348623157e308 prints as a multiple of 2.5 but is not one.
+    exact = Fraction(value) if isinstance(value, float) and value.is_integer() else _decimal(value)
+    return (exact / _decimal(step)).denominator == 1
 
 
 def _decimal(step: Number) -> Fraction:
