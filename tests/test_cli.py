@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ws_routes.cli import main
+from ws_routes.scaffold import SCHEMA_FILE
 
 APP = """
 from starlette.applications import Starlette
@@ -147,6 +148,57 @@ def test_init_writes_a_spec_that_validates(typed: Path, capsys: pytest.CaptureFi
     assert 'app: "cli_typed_app:app"' in text
     assert main(["validate"]) == 0
     assert "spec OK: 2 route(s); every route exists in cli_typed_app:app" in capsys.readouterr().out
+
+
+def test_init_writes_the_schema_beside_the_spec_and_names_it_relatively(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "config").mkdir()
+    assert main(["init", "cliapp:app", "-o", "config/ws-routes.yaml"]) == 0
+    out = capsys.readouterr().out
+    assert "wrote config/ws-routes.schema.json: the spec format's JSON Schema" in out
+    first = (project / "config" / "ws-routes.yaml").read_text().splitlines()[0]
+    assert first == "# yaml-language-server: $schema=./ws-routes.schema.json"
+    written = (project / "config" / "ws-routes.schema.json").read_text()
+    assert written == SCHEMA_FILE.read_text()
+
+
+def test_init_leaves_a_schema_that_differs_unless_forced(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    schema = project / "ws-routes.schema.json"
+    schema.write_text("{}")
+    assert main(["init", "cliapp:app"]) == 0
+    assert "left ws-routes.schema.json as it is; `ws-routes schema -o" in capsys.readouterr().out
+    assert schema.read_text() == "{}"
+    assert main(["init", "cliapp:app", "--force"]) == 0
+    assert schema.read_text() == SCHEMA_FILE.read_text()
+
+
+def test_init_to_stdout_says_how_to_write_the_schema(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["init", "cliapp:app", "-o", "-"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("# yaml-language-server: $schema=./ws-routes.schema.json\n")
+    assert "`ws-routes schema -o ws-routes.schema.json`" in captured.err
+    assert not (project / "ws-routes.schema.json").exists()
+
+
+def test_schema_prints_or_writes_and_never_replaces_silently(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["schema"]) == 0
+    assert json.loads(capsys.readouterr().out) == json.loads(SCHEMA_FILE.read_text())
+    assert main(["schema", "-o", "s.json"]) == 0
+    assert capsys.readouterr().out == "wrote s.json\n"
+    assert main(["schema", "-o", "s.json"]) == 0
+    assert capsys.readouterr().out == "s.json is up to date\n"
+    (project / "s.json").write_text("{}")
+    assert main(["schema", "-o", "s.json"]) == 2
+    assert "s.json exists and differs" in capsys.readouterr().err
+    assert main(["schema", "-o", "s.json", "--force"]) == 0
+    assert (project / "s.json").read_text() == SCHEMA_FILE.read_text()
 
 
 def test_init_never_overwrites_without_force(

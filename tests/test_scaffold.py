@@ -27,6 +27,7 @@ from ws_routes.errors import SpecError
 from ws_routes.loader import load_spec_text
 from ws_routes.scaffold import (
     SCHEMA_FILE,
+    SCHEMA_NAME,
     ScaffoldError,
     init_spec,
     merge_spec,
@@ -83,7 +84,7 @@ def spec_of(app: Any, ref: str = "mod:app") -> dict[str, Any]:
     "app", [LITESTAR_APP, FASTAPI_APP, STARLETTE_APP], ids=["litestar", "fastapi", "starlette"]
 )
 def test_init_output_loads_and_compiles(app: Any, tmp_path: Path) -> None:
-    text = init_spec(app, "mod:app", output=tmp_path / "ws-routes.yaml")
+    text = init_spec(app, "mod:app")
     spec = load_spec_text(text, filename="ws-routes.yaml", base_dir=tmp_path)
     assert spec.app == "mod:app"
     assert [r.path for r in spec.routes] == [r.path for r in inspect_app(app).routes or ()]
@@ -167,13 +168,11 @@ def test_counts_typed_routes() -> None:
     assert draft.typed == 4
 
 
-def test_schema_comment_is_relative_inside_the_folder_else_absolute(tmp_path: Path) -> None:
-    inside = SCHEMA_FILE.parent.parent / "ws-routes.yaml"
-    first = init_spec(STARLETTE_APP, "m:app", output=inside).splitlines()[0]
-    assert first == "# yaml-language-server: $schema=./data/ws-routes.schema.json"
-    outside = init_spec(STARLETTE_APP, "m:app", output=tmp_path / "ws-routes.yaml").splitlines()[0]
-    assert outside == f"# yaml-language-server: $schema={SCHEMA_FILE}"
-    assert SCHEMA_FILE.is_file()
+def test_schema_comment_names_the_schema_beside_the_spec() -> None:
+    # Relative to the spec, whatever machine wrote it: the file is meant to be committed.
+    first = init_spec(STARLETTE_APP, "m:app").splitlines()[0]
+    assert first == f"# yaml-language-server: $schema=./{SCHEMA_NAME}"
+    assert json.loads(SCHEMA_FILE.read_text("utf-8"))["$schema"].startswith("https://json-schema")
 
 
 def test_an_app_without_routing_table_gets_a_skeleton() -> None:
@@ -339,7 +338,7 @@ def test_init_spec_of_typed_litestar_listeners_passes_the_plugin(
     pass it, so a correct handler shows no server error."""
     pytester.makepyfile(app=LITESTAR_TYPED)
     module = _import(pytester.path / "app.py", "scaffold_litestar_e2e", monkeypatch)
-    text = init_spec(module.app, "app:app", output=pytester.path / "ws-routes.yaml")
+    text = init_spec(module.app, "app:app")
     assert "reply: [ack]" in text
     result = run_routes(None, "--routes-max-examples", "20", spec=text)
     result.assert_outcomes(passed=2)

@@ -169,8 +169,39 @@ def _routes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_schema(target: Path, *, force: bool) -> str | None:
+    """Write the format's JSON Schema to ``target``; what happened, or None if it was left."""
+    from ws_routes.scaffold import SCHEMA_FILE
+
+    text = SCHEMA_FILE.read_text("utf-8")
+    if target.exists():
+        if target.read_text("utf-8") == text:
+            return f"{target} is up to date"
+        if not force:
+            return None
+    target.write_text(text, "utf-8")
+    return f"wrote {target}"
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from ws_routes.scaffold import SCHEMA_FILE
+
+    if args.output == "-":
+        sys.stdout.write(SCHEMA_FILE.read_text("utf-8"))
+        return 0
+    output = Path(args.output)
+    done = _write_schema(output, force=args.force)
+    if done is None:
+        return _usage(
+            "schema",
+            f"{output} exists and differs (an older ws_routes?); pass --force to replace it",
+        )
+    print(done)
+    return 0
+
+
 def _init(args: argparse.Namespace) -> int:
-    from ws_routes.scaffold import merge_spec, routes_to_add, scaffold
+    from ws_routes.scaffold import SCHEMA_NAME, merge_spec, routes_to_add, scaffold
 
     to_stdout = args.output == "-"
     output = Path(args.output)
@@ -184,9 +215,14 @@ def _init(args: argparse.Namespace) -> int:
             f"{output} exists; pass --merge to add the app's new routes to it, or --force to "
             "overwrite it",
         )
-    written = scaffold(_load_app(args.app), args.app, output=None if to_stdout else output)
+    written = scaffold(_load_app(args.app), args.app)
     if to_stdout:
         sys.stdout.write(written.text)
+        print(
+            f"ws-routes init: the first line names ./{SCHEMA_NAME}, for editors; write it next to "
+            f"the spec with `ws-routes schema -o {SCHEMA_NAME}`",
+            file=sys.stderr,
+        )
         return 0
     if exists and args.merge:
         existing = output.read_text("utf-8")
@@ -200,6 +236,14 @@ def _init(args: argparse.Namespace) -> int:
         return 0
     output.write_text(written.text, "utf-8")
     print(f"wrote {output}: {len(written.routes)} route(s) ({written.typed} typed)")
+    # The schema the spec's first line names, beside it: editors find it on every machine.
+    schema = output.parent / SCHEMA_NAME
+    done = _write_schema(schema, force=args.force)
+    print(
+        f"{done}: the spec format's JSON Schema, for editors (commit it with the spec)"
+        if done
+        else f"left {schema} as it is; `ws-routes schema -o {schema} --force` replaces it"
+    )
     print("next: describe each route's messages and replies, then run `pytest --routes-websocket`")
     return 0
 
@@ -256,6 +300,17 @@ def _parser() -> argparse.ArgumentParser:
     routes.add_argument("--spec", help="spec file (default: found from the current folder)")
     routes.add_argument("--json", action="store_true", help="machine-readable output")
     routes.set_defaults(run=_routes)
+    schema = sub.add_parser(
+        "schema",
+        help="write the spec format's JSON Schema, for editors",
+        description="Write the JSON Schema of the ws-routes.yaml format (the one `init` names on "
+        "the spec's first line, for yaml-language-server): to stdout, or to a file.",
+    )
+    schema.add_argument(
+        "-o", "--output", default="-", help="where to write (default: - for stdout)"
+    )
+    schema.add_argument("--force", action="store_true", help="replace a file that differs")
+    schema.set_defaults(run=_schema)
     from ws_routes import cli_asyncapi
 
     cli_asyncapi.register(sub)

@@ -34,6 +34,7 @@ from ws_routes.yamlpos import parse_yaml
 
 __all__ = [
     "SCHEMA_FILE",
+    "SCHEMA_NAME",
     "RouteDraft",
     "Scaffold",
     "ScaffoldError",
@@ -45,6 +46,9 @@ __all__ = [
 ]
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "data" / "ws-routes.schema.json"
+# The spec's first line names the schema by this name, next to the spec: a reference that holds
+# on every machine the spec is committed to (`ws-routes schema -o` writes the file).
+SCHEMA_NAME = "ws-routes.schema.json"
 _WIDTH = 96
 _MAX_MESSAGE_SIZE = 65536  # Settings().max_message_size: schemas must fit the default budget
 
@@ -260,26 +264,12 @@ def _route_text(route: DiscoveredRoute, shape: HandlerShape) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _schema_reference(output: Path | None) -> str:
-    """The shipped schema, relative to the output's folder when it lies inside it."""
-    if output is None:
-        return str(SCHEMA_FILE)
-    folder = output.resolve().parent
-    try:
-        return "./" + SCHEMA_FILE.relative_to(folder).as_posix()
-    except ValueError:
-        # A path climbing out of the project breaks when the project moves; an absolute one
-        # breaks only when the environment does.
-        return str(SCHEMA_FILE)
-
-
-def scaffold(app: Any, app_ref: str, *, output: Path | None = None) -> Scaffold:
+def scaffold(app: Any, app_ref: str) -> Scaffold:
     """Write a spec for every WebSocket route of ``app``.
 
     Args:
         app: The ASGI app, loaded.
         app_ref: How the spec names it (``"myproject.main:app"``), written as ``app:``.
-        output: Where the spec will be saved, so the editor-schema comment can be relative.
 
     Returns:
         The YAML text (it loads with :func:`ws_routes.loader.load_spec_text`) and its routes.
@@ -296,7 +286,7 @@ def scaffold(app: Any, app_ref: str, *, output: Path | None = None) -> Scaffold:
         for route in found.routes or ()
     )
     lines = [
-        f"# yaml-language-server: $schema={_schema_reference(output)}",
+        f"# yaml-language-server: $schema=./{SCHEMA_NAME}",
         f"# Written by `ws-routes init {app_ref}`. Describe what each route's messages and",
         "# replies look like, then run `pytest --routes-websocket`. Reference: docs/spec.md.",
         "version: 1",
@@ -317,9 +307,9 @@ def scaffold(app: Any, app_ref: str, *, output: Path | None = None) -> Scaffold:
     return Scaffold(text="\n".join(lines) + "\nroutes:\n" + body, routes=drafts)
 
 
-def init_spec(app: Any, app_ref: str, *, output: Path | None = None) -> str:
+def init_spec(app: Any, app_ref: str) -> str:
     """The YAML spec :func:`scaffold` writes for ``app``."""
-    return scaffold(app, app_ref, output=output).text
+    return scaffold(app, app_ref).text
 
 
 # -- merging -------------------------------------------------------------------------------------
