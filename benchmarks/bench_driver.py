@@ -6,7 +6,7 @@ One Starlette echo route, the same message and counts for every driver, all in o
   the app directly: the ceiling for any in-process driver.
 * ws_routes: AsgiTransport, ``send_text`` + ``receive(timeout)`` per message; also
   ``send_text`` + ``settle`` (quiet detection) per message.
-* for reference, Starlette's TestClient and httpx-ws' ASGI transport.
+* for reference, Starlette's TestClient and httpx-ws' ASGI transport (when installed).
 * LoopThread.run() overhead per call: from another thread (a thread hop each way), and inside
   LoopThread.call() on the loop thread itself, which is how the runner runs each conversation.
 
@@ -216,8 +216,12 @@ def main() -> None:
     print(f"{'  median ratio (receive)':34} {median:>10.0%}")
     tc_msgs, tc_conns = testclient_figures()
     print(f"{'starlette TestClient':34} {tc_msgs:>10,.0f} {tc_conns:>10,.0f}")
-    hx_msgs, hx_conns = asyncio.run(httpx_ws_figures())
-    print(f"{'httpx-ws ASGIWebSocketTransport':34} {hx_msgs:>10,.0f} {hx_conns:>10,.0f}")
+    try:
+        hx_msgs, hx_conns = asyncio.run(httpx_ws_figures())
+    except ImportError:  # a reference figure only, not a dependency: `pip install httpx-ws`
+        print(f"{'httpx-ws ASGIWebSocketTransport':34} {'(pip install httpx-ws)':>21}")
+    else:
+        print(f"{'httpx-ws ASGIWebSocketTransport':34} {hx_msgs:>10,.0f} {hx_conns:>10,.0f}")
     hop, inline = loop_thread_overhead_us()
     print(f"LoopThread.run() overhead per call: {hop:.0f} us from another thread, "
           f"{inline:.0f} us inside LoopThread.call() (how the runner runs conversations)")
