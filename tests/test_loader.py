@@ -319,7 +319,7 @@ def test_a_spec_with_many_errors_reports_all_of_them_in_file_order(tmp_path: Pat
         load_spec()
     assert [str(e) for e in info.value.errors] == [
         "ws-routes.yaml:3:3: settings: unknown key 'max_message' (did you mean 'max_messages'?)",
-        "ws-routes.yaml:4:3: settings.message_timeout: expected a number > 0, got -1",
+        "ws-routes.yaml:4:3: settings.message_timeout: expected a number of seconds greater than 0 and at most 86400 (one day), got -1",
         "ws-routes.yaml:5:33: settings.checks: unknown key 'hang' (did you mean 'no_hang'?)",
         "ws-routes.yaml:8:26: routes./ws/chat.subprotocols.1: duplicate item 'chat' "
         "(list each value once)",

@@ -231,8 +231,9 @@ def test_missing_file_without_a_close_name_says_where_it_looked(tmp_path: Path) 
 )
 def test_remote_refs_are_refused(tmp_path: Path, ref: str) -> None:
     assert _errors(_bundle(tmp_path, {"$ref": ref})) == [
-        f"spec.yaml:7:3: schema.$ref: remote $ref {ref!r} is not supported "
-        "(copy the schema into a local file and refer to it by a relative path)"
+        f"spec.yaml:7:3: schema.$ref: remote $ref {ref.partition('#')[0]!r} is not the $id of"
+        " any local file (ws_routes never downloads schemas: save the schema in a file next to"
+        " the spec, with that $id, or refer to it by a relative path)"
     ]
 
 
