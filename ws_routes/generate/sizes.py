@@ -72,16 +72,15 @@ def _type_min(node: Node, kind: str, resolve: Resolve, seen: frozenset[str]) -> 
             low = max(low, pattern_width(pattern)[0])
         return 2 + low
     if kind == "array":
-        sizes = [
-            min_bytes(
-                node.prefix_items[i] if i < len(node.prefix_items) else node.items or Node(),
-                resolve,
-                seen,
-            )
-            + 2
-            for i in range(node.min_items)
-        ]
-        return sum(sizes) if sizes else 2
+        if node.min_items == 0:
+            return 2
+        prefix = node.prefix_items[: node.min_items]
+        smallest: float = sum(min_bytes(item, resolve, seen) + 2 for item in prefix)
+        # Items past the prefix share one schema: multiply, never loop (minItems: 1e9).
+        rest = node.min_items - len(prefix)
+        if rest:
+            smallest += rest * (min_bytes(node.items or Node(), resolve, seen) + 2)
+        return smallest
     # objects: braces, then each entry with its ", " (which the last entry does not have)
     total: float = 0 if node.required else 2
     for key in node.required:
@@ -130,9 +129,13 @@ def _type_max(node: Node, kind: str, resolve: Resolve, seen: frozenset[str]) -> 
         if node.max_items is None:
             return INF
         total: float = 2
-        for i in range(node.max_items):
-            item = node.prefix_items[i] if i < len(node.prefix_items) else node.items
-            total += 2 + (INF if item is None else max_bytes(item, resolve, seen))
+        for item in node.prefix_items[: node.max_items]:
+            total += 2 + max_bytes(item, resolve, seen)
+        rest = node.max_items - min(node.max_items, len(node.prefix_items))
+        if rest:  # multiplied, never looped: maxItems may be 1e9
+            total += rest * (
+                2 + (INF if node.items is None else max_bytes(node.items, resolve, seen))
+            )
         return total
     if node.pattern_properties or node.additional is None or node.additional.types:
         return INF
