@@ -47,11 +47,13 @@ _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 
 def _display(path: Path) -> str:
     """The path as errors show it: relative to the working directory when it is below it."""
-    resolved = path.resolve()
     try:
+        resolved = path.resolve()
         return resolved.relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
         return str(resolved)
+    except (OSError, RuntimeError):  # a name too long, a symlink loop: show it as written
+        return str(path)
 
 
 def _plain(value: Any) -> Any:

@@ -179,13 +179,25 @@ class RefResolver:
         return loaded.data if isinstance(loaded, _Document) else None
 
 
+# A "\ud800" escape is valid JSON but not YAML; "\u0041" has the same length, so positions hold.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
 def _json_positions(text: str, display: str, data: Any) -> PositionMap | None:
     # JSON is (nearly) YAML, and libyaml is fast: borrow its positions when it reads the same data.
     try:
         same, positions = parse_yaml(text, filename=display)
     except (SpecError, SpecErrors):
+        same, positions = None, None
+    if positions is not None and same == data:
+        return positions
+    try:
+        # Tabs too: JSON indents with them, YAML may not (same length again).
+        sanitized = _SURROGATE_ESCAPE.sub(r"\\u0041", text).replace("\t", " ")
+        _, positions = parse_yaml(sanitized, filename=display)
+    except (SpecError, SpecErrors):
         return None
-    return positions if same == data else None
+    return positions
 
 
 def _resolve_pointer(data: Any, tokens: list[str]) -> tuple[bool, str, list[str], Any]:
@@ -295,7 +307,7 @@ class _Job:
             self.errors.extend(loaded.errors)
             return ref
         if isinstance(loaded, SpecError):
-            if not target.exists():
+            if not _exists(target):
                 return self.fail(
                     ref,
                     f"no such file {uri!r}",
@@ -333,10 +345,10 @@ class _Job:
         if _SCHEME.match(uri):
             parts = urlsplit(uri)
             if parts.scheme == "file" and parts.netloc in ("", "localhost"):
-                return Path(url2pathname(parts.path)).resolve()
+                return _resolved(Path(url2pathname(parts.path)))
             return self.resolver.ids.find(uri)
-        target = (base.parent / unquote(uri)).resolve()
-        if not target.exists() and doc is not None and doc.base_id is not None:
+        target = _resolved(base.parent / unquote(uri))
+        if not _exists(target) and doc is not None and doc.base_id is not None:
             # Relative to the document's $id: "b.json" in https://x/a.json is https://x/b.json.
             by_id = self.resolver.ids.find(urljoin(doc.base_id, uri))
             if by_id is not None:
@@ -422,8 +434,25 @@ class _Job:
 def _suggest_file(uri: str, target: Path) -> str | None:
     """``did you mean 'schemas/chat.json'?`` for a mistyped file in an existing folder."""
     folder = target.parent
-    if not folder.is_dir():
+    try:
+        files = list(folder.iterdir()) if folder.is_dir() else []
+    except OSError:
         return None
     prefix = uri[: uri.rfind("/") + 1]
-    names = [prefix + p.name for p in folder.iterdir() if p.suffix.lower() in SCHEMA_SUFFIXES]
+    names = [prefix + p.name for p in files if p.suffix.lower() in SCHEMA_SUFFIXES]
     return did_you_mean(uri, names)
+
+
+def _resolved(path: Path) -> Path:
+    """``path`` made absolute and free of symlinks, or as it is when the OS refuses (too long)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # ENAMETOOLONG, a symlink loop
+        return path
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # a name too long is not there either
+        return False
