@@ -460,7 +460,8 @@ def test_nesting_limits_in_yaml_toml_and_pyproject(tmp_path: Path) -> None:
     ]
     _write(tmp_path / "deep.toml", "a = " + "[" * 150 + "]" * 150 + "\n")
     (error,) = _strings("deep.toml")
-    assert error.startswith("deep.toml: a.0.0.0.0....") and "nested more than 100" in error
+    assert error.startswith("deep.toml: a.0.0.0.0....")
+    assert "nested more than 100" in error
 
 
 def test_a_schema_nested_250_deep_is_a_located_error(tmp_path: Path) -> None:

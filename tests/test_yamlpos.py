@@ -216,4 +216,5 @@ def test_too_deep_names_the_path_to_the_first_value_too_deep() -> None:
     for _ in range(100_000):  # far deeper than any recursive walk could go
         deep = [deep]
     found = too_deep(deep)
-    assert found is not None and len(found) == MAX_NESTING
+    assert found is not None
+    assert len(found) == MAX_NESTING
