@@ -218,3 +218,13 @@ def test_too_deep_names_the_path_to_the_first_value_too_deep() -> None:
     found = too_deep(deep)
     assert found is not None
     assert len(found) == MAX_NESTING
+
+
+def test_an_integer_too_long_for_python_is_located_and_quoted_briefly() -> None:
+    with pytest.raises(SpecError) as info:
+        parse_yaml("a:\n  b: 1" + "0" * 5000 + "\n", filename="s.yaml")
+    assert info.value.location.line == 2
+    assert (
+        info.value.message
+        == "'1000000000000000000000000000000000000000'... (5001 characters) is not a valid int"
+    )

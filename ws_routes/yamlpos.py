@@ -212,7 +212,11 @@ class _Builder:
             if tag == _TAG + "float":
                 return _core_float(text)
         except ValueError:
-            raise self.error(f"{text!r} is not a valid {tag[len(_TAG) :]}", node, pointer) from None
+            # int() refuses more than 4300 digits; quote the start only, the line says where.
+            shown = (
+                repr(text) if len(text) <= 60 else repr(text[:40]) + f"... ({len(text)} characters)"
+            )
+            raise self.error(f"{shown} is not a valid {tag[len(_TAG) :]}", node, pointer) from None
         # Explicitly tagged scalars (!!binary, !!timestamp, !custom) have no JSON equivalent.
         raise self.error(
             f"unsupported YAML tag {_tag_name(tag)!r}",
