@@ -22,7 +22,12 @@ from typing import Any
 from urllib.parse import urldefrag
 
 from referencing import Registry, Resource
-from referencing.exceptions import NoSuchResource, Unresolvable
+from referencing.exceptions import (
+    CannotDetermineSpecification,
+    NoSuchResource,
+    Unresolvable,
+    Unretrievable,
+)
 from referencing.jsonschema import DRAFT202012
 
 from ws_routes.errors import Location, SpecError, pointer_join
@@ -174,7 +179,7 @@ class LocalIds:
         url = urldefrag(uri).url
         try:
             retrieved = self._registry.get_or_retrieve(url)
-        except (NoSuchResource, Unresolvable):
+        except (NoSuchResource, Unretrievable, Unresolvable, CannotDetermineSpecification):
             return None
         self._registry = retrieved.registry
         return self._paths.get(url)
