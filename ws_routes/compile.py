@@ -156,6 +156,14 @@ def _from_schema(schema: Schema, *, max_size: int | None) -> st.SearchStrategy[A
         return generate.from_schema(schema.value, max_size=max_size)
     except SchemaCompileError as err:
         raise _located(err, schema) from None
+    except RecursionError:
+        # The spec's nesting limits keep every bundled schema well inside Python's stack; this
+        # stays a located error rather than our traceback if some combination still is not.
+        raise SpecError(
+            "cannot generate values: the schema nests too deeply to compile",
+            location=schema.location,
+            hint="flatten it, or move deep parts under $defs",
+        ) from None
 
 
 def resolve_strategy(import_path: str, *, location: Location) -> st.SearchStrategy[Any]:
