@@ -121,9 +121,12 @@ def find_spec_file(rootdir: Path) -> Path | None:
     pyproject = rootdir / _PYPROJECT
     if not pyproject.is_file():
         return None
+    text = read_text_file(pyproject, str(pyproject), what="pyproject")
+    if isinstance(text, SpecError):
+        return pyproject  # loading it reports the problem
     try:
-        data = tomllib.loads(pyproject.read_text("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError, OSError):
+        data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError):
         return pyproject
     return pyproject if _table(data, _SPEC_TABLE) is not None else None
 

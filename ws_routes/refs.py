@@ -24,6 +24,7 @@ chain longer than :data:`MAX_REF_CHAIN` files is refused, because everything dow
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -291,6 +292,10 @@ class _Job:
             return self.into(doc, fragment, ref, at, doc)
         if "\0" in unquote(ref):
             return self.fail(ref, f"$ref {ref!r} holds a NUL character", doc, at)
+        try:
+            os.fsencode(unquote(uri))
+        except UnicodeError:  # a lone surrogate ("\ud800") names no file
+            return self.fail(ref, f"$ref {ref!r} is not a valid file name", doc, at)
         base = self.base_file if doc is None else doc.path
         target = self.target(uri, base, doc)
         if target is None:

@@ -57,6 +57,10 @@ def read_text_file(path: Path, display: str, *, what: str = "file") -> str | Spe
     if "\0" in str(path):
         return SpecError(f"the {what} path {display!r} holds a NUL character", location=where)
     try:
+        os.fsencode(path)
+    except UnicodeError:
+        return SpecError(f"the {what} path {display!r} is not a valid file name", location=where)
+    try:
         # O_NONBLOCK: opening a FIFO without a writer would otherwise block forever.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:

@@ -50,7 +50,7 @@ class Context:
     stack: tuple[str, ...] = ()
     in_branch: bool = False
     # No edge mixing: inside objects with so many properties that every extra draw per value
-    # would overflow Hypothesis's per-example choice buffer (see objects.LEAN_PROPERTIES).
+    # would overflow Hypothesis's per-example choice buffer (see sizes.LEAN_COUNT).
     lean: bool = False
 
     def sized(self, budget: int | None) -> Context:

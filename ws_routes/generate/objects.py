@@ -24,19 +24,25 @@ from ws_routes.generate.failures import CutOff, Unsatisfiable
 from ws_routes.generate.merge import merge, merge_all
 from ws_routes.generate.node import Node
 from ws_routes.generate.patterns import pattern_search
-from ws_routes.generate.sizes import INF, allocate, entry_overhead, max_bytes, min_bytes
+from ws_routes.generate.sizes import (
+    CHOICE_BUDGET,
+    INF,
+    LEAN_COUNT,
+    MAX_MIN_COUNT,
+    allocate,
+    entry_overhead,
+    max_bytes,
+    min_bytes,
+    too_many,
+)
 
 if TYPE_CHECKING:
     from ws_routes.generate.compiler import Compiler, Context
 
-__all__ = ["LEAN_PROPERTIES", "MAX_REQUIRED", "object_strategy"]
+__all__ = ["MAX_REQUIRED", "object_strategy"]
 
 _STRING = Node(types=frozenset({"string"}))
 _EXTRA_LIMIT = 16  # extra keys per object when a byte budget applies
-# Objects with more properties than this are drawn lean (see object_strategy), their values
-# sharing about half of Hypothesis's 8 KiB per-example choice buffer.
-LEAN_PROPERTIES = 64
-_CHOICE_BUDGET = 4096
 # Measured: 1,000 required integers draw 10 examples in 0.5 s; 2,000 overrun every draw.
 MAX_REQUIRED = 1000
 Pair = tuple[str, Any]
@@ -93,6 +99,8 @@ def object_strategy(compiler: Compiler, node: Node, ctx: Context) -> SearchStrat
             pointer=node.at("minProperties"),
             keyword="minProperties",
         )
+    if low > MAX_MIN_COUNT:
+        raise too_many("minProperties", low, node.at("minProperties"))
     required = _required(compiler, node)
     if len(required) > MAX_REQUIRED:
         raise SchemaCompileError(
@@ -155,13 +163,13 @@ def object_strategy(compiler: Compiler, node: Node, ctx: Context) -> SearchStrat
         extras_share = allotted[-1]
     child = ctx
     parts = [*required, *optional]
-    if len(parts) > LEAN_PROPERTIES:
+    if len(parts) > LEAN_COUNT:
         # Hypothesis keeps at most 8 KiB of choices per example and discards ("overruns") any
         # draw past it. 1,000 required properties at ~12 bytes of choices each overran nearly
         # every draw (> 90 s for 10 examples); lean values (no edge draw, a small byte share
         # each) fit, at the price of shorter strings and smaller numbers in huge objects.
         child = replace(ctx, lean=True)
-        per_value = _CHOICE_BUDGET // len(parts)
+        per_value = CHOICE_BUDGET // len(parts)
         for key in parts:
             smallest = min_bytes(schema(key), resolve)
             share = shares[key]

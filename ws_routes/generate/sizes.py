@@ -13,6 +13,7 @@ import json
 import math
 from collections.abc import Sequence
 
+from ws_routes.errors import SchemaCompileError
 from ws_routes.generate.formats import format_lengths
 from ws_routes.generate.merge import Resolve
 from ws_routes.generate.node import Node
@@ -23,6 +24,26 @@ __all__ = ["INF", "allocate", "entry_overhead", "max_bytes", "min_bytes"]
 
 INF = math.inf
 _FLOAT_REPR = 24  # len(repr(-2.2250738585072014e-308)), the longest float repr
+
+
+# Hypothesis keeps at most 8 KiB of choices per example and discards ("overruns") any draw past
+# it. Objects with more properties, and arrays with more required items, than LEAN_COUNT are
+# drawn lean (no edge draws, small byte shares) so that their parts share CHOICE_BUDGET bytes.
+LEAN_COUNT = 64
+CHOICE_BUDGET = 4096
+# The largest minLength / minItems / minProperties generated: Hypothesis refuses collections
+# whose minimum exceeds its 8 KiB buffer, and every item costs choices.
+MAX_MIN_COUNT = 4096
+
+
+def too_many(keyword: str, count: int, pointer: str) -> SchemaCompileError:
+    """The error for a ``keyword`` minimum over :data:`MAX_MIN_COUNT`."""
+    return SchemaCompileError(
+        f"{keyword} {count} is more than ws_routes can generate (at most {MAX_MIN_COUNT}:"
+        " Hypothesis draws at most 8 KiB of choices per value)",
+        pointer=pointer,
+        keyword=keyword,
+    )
 
 
 def entry_overhead(key: str) -> int:
