@@ -45,9 +45,13 @@ from ws_routes.specfiles import (
     SCHEMA_SUFFIXES,
     LocalIds,
     declared_id,
+    exists,
     first_non_finite,
+    json_positions,
     parse_json,
     read_text_file,
+    resolved,
+    suggest_file,
 )
 from ws_routes.yamlpos import PositionMap, parse_yaml
 
@@ -159,7 +163,7 @@ class RefResolver:
         try:
             if path.suffix.lower() == ".json":
                 data = parse_json(text, display)
-                document = _Document(path, display, data, _json_positions(text, display, data))
+                document = _Document(path, display, data, json_positions(text, display, data))
             else:
                 data, positions = parse_yaml(text, filename=display)
                 document = _Document(path, display, data, positions)
@@ -178,27 +182,6 @@ class RefResolver:
     def _contents(self, path: Path) -> Any | None:
         loaded = self.document(path)
         return loaded.data if isinstance(loaded, _Document) else None
-
-
-# A "\ud800" escape is valid JSON but not YAML; "\u0041" has the same length, so positions hold.
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-
-
-def _json_positions(text: str, display: str, data: Any) -> PositionMap | None:
-    # JSON is (nearly) YAML, and libyaml is fast: borrow its positions when it reads the same data.
-    try:
-        same, positions = parse_yaml(text, filename=display)
-    except (SpecError, SpecErrors):
-        same, positions = None, None
-    if positions is not None and same == data:
-        return positions
-    try:
-        # Tabs too: JSON indents with them, YAML may not (same length again).
-        sanitized = _SURROGATE_ESCAPE.sub(r"\\u0041", text).replace("\t", " ")
-        _, positions = parse_yaml(sanitized, filename=display)
-    except (SpecError, SpecErrors):
-        return None
-    return positions
 
 
 def _resolve_pointer(data: Any, tokens: list[str]) -> tuple[bool, str, list[str], Any]:
@@ -312,13 +295,13 @@ class _Job:
             self.errors.extend(loaded.errors)
             return ref
         if isinstance(loaded, SpecError):
-            if not _exists(target):
+            if not exists(target):
                 return self.fail(
                     ref,
                     f"no such file {uri!r}",
                     doc,
                     at,
-                    hint=_suggest_file(uri, target) or f"looked for {target}",
+                    hint=suggest_file(uri, target) or f"looked for {target}",
                 )
             where = self.locate(doc, at)
             referenced = (
@@ -350,10 +333,10 @@ class _Job:
         if _SCHEME.match(uri):
             parts = urlsplit(uri)
             if parts.scheme == "file" and parts.netloc in ("", "localhost"):
-                return _resolved(Path(url2pathname(parts.path)))
+                return resolved(Path(url2pathname(parts.path)))
             return self.resolver.ids.find(uri)
-        target = _resolved(base.parent / unquote(uri))
-        if not _exists(target) and doc is not None and doc.base_id is not None:
+        target = resolved(base.parent / unquote(uri))
+        if not exists(target) and doc is not None and doc.base_id is not None:
             # Relative to the document's $id: "b.json" in https://x/a.json is https://x/b.json.
             by_id = self.resolver.ids.find(urljoin(doc.base_id, uri))
             if by_id is not None:
@@ -434,30 +417,3 @@ class _Job:
                 )
                 return ref
         return f"#/$defs/{key}{fragment}"
-
-
-def _suggest_file(uri: str, target: Path) -> str | None:
-    """``did you mean 'schemas/chat.json'?`` for a mistyped file in an existing folder."""
-    folder = target.parent
-    try:
-        files = list(folder.iterdir()) if folder.is_dir() else []
-    except OSError:
-        return None
-    prefix = uri[: uri.rfind("/") + 1]
-    names = [prefix + p.name for p in files if p.suffix.lower() in SCHEMA_SUFFIXES]
-    return did_you_mean(uri, names)
-
-
-def _resolved(path: Path) -> Path:
-    """``path`` made absolute and free of symlinks, or as it is when the OS refuses (too long)."""
-    try:
-        return path.resolve()
-    except (OSError, RuntimeError):  # ENAMETOOLONG, a symlink loop
-        return path
-
-
-def _exists(path: Path) -> bool:
-    try:
-        return path.exists()
-    except OSError:  # a name too long is not there either
-        return False

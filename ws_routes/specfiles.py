@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -30,17 +31,21 @@ from referencing.exceptions import (
 )
 from referencing.jsonschema import DRAFT202012
 
-from ws_routes.errors import Location, SpecError, pointer_join
-from ws_routes.yamlpos import nesting_message, too_deep
+from ws_routes.errors import Location, SpecError, SpecErrors, did_you_mean, pointer_join
+from ws_routes.yamlpos import PositionMap, nesting_message, parse_yaml, too_deep
 
 __all__ = [
     "MAX_FILE_BYTES",
     "SCHEMA_SUFFIXES",
     "LocalIds",
     "declared_id",
+    "exists",
     "first_non_finite",
+    "json_positions",
     "parse_json",
     "read_text_file",
+    "resolved",
+    "suggest_file",
 ]
 
 # Far above any real spec or schema (the bundled ones are under 10 kB), far below what hurts.
@@ -230,3 +235,55 @@ def _schema_files(folder: Path, depth: int) -> Iterable[Path]:
                 yield from _schema_files(entry, depth - 1)
         except OSError:
             continue
+
+
+# A "\ud800" escape is valid JSON but not YAML; "\u0041" has the same length, so positions hold.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def json_positions(text: str, display: str, data: Any) -> PositionMap | None:
+    """Line and column of every value of a JSON text, or None.
+
+    JSON is (nearly) YAML, and libyaml is fast: borrow its positions when it reads the same data.
+    """
+    try:
+        same, positions = parse_yaml(text, filename=display)
+    except (SpecError, SpecErrors):
+        same, positions = None, None
+    if positions is not None and same == data:
+        return positions
+    try:
+        # Tabs too: JSON indents with them, YAML may not (same length again).
+        sanitized = _SURROGATE_ESCAPE.sub(r"\\u0041", text).replace("\t", " ")
+        _, positions = parse_yaml(sanitized, filename=display)
+    except (SpecError, SpecErrors):
+        return None
+    return positions
+
+
+def suggest_file(uri: str, target: Path) -> str | None:
+    """``did you mean 'schemas/chat.json'?`` for a mistyped file in an existing folder."""
+    folder = target.parent
+    try:
+        files = list(folder.iterdir()) if folder.is_dir() else []
+    except OSError:
+        return None
+    prefix = uri[: uri.rfind("/") + 1]
+    names = [prefix + p.name for p in files if p.suffix.lower() in SCHEMA_SUFFIXES]
+    return did_you_mean(uri, names)
+
+
+def resolved(path: Path) -> Path:
+    """``path`` made absolute and free of symlinks, or as it is when the OS refuses (too long)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # ENAMETOOLONG, a symlink loop
+        return path
+
+
+def exists(path: Path) -> bool:
+    """Whether ``path`` exists; False where the OS refuses to look (a name too long)."""
+    try:
+        return path.exists()
+    except OSError:  # a name too long is not there either
+        return False
