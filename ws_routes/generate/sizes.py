@@ -9,7 +9,6 @@ only steer the split; a child that cannot fit its share says so when compiled.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 
@@ -48,7 +47,7 @@ def too_many(keyword: str, count: int, pointer: str) -> SchemaCompileError:
 
 def entry_overhead(key: str) -> int:
     """Bytes an object entry takes besides its value: the key, ``": "`` and ``", "``."""
-    return len(json.dumps(key, ensure_ascii=False).encode()) + 4
+    return json_size(key) + 4
 
 
 def _digits(value: float) -> int:
