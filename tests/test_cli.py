@@ -241,6 +241,20 @@ def test_init_to_stdout_and_refusals(project: Path, capsys: pytest.CaptureFixtur
     assert "not allowed with argument" in capsys.readouterr().err
 
 
+def test_init_into_a_missing_folder_or_onto_a_folder_is_a_usage_error(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = project / "missing" / "x.yaml"
+    assert main(["init", "cliapp:app", "-o", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert f"ws-routes init: error: cannot write {missing}: the folder" in err
+    assert "does not exist; create it" in err
+    assert "Traceback" not in err
+    (project / "d.yaml").mkdir()
+    assert main(["init", "cliapp:app", "-o", "d.yaml", "--force"]) == 2
+    assert "cannot write d.yaml: it is a folder" in capsys.readouterr().err
+
+
 # -- validate against the app --------------------------------------------------------------------
 
 

@@ -379,3 +379,37 @@ def test_every_message_gets_mutants_unless_invalid_testing_is_off() -> None:
         RouteSpec(path="/ws", messages=messages, invalid=InvalidSpec(enabled=False))
     )
     assert [m.mutants for m in off.messages] == [None, None]
+
+
+def test_a_recursion_error_while_compiling_is_a_located_spec_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ws_routes import generate
+
+    def overflow(*args: Any, **kwargs: Any) -> Any:
+        raise RecursionError
+
+    monkeypatch.setattr(generate, "from_schema", overflow)
+    where = Location(file="s.yaml", line=7, column=9, pointer="/routes/~1ws/messages/m/schema")
+    message = MessageSpec(name="m", kind="json", schema=Schema(value={}, location=where))
+    with pytest.raises(SpecError) as info:
+        compile_route(RouteSpec(path="/ws", messages=(message,)))
+    assert str(info.value).startswith(
+        "s.yaml:7:9: routes./ws.messages.m.schema: cannot generate values: the schema nests too"
+        " deeply to compile"
+    )
+
+
+def test_a_text_min_size_hypothesis_cannot_draw_is_a_located_error() -> None:
+    where = Location(file="s.yaml", line=5, column=7, pointer="/routes/~1ws/messages/m")
+    message = MessageSpec(name="m", kind="text", min_size=5000, location=where)
+    with pytest.raises(SpecError) as info:
+        compile_route(RouteSpec(path="/ws", messages=(message,)))
+    assert str(info.value) == (
+        "s.yaml:5:7: routes./ws.messages.m.min_size: min_size 5000 is too large: the most"
+        " ws_routes can generate is 4096"
+    )
+    small = Settings(max_message_size=100)
+    message = MessageSpec(name="m", kind="bytes", min_size=200, location=where)
+    with pytest.raises(SpecError, match="min_size 200 is too large: max_message_size or max_size"):
+        compile_route(RouteSpec(path="/ws", messages=(message,), settings=small))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schema_strategies import reaches, validator
 
@@ -98,3 +98,38 @@ def test_unique_items_beyond_the_values_a_combinator_allows_is_an_error() -> Non
     with pytest.raises(SchemaCompileError, match="needs 2 distinct items") as info:
         from_schema(schema)
     assert info.value.pointer == "/uniqueItems"
+
+
+def test_arrays_with_thousands_of_required_items_generate_lean() -> None:
+    # 2,048 required integers took 40 s for 5 examples before lean drawing (buffer overruns).
+    schema = {"type": "array", "minItems": 2048, "items": {"type": "integer"}}
+
+    @settings(
+        max_examples=3,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=[HealthCheck.large_base_example, HealthCheck.too_slow],
+    )
+    @given(from_schema(schema, max_size=65536))
+    def test(value: list[Any]) -> None:
+        assert len(value) >= 2048
+        assert all(isinstance(v, int) for v in value)
+
+    test()
+
+
+@pytest.mark.parametrize(
+    ("schema", "keyword"),
+    [
+        ({"type": "array", "minItems": 5000}, "minItems"),
+        ({"type": "string", "minLength": 5000}, "minLength"),
+        ({"type": "object", "minProperties": 5000}, "minProperties"),
+    ],
+)
+def test_minimums_hypothesis_cannot_draw_are_errors_at_the_keyword(
+    schema: dict[str, Any], keyword: str
+) -> None:
+    with pytest.raises(SchemaCompileError, match=f"{keyword} 5000 is more than ws_routes can") as e:
+        from_schema(schema, max_size=67108864)
+    assert e.value.pointer == f"/{keyword}"

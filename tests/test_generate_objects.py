@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schema_strategies import reaches, validator
 
@@ -106,3 +106,54 @@ def test_contradictions(schema: dict[str, Any], message: str, pointer: str) -> N
         from_schema(schema)
     assert raised.value.message.startswith(message)
     assert raised.value.pointer == pointer
+
+
+def _required_object(count: int, leaf: dict[str, Any]) -> dict[str, Any]:
+    names = [f"p{i}" for i in range(count)]
+    return {"type": "object", "properties": dict.fromkeys(names, leaf), "required": names}
+
+
+@pytest.mark.parametrize("leaf", [{"type": "integer"}, {"type": "string"}, {"enum": ["a", "b"]}])
+def test_a_thousand_required_properties_generate(leaf: dict[str, Any]) -> None:
+    # Before the lean drawing these overran Hypothesis's choice buffer nearly every time.
+    schema = _required_object(1000, leaf)
+    check = validator(schema)
+
+    # The runner suppresses the large-base-example health check too: such values are large.
+    @settings(
+        max_examples=5,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=[HealthCheck.large_base_example, HealthCheck.too_slow],
+    )
+    @given(from_schema(schema, max_size=65536))
+    def test(value: dict[str, Any]) -> None:
+        assert set(value) >= set(schema["required"])
+        assert not check(value)
+
+    test()
+
+
+def test_more_required_properties_than_can_be_drawn_is_an_error_at_required() -> None:
+    with pytest.raises(SchemaCompileError, match="1001 required properties: ws_routes") as info:
+        from_schema(_required_object(1001, {"type": "integer"}))
+    assert info.value.pointer == "/required"
+
+
+def test_values_nested_deeper_than_hypothesis_draws_are_an_error_or_left_out() -> None:
+    deep: dict[str, Any] = {"type": "integer"}
+    for _ in range(100):
+        deep = {"type": "object", "properties": {"a": deep}, "required": ["a"]}
+    with pytest.raises(SchemaCompileError, match="values nest too deep here for Hypothesis to draw"):
+        from_schema(deep)
+    optional: dict[str, Any] = {"type": "integer"}
+    for _ in range(100):
+        optional = {"type": "object", "properties": {"a": optional}}
+
+    @settings(max_examples=10, database=None, deadline=None)
+    @given(from_schema(optional))
+    def test(value: dict[str, Any]) -> None:
+        assert isinstance(value, dict)
+
+    test()

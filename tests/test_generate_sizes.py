@@ -6,6 +6,7 @@ import json
 import math
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, note, reject, settings
 from hypothesis import strategies as st
 from schema_strategies import gen_schemas
@@ -80,3 +81,20 @@ def test_an_enum_property_beside_extra_properties_gets_every_member() -> None:
 
     check()
     assert seen == {"no", "yes"}
+
+
+def test_huge_item_counts_are_multiplied_not_looped() -> None:
+    # minItems/maxItems of 1e9 once looped a billion times (a spec that hung at load).
+    node = Canonicaliser({"type": "array", "minItems": 10**9, "items": {"const": 1}}).canon(
+        {"type": "array", "minItems": 10**9, "items": {"const": 1}}
+    )
+    assert min_bytes(node, lambda r, p: node) == 3 * 10**9
+    wide = {
+        "type": "array",
+        "maxItems": 10**9,
+        "prefixItems": [{"const": 1}],
+        "items": {"const": 2},
+    }
+    assert max_bytes(Canonicaliser(wide).canon(wide), lambda r, p: node) == 2 + 3 * 10**9
+    with pytest.raises(SchemaCompileError, match="max_size 65536 is too small"):
+        from_schema({"type": "array", "minItems": 10**9}, max_size=65536)

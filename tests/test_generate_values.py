@@ -65,3 +65,9 @@ def test_string_bytes_match_json_dumps(text: str) -> None:
 @given(json_strategy())
 def test_json_key_is_hashable_for_any_json(value: Any) -> None:
     assert json_key(value) == json_key(json.loads(json.dumps(value)))
+
+
+def test_json_size_counts_a_lone_surrogate_as_its_escape() -> None:
+    # A schema may hold "\ud800" (enum, const, a property name); it travels as a 6-byte escape.
+    assert json_size("\ud800") == len('"\\ud800"')
+    assert json_size({"\udc00": ["\ud800", "é"]}) == len('{"\\udc00": ["\\ud800", "é"]}'.encode())

@@ -21,6 +21,7 @@ LAYERS: dict[str, int] = {
     "yamlpos": 1,
     "asyncapi": 1,
     "refs": 1,
+    "specfiles": 1,
     "loader": 1,
     "metavalidate": 1,
     "specbuild": 1,

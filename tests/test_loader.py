@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -319,7 +320,7 @@ def test_a_spec_with_many_errors_reports_all_of_them_in_file_order(tmp_path: Pat
         load_spec()
     assert [str(e) for e in info.value.errors] == [
         "ws-routes.yaml:3:3: settings: unknown key 'max_message' (did you mean 'max_messages'?)",
-        "ws-routes.yaml:4:3: settings.message_timeout: expected a number > 0, got -1",
+        "ws-routes.yaml:4:3: settings.message_timeout: expected a number of seconds greater than 0 and at most 86400 (one day), got -1",
         "ws-routes.yaml:5:33: settings.checks: unknown key 'hang' (did you mean 'no_hang'?)",
         "ws-routes.yaml:8:26: routes./ws/chat.subprotocols.1: duplicate item 'chat' "
         "(list each value once)",
@@ -392,3 +393,101 @@ def test_fifty_routes_load(tmp_path: Path) -> None:
     # How fast is for benchmarks/bench_spec.py to print; here, that all fifty load.
     spec = load_spec()
     assert [r.path for r in spec.routes] == [f"/ws/r{i}/{{room}}" for i in range(50)]
+
+
+# -- hostile values: located errors, never a traceback, a hang or a file's content ---------------
+
+_ROUTE = "version: 1\nroutes:\n  /ws:\n    messages:\n      m:\n        kind: json\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "settings:\n  connection_timeout: .inf\n",
+            "ws-routes.yaml:2:3: settings.connection_timeout: expected a finite number, got inf",
+        ),
+        (
+            "settings:\n  message_timeout: .nan\n",
+            "ws-routes.yaml:2:3: settings.message_timeout: expected a finite number, got nan",
+        ),
+        (
+            "settings:\n  connection_timeout: 1e308\n",
+            "ws-routes.yaml:2:3: settings.connection_timeout: expected a number of seconds greater"
+            " than 0 and at most 86400 (one day), got 1e+308",
+        ),
+        (
+            "settings:\n  max_message_size: 1e11\n",
+            "ws-routes.yaml:2:3: settings.max_message_size: expected a size in bytes from 1 to"
+            " 67108864 (64 MiB), got 100000000000.0",
+        ),
+        (
+            "settings:\n  test_close_codes: [{}]\n",
+            "ws-routes.yaml:2:22: settings.test_close_codes.0: expected a close code (an integer"
+            " from 1000 to 4999), got {}",
+        ),
+        (
+            "version: 1\nroutes:\n  /ws:\n    close_codes: [{}, 1006]\n",
+            "ws-routes.yaml:4:19: routes./ws.close_codes.0: expected a close code (an integer"
+            " from 1000 to 4999), got {}",
+        ),
+        (
+            _ROUTE + '        schema: {$ref: "a\\0b.json"}\n',
+            "ws-routes.yaml:7:18: routes./ws.messages.m.schema.$ref: $ref 'a\\x00b.json' holds a"
+            " NUL character",
+        ),
+        (
+            _ROUTE + "        schema: {type: integer, maximum: .inf}\n",
+            "ws-routes.yaml:7:33: routes./ws.messages.m.schema.maximum: expected a finite number,"
+            " got inf",
+        ),
+    ],
+)
+def test_hostile_values_are_located_errors(tmp_path: Path, text: str, expected: str) -> None:
+    _write(tmp_path / "ws-routes.yaml", text)
+    errors = _strings("ws-routes.yaml")
+    assert errors[0].startswith(expected), errors
+
+
+def test_nesting_limits_in_yaml_toml_and_pyproject(tmp_path: Path) -> None:
+    _write(tmp_path / "ws-routes.yaml", "a: " + "[" * 500 + "]" * 500 + "\n")
+    (error,) = _strings("ws-routes.yaml")
+    assert error.startswith("ws-routes.yaml:1:103: a.0.0.0.0....(92 more)....0.0.0: nested more")
+    assert "than 100 lists or mappings deep" in error
+    _write(tmp_path / "ws-routes.toml", "a = " + "[" * 600 + "]" * 600 + "\n")
+    assert _strings("ws-routes.toml") == [
+        "ws-routes.toml: (top level): invalid TOML: nested more than 100 lists or mappings deep"
+    ]
+    _write(tmp_path / "deep.toml", "a = " + "[" * 150 + "]" * 150 + "\n")
+    (error,) = _strings("deep.toml")
+    assert error.startswith("deep.toml: a.0.0.0.0....")
+    assert "nested more than 100" in error
+
+
+def test_a_schema_nested_250_deep_is_a_located_error(tmp_path: Path) -> None:
+    schema = "{items: " * 250 + "{}" + "}" * 250
+    _write(tmp_path / "ws-routes.yaml", _ROUTE + f"        schema: {schema}\n")
+    (error,) = _strings("ws-routes.yaml")
+    assert error.startswith("ws-routes.yaml:7:")
+    assert "routes./ws.messages.m.schema....(" in error
+    assert "nested more than 100 lists or mappings deep" in error
+
+
+def test_the_seed_table_rejects_nan_once(tmp_path: Path) -> None:
+    _write(tmp_path / "pyproject.toml", "[tool.pytest-routes.websocket]\nmessage_timeout = nan\n")
+    assert _strings(rootdir=tmp_path) == [
+        "pyproject.toml: tool.pytest-routes.websocket.message_timeout: expected a finite number,"
+        " got nan (JSON has no NaN or infinity; write a bound, or leave the key out)"
+    ]
+
+
+def test_a_spec_path_that_is_a_fifo_or_a_folder_is_refused_without_blocking(
+    tmp_path: Path,
+) -> None:
+    os.mkfifo(tmp_path / "fifo.yaml")
+    assert _strings("fifo.yaml") == [
+        "fifo.yaml: (top level): the spec file 'fifo.yaml' is not a regular file (name a .json"
+        " or .yaml file)"
+    ]
+    (tmp_path / "dir.yaml").mkdir()
+    assert "the spec file 'dir.yaml' is a folder" in _strings("dir.yaml")[0]

@@ -104,7 +104,7 @@ def test_a_valid_document_has_no_errors() -> None:
         ),
         (
             {"settings": {"connection_timeout": 0}},
-            "s.yaml: settings.connection_timeout: expected a number > 0, got 0",
+            "s.yaml: settings.connection_timeout: expected a number of seconds greater than 0 and at most 86400 (one day), got 0",
         ),
         (
             {"settings": {"max_examples": 0}},

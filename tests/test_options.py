@@ -6,6 +6,8 @@ import pytest
 
 from ws_routes.options import OPTIONS, OptionError, RunOptions, resolve_options
 
+SECONDS = "a number of seconds greater than 0 and at most 86400"
+
 
 def resolve(cli: dict[str, Any] | None = None, ini: dict[str, Any] | None = None) -> RunOptions:
     cli, ini = cli or {}, ini or {}
@@ -89,9 +91,22 @@ def test_ini_flags_accept_words() -> None:
         (
             {"routes_ws_timeout": "-1"},
             {},
-            "--routes-ws-timeout: expected a positive number of seconds, got '-1'",
+            "--routes-ws-timeout: expected a number of seconds greater than 0 and at most 86400, got '-1'",
         ),
-        ({"routes_ws_timeout": "nan"}, {}, "expected a positive number of seconds"),
+        *(
+            (
+                {"routes_ws_timeout": value},
+                {},
+                f"--routes-ws-timeout: expected {SECONDS}, got {value!r}",
+            )
+            for value in ("nan", "inf", "-inf", "1e308", "0", "86400.5")
+        ),
+        (
+            {"routes_ws_message_timeout": "1e308"},
+            {},
+            f"--routes-ws-message-timeout: expected {SECONDS}, got '1e308'",
+        ),
+        ({}, {"routes_ws_timeout": "inf"}, f"ini option 'routes_ws_timeout': expected {SECONDS}"),
         ({"routes_ws_include": " , "}, {}, "expected comma-separated route globs"),
         (
             {},

@@ -191,7 +191,7 @@ def test_spec_route_missing_from_the_app_fails_that_item_only(run_routes: RunRou
     [
         (
             ("--routes-ws-timeout", "abc"),
-            "ERROR: --routes-ws-timeout: expected a number of seconds, got 'abc'",
+            "ERROR: --routes-ws-timeout: expected a number of seconds greater than 0 and at most 86400, got 'abc'",
         ),
         (
             ("--routes-ws-max-messages", "-1"),
@@ -218,7 +218,7 @@ def test_bad_ini_value_names_the_ini_option(
     result = run_routes(ECHO_APP, "--routes-websocket", "--routes-app", "app:app", defaults=False)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["ERROR: ini option 'routes_ws_timeout': expected a number of seconds, got 'soon'"]
+        ["ERROR: ini option 'routes_ws_timeout': expected a number of seconds greater than 0 and at most 86400, got 'soon'"]
     )
 
 

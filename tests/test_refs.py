@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,8 @@ import pytest
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from ws_routes.errors import Location
-from ws_routes.refs import Bundled, RefResolver
+from ws_routes.refs import MAX_REF_CHAIN, Bundled, RefResolver
+from ws_routes.specfiles import MAX_FILE_BYTES
 
 
 def _display(path: Path) -> str:
@@ -231,8 +233,9 @@ def test_missing_file_without_a_close_name_says_where_it_looked(tmp_path: Path) 
 )
 def test_remote_refs_are_refused(tmp_path: Path, ref: str) -> None:
     assert _errors(_bundle(tmp_path, {"$ref": ref})) == [
-        f"spec.yaml:7:3: schema.$ref: remote $ref {ref!r} is not supported "
-        "(copy the schema into a local file and refer to it by a relative path)"
+        f"spec.yaml:7:3: schema.$ref: remote $ref {ref.partition('#')[0]!r} is not the $id of"
+        " any local file (ws_routes never downloads schemas: save the schema in a file next to"
+        " the spec, with that $id, or refer to it by a relative path)"
     ]
 
 
@@ -292,3 +295,97 @@ def test_bundle_locates_pointers_in_the_file_a_copy_came_from(tmp_path: Path) ->
     inside = bundled.locate("/$defs/__file__chat.json/$defs/room/type", _inline)
     assert str(inside) == "chat.json:3:14: $defs.room.type"
     assert str(bundled.locate("/$ref", _inline)) == "spec.yaml:7:3: schema.$ref"
+
+
+# -- $id URLs, hostile targets, chains ------------------------------------------------------------
+
+
+def test_a_ref_by_id_url_finds_the_local_file_that_declares_it(tmp_path: Path) -> None:
+    _write(tmp_path / "schemas" / "chat.json", CHAT)
+    bundled = _bundle(tmp_path, {"$ref": "https://example.com/chat.json#/$defs/join"})
+    assert bundled.errors == []
+    assert bundled.schema["$ref"] == "#/$defs/__file__chat.json/$defs/join"
+    assert _valid(bundled.schema, {"type": "join", "room": "lobby"})
+
+
+def test_a_relative_ref_inside_a_file_with_an_id_resolves_against_that_id(tmp_path: Path) -> None:
+    _write(tmp_path / "a.json", {"$id": "https://example.com/s/a.json", "$ref": "b.json"})
+    _write(
+        tmp_path / "elsewhere" / "bee.json",
+        {"$id": "https://example.com/s/b.json", "type": "integer"},
+    )
+    bundled = _bundle(tmp_path, {"$ref": "a.json"})
+    assert bundled.errors == []
+    assert _valid(bundled.schema, 3)
+    assert not _valid(bundled.schema, "3")
+
+
+def test_a_file_uri_is_a_path(tmp_path: Path) -> None:
+    _write(tmp_path / "int.json", {"type": "integer"})
+    bundled = _bundle(tmp_path, {"$ref": (tmp_path / "int.json").as_uri()})
+    assert bundled.errors == []
+    assert _valid(bundled.schema, 1)
+
+
+@pytest.mark.parametrize("name", ["notes.txt", "passwd", "secrets.env"])
+def test_a_target_that_is_not_json_or_yaml_is_never_read(tmp_path: Path, name: str) -> None:
+    (tmp_path / name).write_text("root:x:0:0:TOPSECRET\n")
+    (error,) = _errors(_bundle(tmp_path, {"$ref": name}))
+    assert f"the $ref target '{name}' is not a JSON or YAML file" in error
+    assert "TOPSECRET" not in error
+    assert "referenced at spec.yaml:7:3" in error
+
+
+def test_fifos_devices_and_folders_are_refused_without_blocking(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "fifo.json")
+    (tmp_path / "zero.json").symlink_to("/dev/zero")
+    (tmp_path / "folder.json").mkdir()
+    errors = _errors(
+        _bundle(
+            tmp_path,
+            {"anyOf": [{"$ref": "fifo.json"}, {"$ref": "zero.json"}, {"$ref": "folder.json"}]},
+        )
+    )
+    assert "the $ref target 'fifo.json' is not a regular file" in errors[0]
+    assert "the $ref target 'zero' is not a JSON or YAML file" in errors[1]  # resolved first
+    assert "the $ref target 'folder.json' is a folder" in errors[2]
+
+
+def test_a_target_over_the_size_cap_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "big.json").write_text(" " * (MAX_FILE_BYTES + 1) + "{}")
+    (error,) = _errors(_bundle(tmp_path, {"$ref": "big.json"}))
+    assert "the $ref target 'big.json' is larger than 8 MiB" in error
+
+
+def test_a_target_that_is_not_a_schema_is_named_not_quoted(tmp_path: Path) -> None:
+    _write(tmp_path / "data.json", {"secret": ["TOPSECRET"]})
+    (error,) = _errors(_bundle(tmp_path, {"$ref": "data.json#/secret"}))
+    assert error == (
+        "spec.yaml:7:3: schema.$ref: $ref 'data.json#/secret' points at a list in"
+        " 'data.json#/secret', not a JSON Schema (a schema is a mapping, or true or false)"
+    )
+
+
+def test_json_targets_reject_nan_and_deep_nesting(tmp_path: Path) -> None:
+    (tmp_path / "nan.json").write_text('{"minimum": NaN}')
+    (tmp_path / "deep.json").write_text("[" * 5000 + "]" * 5000)
+    (tmp_path / "deep2.json").write_text("[" * 150 + "]" * 150)
+    errors = _errors(
+        _bundle(tmp_path, {"anyOf": [{"$ref": f} for f in ("nan.json", "deep.json", "deep2.json")]})
+    )
+    assert errors[0].startswith("nan.json: (top level): invalid JSON: NaN is not JSON")
+    assert "deep.json: (top level): invalid JSON: nested more than 100" in errors[1]
+    assert errors[2].startswith("deep2.json: 0.0.0.0.0....(")
+    assert "nested more than 100 lists or mappings deep" in errors[2]
+
+
+def test_a_chain_of_files_longer_than_the_limit_is_a_located_error(tmp_path: Path) -> None:
+    for i in range(500):
+        _write(tmp_path / f"r{i}.json", {"$ref": f"r{i + 1}.json"})
+    _write(tmp_path / "r500.json", {"type": "integer"})
+    (error,) = _errors(_bundle(tmp_path, {"$ref": "r0.json"}))
+    assert error.startswith(f"r{MAX_REF_CHAIN - 1}.json:2:3: $ref: $ref 'r{MAX_REF_CHAIN}.json'")
+    assert f"is the end of a chain of more than {MAX_REF_CHAIN} files" in error
+    short = _bundle(tmp_path, {"$ref": f"r{500 - MAX_REF_CHAIN + 1}.json"})
+    assert short.errors == []
+    assert _valid(short.schema, 5)

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from ws_routes.errors import SpecError, SpecErrors
-from ws_routes.yamlpos import PositionMap, parse_yaml
+from ws_routes.yamlpos import MAX_NESTING, PositionMap, parse_yaml, too_deep
 
 SPEC = """\
 version: 1
@@ -188,3 +188,43 @@ def test_json_is_read_too() -> None:
     data, positions = parse_yaml('{\n  "a": [1, {"b": null}]\n}\n', filename="s.json")
     assert data == {"a": [1, {"b": None}]}
     assert positions.key("/a/1/b") == (2, 13)
+
+
+def test_nesting_deeper_than_the_limit_is_located_not_a_recursion_error() -> None:
+    text = "a:\n  b: " + "[" * MAX_NESTING + "]" * MAX_NESTING + "\n"
+    with pytest.raises(SpecError) as info:
+        parse_yaml(text, filename="s.yaml")
+    assert info.value.location.line == 2
+    assert info.value.message == f"nested more than {MAX_NESTING} lists or mappings deep"
+    depth = MAX_NESTING - 2  # the two mappings above count too
+    data, _ = parse_yaml("a:\n  b: " + "[" * depth + "]" * depth + "\n", filename="s.yaml")
+    assert too_deep(data) is None
+
+
+def test_chained_merge_keys_are_bounded() -> None:
+    lines = ["a0: &a0 {x: 1}"]
+    lines += [f"a{i}: &a{i} {{<<: *a{i - 1}}}" for i in range(1, 300)]
+    with pytest.raises(SpecError, match="'<<' merge keys chained more than 100 deep"):
+        parse_yaml("\n".join(lines) + "\n", filename="s.yaml")
+
+
+def test_too_deep_names_the_path_to_the_first_value_too_deep() -> None:
+    assert too_deep({"a": [[{}]]}, limit=2) == ["a", "0"]
+    assert too_deep({"a": [[{}]]}, limit=3) == ["a", "0", "0"]
+    assert too_deep({"a": [[{}]]}, limit=4) is None
+    deep: list[object] = []
+    for _ in range(100_000):  # far deeper than any recursive walk could go
+        deep = [deep]
+    found = too_deep(deep)
+    assert found is not None
+    assert len(found) == MAX_NESTING
+
+
+def test_an_integer_too_long_for_python_is_located_and_quoted_briefly() -> None:
+    with pytest.raises(SpecError) as info:
+        parse_yaml("a:\n  b: 1" + "0" * 5000 + "\n", filename="s.yaml")
+    assert info.value.location.line == 2
+    assert (
+        info.value.message
+        == "'1000000000000000000000000000000000000000'... (5001 characters) is not a valid int"
+    )

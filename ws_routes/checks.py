@@ -287,7 +287,9 @@ def check_replies(ctx: Context) -> Iterator[Failure]:
             if tolerated and not closest.spec.error:
                 continue
             if not reasons:  # the fast validator and jsonschema disagree on an edge case
-                reasons = ["(jsonschema finds no error here; jsonschema-rs, which checks replies, does)"]
+                reasons = [
+                    "(jsonschema finds no error here; jsonschema-rs, which checks replies, does)"
+                ]
             yield failure(
                 "reply_schema",
                 f"a {frame.kind} reply matches none of the declared replies",
@@ -330,7 +332,11 @@ def check_reply_expected(ctx: Context) -> Iterator[Failure]:
         for index, names in t.missed_replies
         # A server that closed in answer to this burst could not reply any more: whether the
         # close was right is close_code's question.
-        if (close is None or close.index is None or not index <= close.index <= _burst_end(steps, index))
+        if (
+            close is None
+            or close.index is None
+            or not index <= close.index <= _burst_end(steps, index)
+        )
         # A reply came but matched no declared one: reply_schema (or undocumented_reply) says so.
         and not any(index <= i <= _burst_end(steps, index) for i in unrecognised if i is not None)
     ]
@@ -505,9 +511,7 @@ def check_invalid_input(ctx: Context) -> Iterator[Failure]:
                 check="invalid_input",
                 error_type="negative_case",
                 message=f"invalid message {i} ({steps[i].mutation}) was not rejected",
-                expected=(
-                    f"an error reply ({', '.join(sorted(errors))}) or " if errors else "a "
-                )
+                expected=(f"an error reply ({', '.join(sorted(errors))}) or " if errors else "a ")
                 + f"close with one of {sorted(codes)} within {spec.settings.message_timeout} s",
                 actual="; ".join(f.render() for f in t.frames if f.index == i and f is not frame)
                 or "silence",

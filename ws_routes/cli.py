@@ -208,6 +208,12 @@ def _init(args: argparse.Namespace) -> int:
     # Usage errors, reported the way argparse reports its own (exit 2).
     if not to_stdout and output.suffix.lower() not in (".yaml", ".yml"):
         return _usage("init", f"init writes YAML: name the file .yaml, not {output.name!r}")
+    if not to_stdout and not output.parent.is_dir():
+        return _usage(
+            "init", f"cannot write {output}: the folder {output.parent} does not exist; create it"
+        )
+    if not to_stdout and output.is_dir():
+        return _usage("init", f"cannot write {output}: it is a folder; name a .yaml file")
     exists = not to_stdout and output.exists()
     if exists and not (args.force or args.merge):
         return _usage(
@@ -234,7 +240,10 @@ def _init(args: argparse.Namespace) -> int:
         typed = sum(d.typed for d in written.routes if d.path in added)
         print(f"added to {output}: {len(added)} route(s) ({typed} typed): {', '.join(added)}")
         return 0
-    output.write_text(written.text, "utf-8")
+    try:
+        output.write_text(written.text, "utf-8")
+    except OSError as exc:  # read-only folder, a full disk: say so, without a traceback
+        return _usage("init", f"cannot write {output}: {exc.strerror}")
     print(f"wrote {output}: {len(written.routes)} route(s) ({written.typed} typed)")
     # The schema the spec's first line names, beside it: editors find it on every machine.
     schema = output.parent / SCHEMA_NAME

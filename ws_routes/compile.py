@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from ws_routes import generate
 from ws_routes.errors import Location, SchemaCompileError, SpecError, pointer_join
+from ws_routes.generate.sizes import MAX_MIN_COUNT
 from ws_routes.mutate import Mutant, mutants
 from ws_routes.spec import Kind, MessageSpec, ReplySpec, RouteSpec, Schema
 from ws_routes.websocket import strategy_for
@@ -156,6 +157,14 @@ def _from_schema(schema: Schema, *, max_size: int | None) -> st.SearchStrategy[A
         return generate.from_schema(schema.value, max_size=max_size)
     except SchemaCompileError as err:
         raise _located(err, schema) from None
+    except RecursionError:
+        # The spec's nesting limits keep every bundled schema well inside Python's stack; this
+        # stays a located error rather than our traceback if some combination still is not.
+        raise SpecError(
+            "cannot generate values: the schema nests too deeply to compile",
+            location=schema.location,
+            hint="flatten it, or move deep parts under $defs",
+        ) from None
 
 
 def resolve_strategy(import_path: str, *, location: Location) -> st.SearchStrategy[Any]:
@@ -198,6 +207,24 @@ def resolve_strategy(import_path: str, *, location: Location) -> st.SearchStrate
 def _default_message_strategy(message: MessageSpec, max_size: int) -> st.SearchStrategy[Any]:
     cap = min(max_size, message.max_size) if message.max_size is not None else max_size
     low = message.min_size or 0
+    limit = min(cap, MAX_MIN_COUNT)
+    if low > limit and message.kind in ("bytes", "text"):
+        # Hypothesis refuses a minimum over its 8 KiB choice buffer (at draw time, as ours).
+        loc = message.location
+        why = (
+            f"the most ws_routes can generate is {MAX_MIN_COUNT}"
+            if limit == MAX_MIN_COUNT
+            else f"max_message_size or max_size allows {cap}"
+        )
+        raise SpecError(
+            f"min_size {low} is too large: {why}",
+            location=Location(
+                file=loc.file,
+                line=loc.line,
+                column=loc.column,
+                pointer=pointer_join(loc.pointer, "min_size"),
+            ),
+        )
     if message.kind == "bytes":
         return generate.awkward_bytes(min_size=low, max_size=cap)
     if message.kind == "text":

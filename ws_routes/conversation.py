@@ -145,7 +145,9 @@ def _plan(
     # drawing costs more than the draws themselves.
     step_strategies: dict[tuple[tuple[int, ...], bool, bool], st.SearchStrategy[Any]] = {}
 
-    def step_strategy(options: tuple[int, ...], first: bool, mutating: bool) -> st.SearchStrategy[Any]:
+    def step_strategy(
+        options: tuple[int, ...], first: bool, mutating: bool
+    ) -> st.SearchStrategy[Any]:
         key = (options, first, mutating)
         if key not in step_strategies:
             # The last choice sends the previous message again: servers often break on the

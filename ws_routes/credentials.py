@@ -60,7 +60,9 @@ def credential_for(auth: AuthSpec | None, option: Credential | None) -> Credenti
     if token is None:
         if option is None:
             return None
-        if auth is None or not (auth.query_param or auth.header or auth.cookie or auth.first_message):
+        if auth is None or not (
+            auth.query_param or auth.header or auth.cookie or auth.first_message
+        ):
             return option
         token = option.secret
     assert auth is not None

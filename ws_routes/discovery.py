@@ -367,7 +367,9 @@ def _looks_like_asgi_app(value: object) -> bool:
 def _summary(exc: BaseException) -> str:
     """``RuntimeError: db url missing (at settings.py:12)``: where in the user's code it raised."""
     frames = traceback.extract_tb(exc.__traceback__)
-    own = [f for f in frames if "importlib" not in f.filename and not f.filename.startswith("<frozen")]
+    own = [
+        f for f in frames if "importlib" not in f.filename and not f.filename.startswith("<frozen")
+    ]
     where = f" (at {own[-1].filename}:{own[-1].lineno})" if own else ""
     return f"{type(exc).__name__}: {exc}{where}"
 

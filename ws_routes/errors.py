@@ -23,6 +23,9 @@ __all__ = [
 ]
 
 
+_LONGEST_PATH = 16
+
+
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     """Return ``"did you mean 'x'?"`` for the closest candidate, or None when nothing is close."""
     matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
@@ -47,7 +50,12 @@ def pointer_tokens(pointer: str) -> list[str]:
 
 def pointer_to_dotted(pointer: str) -> str:
     """``/routes/~1ws~1chat/messages`` -> ``routes./ws/chat.messages``: how people read key paths."""
-    return ".".join(pointer_tokens(pointer)) or "(top level)"
+    tokens = pointer_tokens(pointer)
+    if len(tokens) > _LONGEST_PATH:
+        # A value nested 100 deep would print a path longer than the message about it.
+        hidden = len(tokens) - 8
+        tokens = [*tokens[:5], f"...({hidden} more)...", *tokens[-3:]]
+    return ".".join(tokens) or "(top level)"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -29,10 +29,12 @@ from ws_routes.specbuild import (
     SpecContext,
     build_spec,
     check_close_codes,
+    check_numbers,
     check_spec,
     settings_overrides,
 )
-from ws_routes.yamlpos import PositionMap, parse_yaml
+from ws_routes.specfiles import read_text_file
+from ws_routes.yamlpos import PositionMap, nesting_message, parse_yaml, too_deep
 
 __all__ = ["SPEC_FILE_NAMES", "find_spec_file", "load_spec", "load_spec_text", "validate_spec"]
 
@@ -45,11 +47,13 @@ _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 
 def _display(path: Path) -> str:
     """The path as errors show it: relative to the working directory when it is below it."""
-    resolved = path.resolve()
     try:
+        resolved = path.resolve()
         return resolved.relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
         return str(resolved)
+    except (OSError, RuntimeError):  # a name too long, a symlink loop: show it as written
+        return str(path)
 
 
 def _plain(value: Any) -> Any:
@@ -66,6 +70,12 @@ def _plain(value: Any) -> Any:
 def _parse_toml(text: str, display: str) -> dict[str, Any]:
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables recursively; past Python's recursion
+        # limit the text is far deeper than the limit below anyway.
+        raise SpecError(
+            f"invalid TOML: {nesting_message()}", location=Location(file=display)
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = _TOML_POSITION.search(message)
@@ -75,6 +85,10 @@ def _parse_toml(text: str, display: str) -> dict[str, Any]:
             message = message[: match.start()]
         location = Location(file=display, line=line, column=column)
         raise SpecError(f"invalid TOML: {message}", location=location) from None
+    deep = too_deep(data)
+    if deep is not None:
+        location = Location(file=display, pointer=pointer_join("", *deep))
+        raise SpecError(nesting_message(), location=location, hint="flatten it")
     return _plain(data)  # type: ignore[no-any-return]
 
 
@@ -107,9 +121,12 @@ def find_spec_file(rootdir: Path) -> Path | None:
     pyproject = rootdir / _PYPROJECT
     if not pyproject.is_file():
         return None
+    text = read_text_file(pyproject, str(pyproject), what="pyproject")
+    if isinstance(text, SpecError):
+        return pyproject  # loading it reports the problem
     try:
-        data = tomllib.loads(pyproject.read_text("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError):
         return pyproject
     return pyproject if _table(data, _SPEC_TABLE) is not None else None
 
@@ -152,9 +169,16 @@ def _seed(pyproject: Mapping[str, Any], display: str, resolver: RefResolver) -> 
         resolver=resolver,
         prefix=_SEED_TABLE + "/websocket",
     )
-    seed.errors += meta_validate(
-        websocket, lambda p, _at: ws_ctx.locate(p), definition="#/$defs/settings"
-    )
+    non_finite = check_numbers(websocket, ws_ctx)
+    skip = {e.location.pointer for e in non_finite}
+    seed.errors += non_finite
+    seed.errors += [
+        e
+        for e in meta_validate(
+            websocket, lambda p, _at: ws_ctx.locate(p), definition="#/$defs/settings"
+        )
+        if e.location.pointer not in skip
+    ]
     if isinstance(websocket, Mapping):
         seed.errors += check_close_codes(
             websocket.get("test_close_codes"), "/test_close_codes", ws_ctx
@@ -230,11 +254,12 @@ def _process(
     if is_pyproject:
         seed = _seed(document, display, resolver)
     elif pyproject is not None:
+        pyproject_text = read_text_file(pyproject, _display(pyproject), what="pyproject")
         try:
+            if isinstance(pyproject_text, SpecError):
+                raise pyproject_text
             seed = _seed(
-                _parse_toml(pyproject.read_text("utf-8"), _display(pyproject)),
-                _display(pyproject),
-                resolver,
+                _parse_toml(pyproject_text, _display(pyproject)), _display(pyproject), resolver
             )
         except SpecError as exc:
             seed.errors.append(exc)
@@ -245,7 +270,11 @@ def _process(
     ctx = SpecContext(
         file=display, base_file=path, positions=positions, resolver=resolver, prefix=prefix
     )
-    errors += meta_validate(data, ctx.locate)
+    non_finite = check_numbers(data, ctx)
+    # A NaN or infinity gets one error, not that and a range error from the meta-schema too.
+    skip = {e.location.pointer for e in non_finite}
+    errors += non_finite
+    errors += [e for e in meta_validate(data, ctx.locate) if e.location.pointer not in skip]
     errors += check_spec(data, ctx)
     if errors:
         return None, _sorted(errors, display, document)
@@ -278,12 +307,9 @@ def _load(path: str | Path | None, rootdir: Path | None) -> tuple[Spec | None, l
     if pyproject is None:
         pyproject = spec_path.parent / _PYPROJECT
     display = _display(spec_path)
-    try:
-        text = spec_path.read_text("utf-8")
-    except FileNotFoundError:
-        return None, [SpecError(f"no such spec file {display!r}", location=Location(file=display))]
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [SpecError(f"cannot read the spec: {exc}", location=Location(file=display))]
+    text = read_text_file(spec_path, display, what="spec file")
+    if isinstance(text, SpecError):
+        return None, [text]
     fmt: Literal["yaml", "toml"] = "toml" if spec_path.suffix.lower() == ".toml" else "yaml"
     same = pyproject.resolve() == spec_path.resolve()
     return _process(

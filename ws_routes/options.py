@@ -13,7 +13,7 @@ from typing import Any
 
 from ws_routes.errors import WsRoutesError
 
-__all__ = ["OPTIONS", "Option", "OptionError", "RunOptions", "resolve_options"]
+__all__ = ["MAX_SECONDS", "OPTIONS", "Option", "OptionError", "RunOptions", "resolve_options"]
 
 
 class OptionError(WsRoutesError):
@@ -142,6 +142,9 @@ class RunOptions:
         return {k: v for k, v in pairs.items() if v is not None}
 
 
+# The spec's bounds (ws-routes.schema.json): a day of waiting is never what a test means, and a
+# huge float (1e308) overflows the loop's deadline arithmetic.
+MAX_SECONDS = 86400
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -165,12 +168,14 @@ def _convert(option: Option, raw: Any, source: str) -> Any:
             raise OptionError(f"{name}: expected a whole number >= {low}, got {value}")
         return value
     if option.kind == "float":
+        wanted = f"a number of seconds greater than 0 and at most {MAX_SECONDS}"
         try:
             number = float(text)
         except ValueError:
-            raise OptionError(f"{name}: expected a number of seconds, got {text!r}") from None
-        if not number > 0 or number == float("inf"):
-            raise OptionError(f"{name}: expected a positive number of seconds, got {text!r}")
+            raise OptionError(f"{name}: expected {wanted}, got {text!r}") from None
+        # "not 0 < number <= max" also refuses nan (every comparison with it is false) and inf.
+        if not 0 < number <= MAX_SECONDS:
+            raise OptionError(f"{name}: expected {wanted}, got {text!r}")
         return number
     if option.kind == "csv":
         parts = tuple(p.strip() for p in text.split(",") if p.strip())

@@ -423,17 +423,14 @@ class WebSocketRouteItem(pytest.Item):
             probe=exc.probe,
         )
         for other in exc.also:
-            report += (
-                f"\n\nALSO FOUND ON {self.route.path} (a separate bug):\n"
-                + render_failure(
-                    other.failure,
-                    other.transcript,
-                    reproduce_command=command,
-                    snippet=replay_snippet(app, other.conversation, spec=spec_source),
-                    secrets=state.secrets,
-                    probe=other.probe,
-                    traceback_lines=6,
-                )
+            report += f"\n\nALSO FOUND ON {self.route.path} (a separate bug):\n" + render_failure(
+                other.failure,
+                other.transcript,
+                reproduce_command=command,
+                snippet=replay_snippet(app, other.conversation, spec=spec_source),
+                secrets=state.secrets,
+                probe=other.probe,
+                traceback_lines=6,
             )
         return report
 

@@ -270,7 +270,11 @@ def _negative_probes(
                     invalid=mutant.invalid,
                 )
                 query, headers, steps = apply_credential(
-                    credential, list(base.query), list(base.headers), [*prefix, step], base.first_message
+                    credential,
+                    list(base.query),
+                    list(base.headers),
+                    [*prefix, step],
+                    base.first_message,
                 )
                 conversation = Conversation(
                     path=render_path(route.spec.path, base.values),

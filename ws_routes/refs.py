@@ -13,19 +13,25 @@ work because each file is copied once per root, under one key. Relative paths re
 folder of the file that contains the ``$ref``. Purely local references in the spec's own inline
 schema are left alone: they already refer to that schema's root.
 
-``$id`` does not change how ws_routes resolves paths; remote references (``https:``, ``urn:``) are
-refused rather than fetched, so a test run never depends on the network.
+Relative paths resolve against files, not against ``$id``. An absolute ``$ref``
+(``https://example.com/chat.json#/$defs/join``) names the local file whose ``$id`` it is, found
+through :class:`~ws_routes.specfiles.LocalIds` (a file-only ``referencing`` retriever); one that no
+local file declares is a located error, never a download, so a run never depends on the network.
+
+Files are bundled from a work list, not recursively, so a chain of references costs no stack; a
+chain longer than :data:`MAX_REF_CHAIN` files is refused, because everything downstream follows it.
 """
 
 from __future__ import annotations
 
-import json
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urljoin, urlsplit
+from urllib.request import url2pathname
 
 from ws_routes.errors import (
     Location,
@@ -35,9 +41,24 @@ from ws_routes.errors import (
     pointer_join,
     pointer_tokens,
 )
+from ws_routes.specfiles import (
+    SCHEMA_SUFFIXES,
+    LocalIds,
+    declared_id,
+    exists,
+    first_non_finite,
+    json_positions,
+    parse_json,
+    read_text_file,
+    resolved,
+    suggest_file,
+)
 from ws_routes.yamlpos import PositionMap, parse_yaml
 
-__all__ = ["Bundled", "RefResolver"]
+__all__ = ["MAX_REF_CHAIN", "Bundled", "RefResolver"]
+
+# Files reached through one another (a.json -> b.json -> ...); real schemas chain a handful.
+MAX_REF_CHAIN = 32
 
 # Keywords whose values are data, not schemas: a "$ref" key inside them is not a reference.
 _DATA_KEYWORDS = frozenset({"const", "enum", "default", "examples"})
@@ -46,7 +67,6 @@ _MAP_KEYWORDS = frozenset(
     {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependencies"}
 )
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-_SCHEMA_SUFFIXES = (".json", ".yaml", ".yml")
 
 
 @dataclass(slots=True)
@@ -57,6 +77,8 @@ class _Document:
     display: str
     data: Any
     positions: PositionMap | None
+    # The document's own $id, against which its absolute-looking relative refs may resolve.
+    base_id: str | None = None
 
     def location(self, pointer: str) -> Location:
         if self.positions is None:
@@ -91,6 +113,7 @@ class RefResolver:
     def __init__(self, display: Callable[[Path], str]) -> None:
         self._display = display
         self._documents: dict[Path, _Document | SpecError | SpecErrors] = {}
+        self.ids = LocalIds(self._contents)
 
     def bundle(self, schema: Any, *, base_file: Path, locate: Callable[[str], Location]) -> Bundled:
         """Make ``schema`` self-contained.
@@ -105,9 +128,11 @@ class RefResolver:
             and the errors.
         """
         job = _Job(self, base_file, locate)
+        self.ids.add(base_file, None)  # the spec's folder is searched for $ids too
         if isinstance(schema, dict) and isinstance(schema.get("$defs"), dict):
             job.taken.update(schema["$defs"])  # generated keys must not shadow the user's own
         result = job.rewrite(schema, None, "")
+        job.copy_pending()
         if job.defs:
             if not isinstance(result, dict):  # pragma: no cover - only dicts hold "$ref"
                 return Bundled(schema=schema, errors=job.errors)
@@ -125,44 +150,58 @@ class RefResolver:
 
     def _read(self, path: Path) -> _Document | SpecError | SpecErrors:
         display = self._display(path)
+        if path.suffix.lower() not in SCHEMA_SUFFIXES:
+            # Its content is never parsed, so no error can quote it (a $ref to /etc/passwd).
+            return SpecError(
+                f"the $ref target {display!r} is not a JSON or YAML file",
+                location=Location(file=display),
+                hint="a referenced schema's name ends in .json, .yaml or .yml",
+            )
+        text = read_text_file(path, display, what="$ref target")
+        if isinstance(text, SpecError):
+            return text
         try:
-            text = path.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            return SpecError(f"cannot read {display!r}: {exc}", location=Location(file=display))
-        if path.suffix.lower() == ".json":
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as exc:
-                location = Location(file=display, line=exc.lineno, column=exc.colno)
-                return SpecError(f"invalid JSON: {exc.msg}", location=location)
-            return _Document(path, display, data, _json_positions(text, display, data))
-        try:
-            data, positions = parse_yaml(text, filename=display)
+            if path.suffix.lower() == ".json":
+                data = parse_json(text, display)
+                document = _Document(path, display, data, json_positions(text, display, data))
+            else:
+                data, positions = parse_yaml(text, filename=display)
+                document = _Document(path, display, data, positions)
         except (SpecError, SpecErrors) as exc:
             return exc
-        return _Document(path, display, data, positions)
+        bad = first_non_finite(data)
+        if bad is not None:
+            return SpecError(
+                "expected a finite number (JSON has no NaN or infinity)",
+                location=document.location(pointer_join("", *bad)),
+            )
+        document.base_id = declared_id(data)
+        self.ids.add(path, data)
+        return document
+
+    def _contents(self, path: Path) -> Any | None:
+        loaded = self.document(path)
+        return loaded.data if isinstance(loaded, _Document) else None
 
 
-def _json_positions(text: str, display: str, data: Any) -> PositionMap | None:
-    # JSON is (nearly) YAML, and libyaml is fast: borrow its positions when it reads the same data.
-    try:
-        same, positions = parse_yaml(text, filename=display)
-    except (SpecError, SpecErrors):
-        return None
-    return positions if same == data else None
-
-
-def _resolve_pointer(data: Any, tokens: list[str]) -> tuple[bool, str, list[str]]:
-    """Walk ``tokens`` into ``data``: (found, the token that failed, the keys available there)."""
+def _resolve_pointer(data: Any, tokens: list[str]) -> tuple[bool, str, list[str], Any]:
+    """Walk ``tokens`` into ``data``: (found, the token that failed, the keys there, the value)."""
     node = data
     for token in tokens:
         if isinstance(node, dict) and token in node:
             node = node[token]
-        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+        elif isinstance(node, list) and token.isdecimal() and int(token) < len(node):
             node = node[int(token)]
         else:
-            return False, token, list(node) if isinstance(node, dict) else []
-    return True, "", []
+            return False, token, list(node) if isinstance(node, dict) else [], None
+    return True, "", [], node
+
+
+def _kind(value: Any) -> str:
+    """What a value is, in words, without quoting it (it may come from any file)."""
+    names = {type(None): "null", bool: "a boolean", int: "a number", float: "a number"}
+    names.update({str: "a string", list: "a list", dict: "a mapping"})
+    return names.get(type(value), type(value).__name__)
 
 
 def _anchors(data: Any, pointer: str = "") -> dict[str, str]:
@@ -194,6 +233,9 @@ class _Job:
         self.keys: dict[Path, tuple[str, _Document]] = {}
         self.defs: dict[str, Any] = {}
         self.taken: set[str] = set()
+        self.pending: list[tuple[str, _Document]] = []
+        # File -> how many files lead to it from the spec (the first way it was reached).
+        self.depth: dict[Path, int] = {}
 
     def locate(self, doc: _Document | None, pointer: str) -> Location:
         return self.locate_inline(pointer) if doc is None else doc.location(pointer)
@@ -231,43 +273,85 @@ class _Job:
             if doc is None:
                 return ref  # local to the inline schema: it already points at the right place
             return self.into(doc, fragment, ref, at, doc)
-        if _SCHEME.match(uri):
-            self.errors.append(
-                SpecError(
-                    f"remote $ref {ref!r} is not supported",
-                    location=self.locate(doc, at),
-                    hint="copy the schema into a local file and refer to it by a relative path",
-                )
-            )
-            return ref
+        if "\0" in unquote(ref):
+            return self.fail(ref, f"$ref {ref!r} holds a NUL character", doc, at)
+        try:
+            os.fsencode(unquote(uri))
+        except UnicodeError:  # a lone surrogate ("\ud800") names no file
+            return self.fail(ref, f"$ref {ref!r} is not a valid file name", doc, at)
         base = self.base_file if doc is None else doc.path
-        target = (base.parent / unquote(uri)).resolve()
+        target = self.target(uri, base, doc)
+        if target is None:
+            return self.fail(
+                ref,
+                f"remote $ref {uri!r} is not the $id of any local file",
+                doc,
+                at,
+                hint="ws_routes never downloads schemas: save the schema in a file next to the"
+                " spec, with that $id, or refer to it by a relative path",
+            )
         loaded = self.resolver.document(target)
         if isinstance(loaded, SpecErrors):
             self.errors.extend(loaded.errors)
             return ref
         if isinstance(loaded, SpecError):
-            if not target.exists():
-                loaded = SpecError(
+            if not exists(target):
+                return self.fail(
+                    ref,
                     f"no such file {uri!r}",
-                    location=self.locate(doc, at),
-                    hint=_suggest_file(uri, target) or f"looked for {target}",
+                    doc,
+                    at,
+                    hint=suggest_file(uri, target) or f"looked for {target}",
                 )
-            elif loaded.hint is None:
-                where = self.locate(doc, at)
-                loaded = SpecError(
-                    loaded.message,
-                    location=loaded.location,
-                    hint=f"referenced at {where.file}:{where.line}:{where.column}"
-                    if where.line is not None
-                    else f"referenced at {where}",
-                )
+            where = self.locate(doc, at)
+            referenced = (
+                f"referenced at {where.file}:{where.line}:{where.column}"
+                if where.line is not None
+                else f"referenced at {where}"
+            )
+            loaded = SpecError(
+                loaded.message,
+                location=loaded.location,
+                hint=f"{loaded.hint}; {referenced}" if loaded.hint else referenced,
+            )
             self.errors.append(loaded)
             return ref
+        depth = 1 if doc is None else self.depth.get(doc.path, 0) + 1
+        if loaded.path not in self.keys and depth > MAX_REF_CHAIN:
+            return self.fail(
+                ref,
+                f"$ref {ref!r} is the end of a chain of more than {MAX_REF_CHAIN} files",
+                doc,
+                at,
+                hint="refer to the schema the chain ends at directly",
+            )
+        self.depth.setdefault(loaded.path, depth)
         return self.into(loaded, fragment, ref, at, doc)
 
+    def target(self, uri: str, base: Path, doc: _Document | None) -> Path | None:
+        """The file a ``$ref``'s URI part names; None for an absolute URI no local file has."""
+        if _SCHEME.match(uri):
+            parts = urlsplit(uri)
+            if parts.scheme == "file" and parts.netloc in ("", "localhost"):
+                return resolved(Path(url2pathname(parts.path)))
+            return self.resolver.ids.find(uri)
+        target = resolved(base.parent / unquote(uri))
+        if not exists(target) and doc is not None and doc.base_id is not None:
+            # Relative to the document's $id: "b.json" in https://x/a.json is https://x/b.json.
+            by_id = self.resolver.ids.find(urljoin(doc.base_id, uri))
+            if by_id is not None:
+                return by_id
+        return target
+
+    def fail(
+        self, ref: str, message: str, doc: _Document | None, at: str, hint: str | None = None
+    ) -> str:
+        """Record a located error about the ``$ref`` at ``at``; the reference stays as written."""
+        self.errors.append(SpecError(message, location=self.locate(doc, at), hint=hint))
+        return ref
+
     def key_for(self, doc: _Document) -> str:
-        """The $defs key of ``doc``, copying the document there the first time it is met."""
+        """The $defs key of ``doc``, queueing the document to be copied the first time."""
         if doc.path in self.keys:
             return self.keys[doc.path][0]
         stem = "__file__" + re.sub(r"[^A-Za-z0-9._-]", "_", doc.path.name)
@@ -275,16 +359,22 @@ class _Job:
         while key in self.taken:
             number += 1
             key = f"{stem}_{number}"
-        # Registered before rewriting so that a cycle back to this file finds its key.
+        # Registered before copying so that a cycle back to this file finds its key.
         self.keys[doc.path] = (key, doc)
         self.taken.add(key)
         self.defs[key] = None
-        copy = self.rewrite(doc.data, doc, "")
-        if isinstance(copy, dict):
-            # The copy is no longer a resource root: its own $id would re-base the rewritten refs.
-            copy = {k: v for k, v in copy.items() if k not in ("$id", "$schema")}
-        self.defs[key] = copy
+        self.pending.append((key, doc))
         return key
+
+    def copy_pending(self) -> None:
+        """Copy every queued document (and those their references queue) under ``$defs``."""
+        while self.pending:
+            key, doc = self.pending.pop(0)
+            copy = self.rewrite(doc.data, doc, "")
+            if isinstance(copy, dict):
+                # The copy is no longer a resource root: its $id would re-base the rewritten refs.
+                copy = {k: v for k, v in copy.items() if k not in ("$id", "$schema")}
+            self.defs[key] = copy
 
     def into(
         self, target: _Document, fragment: str, ref: str, at: str, doc: _Document | None
@@ -306,7 +396,17 @@ class _Job:
             # A JSON pointer in a URI fragment is percent-encoded (RFC 6901, section 6).
             fragment = quote(anchors[decoded], safe="/~!$&'()*+,;=:@")
         else:
-            found, token, keys = _resolve_pointer(target.data, pointer_tokens(decoded))
+            found, token, keys, value = _resolve_pointer(target.data, pointer_tokens(decoded))
+            if found and not isinstance(value, dict | bool):
+                where = f"{target.display}#{decoded}" if decoded else target.display
+                self.errors.append(
+                    SpecError(
+                        f"$ref {ref!r} points at {_kind(value)} in {where!r}, not a JSON Schema",
+                        location=self.locate(doc, at),
+                        hint="a schema is a mapping, or true or false",
+                    )
+                )
+                return ref
             if not found:
                 self.errors.append(
                     SpecError(
@@ -317,13 +417,3 @@ class _Job:
                 )
                 return ref
         return f"#/$defs/{key}{fragment}"
-
-
-def _suggest_file(uri: str, target: Path) -> str | None:
-    """``did you mean 'schemas/chat.json'?`` for a mistyped file in an existing folder."""
-    folder = target.parent
-    if not folder.is_dir():
-        return None
-    prefix = uri[: uri.rfind("/") + 1]
-    names = [prefix + p.name for p in folder.iterdir() if p.suffix.lower() in _SCHEMA_SUFFIXES]
-    return did_you_mean(uri, names)

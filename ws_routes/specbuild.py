@@ -10,6 +10,7 @@ trust a type; building runs only once there is no error at all.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -32,7 +33,14 @@ from ws_routes.spec import (
 )
 from ws_routes.yamlpos import PositionMap
 
-__all__ = ["SpecContext", "build_spec", "check_close_codes", "check_spec", "settings_overrides"]
+__all__ = [
+    "SpecContext",
+    "build_spec",
+    "check_close_codes",
+    "check_numbers",
+    "check_spec",
+    "settings_overrides",
+]
 
 # {name} and {name:converter}, as Starlette, FastAPI and Litestar write path parameters.
 _PATH_PARAM = re.compile(r"\{([^{}:]+)(?::[^{}]*)?\}")
@@ -98,8 +106,32 @@ def check_close_codes(codes: Any, pointer: str, ctx: SpecContext) -> list[SpecEr
             hint="RFC 6455, section 7.4.1 reserves 1004, 1005, 1006 and 1015",
         )
         for index, code in enumerate(codes)
-        if code in ALWAYS_INVALID_CLOSE_CODES and _is_int(code)
+        if _is_int(code) and code in ALWAYS_INVALID_CLOSE_CODES
     ]
+
+
+def check_numbers(data: Any, ctx: SpecContext) -> list[SpecError]:
+    """NaN and the infinities (YAML's ``.nan``, ``.inf``) anywhere: JSON has no such numbers.
+
+    A timeout of ``.nan`` compares false with every bound, so no range check would catch it.
+    """
+    errors: list[SpecError] = []
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        node, pointer = stack.pop()
+        if isinstance(node, Mapping):
+            stack.extend((v, pointer_join(pointer, k)) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, pointer_join(pointer, i)) for i, v in enumerate(node))
+        elif isinstance(node, float) and not math.isfinite(node):
+            errors.append(
+                ctx.error(
+                    f"expected a finite number, got {node!r}",
+                    pointer,
+                    hint="JSON has no NaN or infinity; write a bound, or leave the key out",
+                )
+            )
+    return errors
 
 
 def _user_schemas(route: Mapping[str, Any], pointer: str) -> list[tuple[str, Any]]:

@@ -23,7 +23,14 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ws_routes.errors import Location, SpecError, SpecErrors, pointer_join
 
-__all__ = ["CORE_RESOLVERS", "PositionMap", "parse_yaml"]
+__all__ = [
+    "CORE_RESOLVERS",
+    "MAX_NESTING",
+    "PositionMap",
+    "nesting_message",
+    "parse_yaml",
+    "too_deep",
+]
 
 Position = tuple[int, int]
 
@@ -31,6 +38,10 @@ _TAG = "tag:yaml.org,2002:"
 _MERGE = _TAG + "merge"
 # A YAML document may expand aliases exponentially ("billion laughs"); no spec needs this many.
 _MAX_NODES = 1_000_000
+# Lists and mappings nested deeper than this are refused in every spec and schema file. Everything
+# downstream walks documents recursively (jsonschema, our compiler, Hypothesis, which draws at most
+# 100 nested strategies), and no real spec comes close: the deepest bundled one nests 12 levels.
+MAX_NESTING = 100
 
 # libyaml parses several times faster; the Python resolver mixin still decides scalar tags, so the
 # core-schema resolvers below apply to both.
@@ -119,6 +130,32 @@ class PositionMap:
         return Location(file=file, line=line, column=column, pointer=pointer)
 
 
+def too_deep(data: Any, limit: int = MAX_NESTING) -> list[str] | None:
+    """The path to the first value nested more than ``limit`` lists or mappings deep, or None.
+
+    Iterative, so that it can measure documents too deep for anything recursive.
+    """
+    stack: list[tuple[Any, int, list[str]]] = [(data, 0, [])]
+    while stack:
+        node, depth, path = stack.pop()
+        if isinstance(node, dict):
+            children: list[tuple[str, Any]] = [(str(k), v) for k, v in node.items()]
+        elif isinstance(node, list):
+            children = [(str(i), v) for i, v in enumerate(node)]
+        else:
+            continue
+        if depth >= limit:
+            return path
+        # Only containers matter; the path is built only along the branch being walked.
+        stack.extend((v, depth + 1, [*path, k]) for k, v in children if isinstance(v, dict | list))
+    return None
+
+
+def nesting_message(limit: int = MAX_NESTING) -> str:
+    """The error text for a document nested deeper than ``limit``."""
+    return f"nested more than {limit} lists or mappings deep"
+
+
 def _position(node: Node) -> Position:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
@@ -139,20 +176,24 @@ class _Builder:
         location = Location(file=self.filename, line=line, column=column, pointer=pointer)
         return SpecError(message, location=location, hint=hint)
 
-    def build(self, node: Node, pointer: str) -> Any:
+    def build(self, node: Node, pointer: str, depth: int = 0) -> Any:
         self.count += 1
         if self.count > _MAX_NODES:
             raise self.error("the document expands to too many values (alias bomb?)", node, pointer)
         if isinstance(node, ScalarNode):
             return self.scalar(node, pointer)
+        if depth >= MAX_NESTING:
+            raise self.error(
+                nesting_message(), node, pointer, hint="flatten it, or split it with $defs"
+            )
         if id(node) in self.active:
             raise self.error("recursive YAML alias: a value may not contain itself", node, pointer)
         self.active.add(id(node))
         try:
             if isinstance(node, SequenceNode) and node.tag == _TAG + "seq":
-                return self.sequence(node, pointer)
+                return self.sequence(node, pointer, depth)
             if isinstance(node, MappingNode) and node.tag == _TAG + "map":
-                return self.mapping(node, pointer)
+                return self.mapping(node, pointer, depth)
             raise self.error(f"unsupported YAML tag {_tag_name(node.tag)!r}", node, pointer)
         finally:
             self.active.discard(id(node))
@@ -171,7 +212,11 @@ class _Builder:
             if tag == _TAG + "float":
                 return _core_float(text)
         except ValueError:
-            raise self.error(f"{text!r} is not a valid {tag[len(_TAG) :]}", node, pointer) from None
+            # int() refuses more than 4300 digits; quote the start only, the line says where.
+            shown = (
+                repr(text) if len(text) <= 60 else repr(text[:40]) + f"... ({len(text)} characters)"
+            )
+            raise self.error(f"{shown} is not a valid {tag[len(_TAG) :]}", node, pointer) from None
         # Explicitly tagged scalars (!!binary, !!timestamp, !custom) have no JSON equivalent.
         raise self.error(
             f"unsupported YAML tag {_tag_name(tag)!r}",
@@ -180,12 +225,12 @@ class _Builder:
             hint="specs hold JSON-like values only",
         )
 
-    def sequence(self, node: SequenceNode, pointer: str) -> list[Any]:
+    def sequence(self, node: SequenceNode, pointer: str, depth: int) -> list[Any]:
         items: list[Any] = []
         for index, item in enumerate(node.value):
             child = pointer_join(pointer, index)
             self.positions.keys[child] = self.positions.values[child] = _position(item)
-            items.append(self.build(item, child))
+            items.append(self.build(item, child, depth + 1))
         return items
 
     def key_text(self, key: Node, pointer: str) -> str:
@@ -193,8 +238,10 @@ class _Builder:
             raise self.error("mapping keys must be plain strings", key, pointer)
         return str(key.value)
 
-    def merged_pairs(self, node: Node, pointer: str) -> Iterator[tuple[Node, Node]]:
+    def merged_pairs(self, node: Node, pointer: str, depth: int = 0) -> Iterator[tuple[Node, Node]]:
         """The entries a ``<<: *anchor`` merge key brings in; earlier sources win."""
+        if depth >= MAX_NESTING:
+            raise self.error(f"'<<' merge keys chained more than {MAX_NESTING} deep", node, pointer)
         sources = node.value if isinstance(node, SequenceNode) else [node]
         for source in reversed(sources):
             if not isinstance(source, MappingNode):
@@ -203,11 +250,11 @@ class _Builder:
                 )
             for key, value in source.value:
                 if key.tag == _MERGE:
-                    yield from self.merged_pairs(value, pointer)
+                    yield from self.merged_pairs(value, pointer, depth + 1)
                 else:
                     yield key, value
 
-    def mapping(self, node: MappingNode, pointer: str) -> dict[str, Any]:
+    def mapping(self, node: MappingNode, pointer: str, depth: int) -> dict[str, Any]:
         own: list[tuple[str, Node, Node]] = []
         merged: list[tuple[str, Node, Node]] = []
         first_seen: dict[str, Node] = {}
@@ -237,7 +284,7 @@ class _Builder:
             child = pointer_join(pointer, name)
             self.positions.keys[child] = _position(key)
             self.positions.values[child] = _position(value)
-            result[name] = self.build(value, child)
+            result[name] = self.build(value, child, depth + 1)
         return result
 
 

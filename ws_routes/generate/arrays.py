@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from hypothesis import strategies as st
@@ -20,7 +21,16 @@ from ws_routes.generate.boundaries import EDGE_LENGTH_LIMIT, with_edges
 from ws_routes.generate.failures import CutOff, Unsatisfiable
 from ws_routes.generate.merge import merge
 from ws_routes.generate.node import Node
-from ws_routes.generate.sizes import INF, allocate, max_bytes, min_bytes
+from ws_routes.generate.sizes import (
+    CHOICE_BUDGET,
+    INF,
+    LEAN_COUNT,
+    MAX_MIN_COUNT,
+    allocate,
+    max_bytes,
+    min_bytes,
+    too_many,
+)
 from ws_routes.generate.values import json_key, json_size
 
 if TYPE_CHECKING:
@@ -41,6 +51,8 @@ def _unique(values: list[Any]) -> bool:
 def array_strategy(compiler: Compiler, node: Node, ctx: Context) -> SearchStrategy[list[Any]]:
     """Arrays valid against ``node``'s array keywords that fit ``ctx.budget``."""
     low, high = node.min_items, node.max_items
+    if low > MAX_MIN_COUNT:
+        raise too_many("minItems", low, node.at("minItems"))
     if high is not None and low > high:
         raise Unsatisfiable(
             f"minItems {low} is greater than maxItems {high}: no array satisfies both",
@@ -74,6 +86,14 @@ def array_strategy(compiler: Compiler, node: Node, ctx: Context) -> SearchStrate
                 keyword=None,
             )
         shares = list(allotted)
+    if low > LEAN_COUNT:
+        # As for objects with many properties: without edge draws and with a small byte share
+        # per item, so that the items fit Hypothesis's 8 KiB choice buffer.
+        ctx = replace(ctx, lean=True)
+        smallest = max(0, low - len(prefix)) * (min_bytes(rest or Node(), resolve) + 2)
+        if math.isfinite(smallest):
+            cap = max(int(smallest), CHOICE_BUDGET)
+            shares[-1] = cap if shares[-1] is None else min(shares[-1], cap)
     compiled: list[SearchStrategy[Any]] = []
     for index, item in enumerate(prefix):
         if high is not None and index >= high:

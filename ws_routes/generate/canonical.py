@@ -37,6 +37,8 @@ UNSUPPORTED_KEYWORDS = frozenset({
     "if", "then", "else", "dependentSchemas", "unevaluatedProperties", "unevaluatedItems",
     "$dynamicRef", "$recursiveRef",
 })  # fmt: skip
+# $refs being resolved inside one another; every stage after this one follows them recursively.
+MAX_REF_NESTING = 32
 _VALIDATION = frozenset(SUPPORTED_KEYWORDS) - {"$defs", "$ref", "definitions"}
 _TRUE = Node()
 
@@ -90,6 +92,13 @@ class Canonicaliser:
             raise SchemaCompileError(
                 f"$ref {ref!r} is merged into itself (through allOf or a $ref with sibling"
                 " keywords): such a schema never terminates",
+                pointer=pointer_join(pointer, "$ref"),
+                keyword="$ref",
+            )
+        if len(self._busy) >= MAX_REF_NESTING:
+            raise SchemaCompileError(
+                f"$ref {ref!r} is reached through more than {MAX_REF_NESTING} nested $refs"
+                " (a chain of $refs to $refs, or schemas that each refer on)",
                 pointer=pointer_join(pointer, "$ref"),
                 keyword="$ref",
             )

@@ -32,9 +32,12 @@ from ws_routes.generate.strings import string_strategy
 from ws_routes.generate.validate import is_valid
 from ws_routes.generate.values import json_key, json_size, json_type
 
-__all__ = ["RECURSION_LIMIT", "Compiler", "Context"]
+__all__ = ["MAX_VALUE_DEPTH", "RECURSION_LIMIT", "Compiler", "Context"]
 
 RECURSION_LIMIT = 3
+# Nested draws the schema's values may take: a conversation already spends ~28 of the 100
+# nested draws Hypothesis allows (measured with ws_routes.conversation.conversations).
+MAX_VALUE_DEPTH = 60
 _TYPE_ORDER = ("null", "boolean", "integer", "float", "string", "array", "object")
 
 
@@ -46,6 +49,9 @@ class Context:
     budget: int | None = None
     stack: tuple[str, ...] = ()
     in_branch: bool = False
+    # No edge mixing: inside objects with so many properties that every extra draw per value
+    # would overflow Hypothesis's per-example choice buffer (see sizes.LEAN_COUNT).
+    lean: bool = False
 
     def sized(self, budget: int | None) -> Context:
         """The same context with another budget."""
@@ -59,6 +65,7 @@ class Compiler:
         self.canonicaliser = canonicaliser
         self.edges = edges
         self._refs: dict[tuple[Any, ...], SearchStrategy[Any]] = {}
+        self._depth = 0
 
     def resolve(self, ref: str, pointer: str) -> Node:
         """The canonical node a ``$ref`` names."""
@@ -76,6 +83,24 @@ class Compiler:
         """
         if ctx.budget is not None and ctx.budget < 1:
             raise CutOff("no byte of max_size is left here", pointer=node.pointer)
+        # Hypothesis gives up on a draw nested more than 100 strategies deep (the run then ends
+        # "Unsatisfiable"). Measured: an object level costs one nested draw, an array level
+        # about two (the list, then its element).
+        cost = 2 if "array" in node.types else 1
+        if self._depth + cost > MAX_VALUE_DEPTH:
+            raise CutOff(
+                "values nest too deep here for Hypothesis to draw (about"
+                f" {MAX_VALUE_DEPTH // 2} nested arrays or {MAX_VALUE_DEPTH} nested objects):"
+                " make the deeper parts optional, or flatten the schema",
+                pointer=node.pointer,
+            )
+        self._depth += cost
+        try:
+            return self._compile(node, ctx)
+        finally:
+            self._depth -= cost
+
+    def _compile(self, node: Node, ctx: Context) -> SearchStrategy[Any]:
         if node.ref is not None:
             return self._ref(node, ctx)
         if node.any_of or node.one_of:
@@ -97,7 +122,7 @@ class Compiler:
         Not inside a recursion: a full collection of full objects at every level multiplies
         into values too large to draw (Hypothesis gives up on them as overruns).
         """
-        return self.edges and len(set(ctx.stack)) == len(ctx.stack)
+        return self.edges and not ctx.lean and len(set(ctx.stack)) == len(ctx.stack)
 
     def optional(self, node: Node, ctx: Context) -> SearchStrategy[Any] | None:
         """Like :meth:`compile`, but None when the value may (and must) be left out."""
@@ -168,7 +193,9 @@ class Compiler:
                 if branch.ref is not None and ctx.stack.count(branch.ref) > RECURSION_LIMIT:
                     self._ref(branch, ctx)  # raises the CutOff
                 merged = merge(rest, branch, self.resolve)
-                alive.append((index, self.compile(merged, Context(ctx.budget, stack, True))))
+                alive.append(
+                    (index, self.compile(merged, replace(ctx, stack=stack, in_branch=True)))
+                )
             except Unsatisfiable as failure:
                 failures.append(failure)
         if kind == "oneOf":
@@ -263,14 +290,14 @@ class Compiler:
         try:
             if kind == "integer":
                 return integer_strategy(
-                    *bounds, node.multiple_of, edges=self.edges, max_digits=budget
+                    *bounds, node.multiple_of, edges=self.edges and not ctx.lean, max_digits=budget
                 )
             if kind == "float":
                 return float_strategy(
                     *bounds,
                     node.multiple_of,
                     integral="integer" in node.types,
-                    edges=self.edges,
+                    edges=self.edges and not ctx.lean,
                     max_chars=budget,
                 )
         except NoNumber as problem:
@@ -281,7 +308,7 @@ class Compiler:
                 ) from None
             raise Unsatisfiable(str(problem), pointer=node.at(keyword), keyword=keyword) from None
         if kind == "string":
-            return string_strategy(node, budget, edges=self.edges)
+            return string_strategy(node, budget, edges=self.edges and not ctx.lean)
         if kind == "array":
             return array_strategy(self, node, ctx)
         return object_strategy(self, node, ctx)

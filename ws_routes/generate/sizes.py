@@ -9,10 +9,10 @@ only steer the split; a child that cannot fit its share says so when compiled.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 
+from ws_routes.errors import SchemaCompileError
 from ws_routes.generate.formats import format_lengths
 from ws_routes.generate.merge import Resolve
 from ws_routes.generate.node import Node
@@ -25,9 +25,29 @@ INF = math.inf
 _FLOAT_REPR = 24  # len(repr(-2.2250738585072014e-308)), the longest float repr
 
 
+# Hypothesis keeps at most 8 KiB of choices per example and discards ("overruns") any draw past
+# it. Objects with more properties, and arrays with more required items, than LEAN_COUNT are
+# drawn lean (no edge draws, small byte shares) so that their parts share CHOICE_BUDGET bytes.
+LEAN_COUNT = 64
+CHOICE_BUDGET = 4096
+# The largest minLength / minItems / minProperties generated: Hypothesis refuses collections
+# whose minimum exceeds its 8 KiB buffer, and every item costs choices.
+MAX_MIN_COUNT = 4096
+
+
+def too_many(keyword: str, count: int, pointer: str) -> SchemaCompileError:
+    """The error for a ``keyword`` minimum over :data:`MAX_MIN_COUNT`."""
+    return SchemaCompileError(
+        f"{keyword} {count} is more than ws_routes can generate (at most {MAX_MIN_COUNT}:"
+        " Hypothesis draws at most 8 KiB of choices per value)",
+        pointer=pointer,
+        keyword=keyword,
+    )
+
+
 def entry_overhead(key: str) -> int:
     """Bytes an object entry takes besides its value: the key, ``": "`` and ``", "``."""
-    return len(json.dumps(key, ensure_ascii=False).encode()) + 4
+    return json_size(key) + 4
 
 
 def _digits(value: float) -> int:
@@ -72,16 +92,15 @@ def _type_min(node: Node, kind: str, resolve: Resolve, seen: frozenset[str]) -> 
             low = max(low, pattern_width(pattern)[0])
         return 2 + low
     if kind == "array":
-        sizes = [
-            min_bytes(
-                node.prefix_items[i] if i < len(node.prefix_items) else node.items or Node(),
-                resolve,
-                seen,
-            )
-            + 2
-            for i in range(node.min_items)
-        ]
-        return sum(sizes) if sizes else 2
+        if node.min_items == 0:
+            return 2
+        prefix = node.prefix_items[: node.min_items]
+        smallest: float = sum(min_bytes(item, resolve, seen) + 2 for item in prefix)
+        # Items past the prefix share one schema: multiply, never loop (minItems: 1e9).
+        rest = node.min_items - len(prefix)
+        if rest:
+            smallest += rest * (min_bytes(node.items or Node(), resolve, seen) + 2)
+        return smallest
     # objects: braces, then each entry with its ", " (which the last entry does not have)
     total: float = 0 if node.required else 2
     for key in node.required:
@@ -130,9 +149,13 @@ def _type_max(node: Node, kind: str, resolve: Resolve, seen: frozenset[str]) -> 
         if node.max_items is None:
             return INF
         total: float = 2
-        for i in range(node.max_items):
-            item = node.prefix_items[i] if i < len(node.prefix_items) else node.items
-            total += 2 + (INF if item is None else max_bytes(item, resolve, seen))
+        for item in node.prefix_items[: node.max_items]:
+            total += 2 + max_bytes(item, resolve, seen)
+        rest = node.max_items - min(node.max_items, len(node.prefix_items))
+        if rest:  # multiplied, never looped: maxItems may be 1e9
+            total += rest * (
+                2 + (INF if node.items is None else max_bytes(node.items, resolve, seen))
+            )
         return total
     if node.pattern_properties or node.additional is None or node.additional.types:
         return INF

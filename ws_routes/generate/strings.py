@@ -23,6 +23,7 @@ from ws_routes.generate.patterns import (
     pattern_search,
     pattern_strategy,
 )
+from ws_routes.generate.sizes import MAX_MIN_COUNT, too_many
 
 __all__ = ["string_strategy"]
 
@@ -46,6 +47,8 @@ def string_strategy(node: Node, budget: int | None, *, edges: bool) -> SearchStr
         CutOff: no such string fits the budget.
     """
     low, high = node.min_length, node.max_length
+    if low > MAX_MIN_COUNT:
+        raise too_many("minLength", low, node.at("minLength"))
     if high is not None and low > high:
         raise Unsatisfiable(
             f"minLength {low} is greater than maxLength {high}: no string satisfies both",

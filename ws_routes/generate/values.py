@@ -57,7 +57,14 @@ def json_equal(a: Any, b: Any) -> bool:
 
 def json_size(value: Any) -> int:
     """Bytes of ``json.dumps(value, ensure_ascii=False)`` encoded as UTF-8: a message's size."""
-    return len(json.dumps(value, ensure_ascii=False).encode())
+    text = json.dumps(value, ensure_ascii=False)
+    try:
+        return len(text.encode())
+    except UnicodeEncodeError:
+        # A lone surrogate (a schema may hold "\ud800") travels as a six-byte "\ud800" escape;
+        # "surrogatepass" counts it as three.
+        lone = sum(1 for c in text if "\ud800" <= c <= "\udfff")
+        return len(text.encode("utf-8", "surrogatepass")) + 3 * lone
 
 
 # json.dumps escapes these with two bytes (\" \\ \b \f \n \r \t); other C0 controls take six.

@@ -43,8 +43,7 @@ from ws_routes.spec import Kind, RouteSpec
 if TYPE_CHECKING:
     from ws_routes.compile import CompiledMessage
 
-__all__ = [
-    "MUTATION_FAMILIES", "Mutant", "mutants", "sweep"]
+__all__ = ["MUTATION_FAMILIES", "Mutant", "mutants", "sweep"]
 
 # Locations a structural mutation tries before it is sent as maybe valid.
 _RETRIES = 3
