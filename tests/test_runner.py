@@ -267,9 +267,10 @@ def test_hang_ends_the_route_at_once() -> None:
     result = run(compiled("/ws/hang"))
     assert result.failure is not None
     assert result.failure.failure.check == "no_hang"
-    # The baseline probe hangs, and so does the first conversation: abandoned there, unshrunk.
-    assert result.failure.probe is None
-    assert (result.stats.handshake_cells, result.stats.sequences) == (1, 1)
+    # The baseline probe hangs: the route ends there, unshrunk, without paying for the hang
+    # again in a conversation.
+    assert result.failure.probe == "subprotocols: none offered"
+    assert (result.stats.handshake_cells, result.stats.sequences) == (1, 0)
 
 
 async def sleeps_on_the_third(ws: WebSocket) -> None:

@@ -13,10 +13,10 @@ from __future__ import annotations
 import hashlib
 import sysconfig
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.database import ExampleDatabase
@@ -28,11 +28,12 @@ from ws_routes.compile import CompiledRoute
 from ws_routes.conversation import Conversation, conversations, run_conversation
 from ws_routes.credentials import Credential
 from ws_routes.errors import WsRoutesError
-from ws_routes.lifespan import Lifespan
+from ws_routes.faults import trap_os_exit
+from ws_routes.lifespan import Lifespan, LifespanError
 from ws_routes.loop import LoopBlocked, LoopThread
 from ws_routes.probes import Probe, build_probes, lint_warnings, run_probe
 from ws_routes.report import RouteStats
-from ws_routes.spec import SERVER_ERROR_CLOSE_CODES
+from ws_routes.spec import SERVER_ERROR_CLOSE_CODES, Settings
 from ws_routes.swallowed import trace_exceptions
 from ws_routes.transcript import Failure, Transcript
 from ws_routes.transport import Accepted, AppError, Rejected
@@ -54,6 +55,8 @@ class ConversationFailed(WsRoutesError):
         self.also: list[ConversationFailed] = []
         super().__init__(f"{failure.check}: {failure.message}")
 
+
+T = TypeVar("T")
 
 _FAILURE_TYPES: dict[str, type[ConversationFailed]] = {}
 
@@ -130,23 +133,47 @@ class RouteDatabase(ExampleDatabase):
         self._inner.move(self._prefix + src, self._prefix + dest, value)
 
 
+# Lifespan startup and shutdown end on their own within their timeout plus about a second
+# (a traceback grace and a cancellation grace, see lifespan.py); the hard deadline allows that.
+_LIFESPAN_SLACK = 2.0
+
+
 @contextmanager
 def running_app(app: Any, *, timeout: float) -> Iterator[tuple[LoopThread, AsgiTransport]]:
     """A loop thread with the app's lifespan started on it, and a transport to the app.
 
-    Shutdown runs even when the body fails; a loop the app blocked is abandoned instead.
+    Shutdown runs even when the body fails; a loop the app blocked is abandoned instead. A
+    lifespan phase that blocks the loop for longer than ``timeout`` is a :class:`LifespanError`.
     """
     loop = LoopThread()
     lifespan = Lifespan(app)
+    # os._exit in the app's code is a finding of the route, not the end of the session.
+    with trap_os_exit(loop.thread):
+        try:
+            _lifespan_phase(loop, lifespan.startup(timeout=timeout), "startup", timeout)
+            yield loop, AsgiTransport(app, state=lifespan.state, watch=loop.watch)
+        finally:
+            if loop.usable:
+                try:
+                    _lifespan_phase(loop, lifespan.shutdown(timeout=timeout), "shutdown", timeout)
+                finally:
+                    loop.close()
+
+
+def _lifespan_phase(
+    loop: LoopThread, phase: Coroutine[Any, Any, None], name: str, timeout: float
+) -> None:
     try:
-        loop.run(lifespan.startup(timeout=timeout), timeout=timeout + 5)
-        yield loop, AsgiTransport(app, state=lifespan.state)
-    finally:
-        if loop.usable:
-            try:
-                loop.run(lifespan.shutdown(timeout=timeout), timeout=timeout + 5)
-            finally:
-                loop.close()
+        loop.run(phase, timeout=timeout + _LIFESPAN_SLACK, stall=timeout)
+    except LoopBlocked as exc:
+        how_long = f"{exc.stalled:.1f} s" if exc.stalled is not None else f"over {exc.timeout} s"
+        raise LifespanError(
+            name,
+            f"the app blocked the event loop for {how_long} during lifespan {name}, longer than "
+            f"connection_timeout ({timeout} s): await instead of blocking (time.sleep, sync "
+            "I/O, busy loops) in startup and shutdown handlers",
+            traceback=exc.stack,
+        ) from None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -189,26 +216,40 @@ class RouteRunner:
         # Read on the caller's thread: Hypothesis keeps the current settings per thread, and the
         # searches run on the loop thread.
         self._settings = settings()
-        # What runs on the loop now (transcript, conversation, probe name): what a blocked loop
-        # is reported with, since the thread that was running it never returns.
-        self._current: tuple[Transcript, Conversation, str | None] = (
+        # What runs on the loop now (transcript, conversation, probe name, when it started): what
+        # a blocked loop is reported with, since the thread that was running it never returns.
+        self._current: tuple[Transcript, Conversation, str | None, float] = (
             Transcript(route=route.spec.path, path=route.spec.path),
             Conversation(path=route.spec.path),
             None,
+            time.perf_counter(),
         )
 
     def _hard_deadline(self, conversation: Conversation) -> float:
+        # Only for a loop that keeps running: a blocked one is found at the timeout of the wait
+        # it blocked (LoopThread.watch); this bounds a conversation that never ends anyway.
         s = self.route.spec.settings
         return 2 * s.connection_timeout + s.message_timeout * (len(conversation.steps) + 1) + 5.0
+
+    def _run(self, loop: LoopThread, coro: Coroutine[Any, Any, T], conversation: Conversation) -> T:
+        # Outside the driver's own waits the loop may stay silent for message_timeout: the app
+        # runs then only because a reply may still come.
+        return loop.run(
+            coro,
+            timeout=self._hard_deadline(conversation),
+            stall=self.route.spec.settings.message_timeout,
+        )
 
     def _blocked(
         self, exc: LoopBlocked, transcript: Transcript, conversation: Conversation
     ) -> _Abandon:
+        # The conversation never reached its end, where the driver notes the time.
+        transcript.elapsed_ms = round((time.perf_counter() - self._current[3]) * 1000, 3)
         if exc.responsive:  # the loop ran, but the conversation outlived every timeout in it
             message = f"the conversation did not end within its hard deadline ({exc})"
             actual = "the conversation was cancelled; the route was not tested further"
         else:
-            message = f"the app blocked the event loop ({exc})"
+            message = _blocked_message(exc, self.route.spec.settings)
             actual = "the event loop stopped responding; the run was abandoned"
         failure = Failure(
             check="no_hang",
@@ -239,11 +280,12 @@ class RouteRunner:
         found: list[ConversationFailed] = []
         for probe in build_probes(self.route, self.credential):
             transcript = Transcript(route=self.route.spec.path, path=probe.conversation.path)
-            self._current = (transcript, probe.conversation, probe.name)
+            self._current = (transcript, probe.conversation, probe.name, time.perf_counter())
             try:
-                outcome = loop.run(
+                outcome = self._run(
+                    loop,
                     run_probe(transport, self.route, probe, transcript=transcript),
-                    timeout=self._hard_deadline(probe.conversation),
+                    probe.conversation,
                 )
             except LoopBlocked as exc:
                 abandon = self._blocked(exc, transcript, probe.conversation)
@@ -262,12 +304,12 @@ class RouteRunner:
             error = _failure_type(first.check, bug)(first, transcript, probe.conversation)
             error.probe = probe.name
             hang = first.check == "no_hang" or first.error_type == "timeout"
+            if hang:
+                # Every other probe and conversation would hang too, each costing a full timeout,
+                # and a hang has nothing to shrink: the route ends with this one.
+                raise _Abandon(error)
             if probe.baseline:
                 baseline = baseline or error
-                if hang:  # every other probe would hang too; the first conversation will
-                    return baseline, found
-            elif hang:
-                raise _Abandon(error)
             elif type(error) not in {type(f) for f in found}:
                 found.append(error)
         if baseline is not None:  # the conversations shrink that one; other probes' copies go
@@ -291,13 +333,14 @@ class RouteRunner:
         self, loop: LoopThread, transport: AsgiTransport, conversation: Conversation
     ) -> None:
         transcript = Transcript(route=self.route.spec.path, path=conversation.path)
-        self._current = (transcript, conversation, None)
+        self._current = (transcript, conversation, None, time.perf_counter())
         stats = self.stats
         stats.sequences += 1
         try:
-            loop.run(
+            self._run(
+                loop,
                 run_conversation(transport, self.route, conversation, transcript=transcript),
-                timeout=self._hard_deadline(conversation),
+                conversation,
             )
         except LoopBlocked as exc:
             raise self._blocked(exc, transcript, conversation) from None
@@ -376,7 +419,7 @@ class RouteRunner:
                 # On the loop thread: each conversation then runs without a thread hop.
                 loop.call(explore)
             except LoopBlocked as exc:  # the loop never came back; its thread was abandoned
-                transcript, conversation, probe = self._current
+                transcript, conversation, probe, _ = self._current
                 blocked = self._blocked(exc, transcript, conversation).failure
                 assert blocked is not None
                 blocked.probe = probe
@@ -428,13 +471,14 @@ class RouteRunner:
             return
         replayed = Transcript(route=t.route, path=t.path)
         try:
-            _, found = loop.run(
+            _, found = self._run(
+                loop,
                 trace_exceptions(
                     run_conversation(
                         transport, self.route, failed.conversation, transcript=replayed
                     )
                 ),
-                timeout=self._hard_deadline(failed.conversation),
+                failed.conversation,
             )
         except (LoopBlocked, WsRoutesError):
             return
@@ -508,6 +552,26 @@ class RouteRunner:
             print_blob=False,
         )(test)
         return test  # type: ignore[no-any-return]
+
+
+def _blocked_message(exc: LoopBlocked, settings: Settings) -> str:
+    """"the app blocked the event loop for 3.1 s while waiting for replies, longer than ..."."""
+    how_long = f" for {exc.stalled:.1f} s" if exc.stalled is not None else ""
+    during = f" while {exc.during}" if exc.during else " while it handled a connection"
+    names = [
+        name
+        for name, value in (
+            ("message_timeout", settings.message_timeout),
+            ("connection_timeout", settings.connection_timeout),
+        )
+        if value == exc.timeout
+    ]
+    allowed = f"{exc.timeout} s" + (f" ({names[0]})" if names else "")
+    return (
+        f"the app blocked the event loop{how_long}{during}, longer than the {allowed} that wait "
+        "allows: on a server, every other connection stalls meanwhile (a synchronous call such "
+        "as time.sleep(), sync I/O or a busy loop in an async handler?)"
+    )
 
 
 def _failures(group: BaseExceptionGroup[Any]) -> list[ConversationFailed]:
