@@ -14,18 +14,40 @@ process only, raises :class:`OsExitCalled` instead: the route reports "the app c
 os._exit(3)" and the session goes on. Anywhere else (pytest's threads, a forked child) the real
 ``os._exit`` runs. A module that bound the function itself (``from os import _exit``) before the
 trap was set is not covered.
+
+Importing the app and calling its factory run on the main thread (a module may install signal
+handlers or need the main thread's event loop at import), under :func:`main_thread_deadline`: a
+``SIGALRM`` timer raises :class:`DeadlineExceeded` in the blocked code (``time.sleep`` and
+pure-Python loops both end; a C call holding the GIL does not), and a ``KeyboardInterrupt`` is
+told apart from a real Ctrl-C by a SIGINT handler that notes the real one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import sys
 import threading
+import time
+import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import NoReturn
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any, NoReturn
 
-__all__ = ["DriverInterrupt", "OsExitCalled", "is_app_fault", "trap_os_exit"]
+from ws_routes.errors import AppLoadError
+
+__all__ = [
+    "DeadlineExceeded",
+    "DriverInterrupt",
+    "guarded_app_code",
+    "OsExitCalled",
+    "is_app_fault",
+    "main_thread_deadline",
+    "trap_os_exit",
+]
 
 
 class DriverInterrupt(BaseException):
@@ -76,3 +98,112 @@ def trap_os_exit(thread: threading.Thread) -> Iterator[None]:
     finally:
         if os._exit is _exit:
             os._exit = real
+
+
+class DeadlineExceeded(DriverInterrupt):
+    """Raised in app code that was still running when :func:`main_thread_deadline` expired."""
+
+
+@dataclass(slots=True)
+class Guard:
+    """What :func:`main_thread_deadline` saw.
+
+    Attributes:
+        armed: Whether the deadline could be set (main thread, a platform with ``SIGALRM``).
+        sigint: Whether a real SIGINT arrived (a ``KeyboardInterrupt`` then is Ctrl-C, not
+            the app's).
+    """
+
+    armed: bool = False
+    sigint: bool = False
+
+
+@contextmanager
+def main_thread_deadline(timeout: float) -> Iterator[Guard]:
+    """Raise :class:`DeadlineExceeded` in the block if it runs longer than ``timeout`` seconds.
+
+    Only on the main thread of a platform with ``SIGALRM`` (elsewhere the block runs without a
+    deadline, and ``Guard.armed`` is False). The previous SIGALRM and SIGINT handlers, and a
+    timer that was already running, are restored afterwards.
+    """
+    guard = Guard()
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "setitimer"
+    ):
+        yield guard
+        return
+
+    def on_alarm(signum: int, frame: FrameType | None) -> None:
+        raise DeadlineExceeded(timeout)
+
+    previous_int = signal.getsignal(signal.SIGINT)
+
+    def on_sigint(signum: int, frame: FrameType | None) -> Any:
+        guard.sigint = True
+        if callable(previous_int):
+            return previous_int(signum, frame)
+        raise KeyboardInterrupt
+
+    previous_alarm = signal.signal(signal.SIGALRM, on_alarm)
+    watch_sigint = previous_int is signal.default_int_handler
+    if watch_sigint:
+        signal.signal(signal.SIGINT, on_sigint)
+    started = time.monotonic()
+    old_delay, old_interval = signal.setitimer(signal.ITIMER_REAL, timeout)
+    guard.armed = True
+    try:
+        yield guard
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous_alarm)
+        if watch_sigint:
+            signal.signal(signal.SIGINT, previous_int)
+        if old_delay:  # someone else's timer was running: let it go off when it would have
+            left = max(old_delay - (time.monotonic() - started), 0.001)
+            signal.setitimer(signal.ITIMER_REAL, left, old_interval)
+
+
+@contextmanager
+def guarded_app_code(what: str, timeout: float | None) -> Iterator[None]:
+    """App code run at collection (``what``: "importing app module 'app'"): a deadline, and
+    ``SystemExit``/``KeyboardInterrupt`` from it as located ``AppLoadError`` errors.
+
+    A real Ctrl-C (SIGINT) still propagates as ``KeyboardInterrupt``.
+    """
+    with main_thread_deadline(timeout) if timeout is not None else nullcontext(Guard()) as guard:
+        try:
+            yield
+        except DeadlineExceeded:
+            raise AppLoadError(
+                f"{what} did not finish within {timeout} s{_where()}: move slow or blocking work "
+                "(network, a database, a busy loop) out of import time, into the app's lifespan "
+                "startup"
+            ) from None
+        except (SystemExit, KeyboardInterrupt) as exc:
+            if isinstance(exc, KeyboardInterrupt) and guard.sigint:
+                raise  # a real Ctrl-C: the session stops
+            if isinstance(exc, SystemExit):
+                happened = f"called sys.exit({exc.code!r})"
+            else:
+                happened = "raised KeyboardInterrupt" + (f": {exc}" if str(exc) else "")
+            raise AppLoadError(
+                f"{what} {happened}{_where()}: an importable app must not exit or interrupt the "
+                "process (is a command-line entry point running at import? guard it with "
+                "`if __name__ == '__main__':`)"
+            ) from None
+
+
+_OURS = os.path.dirname(os.path.abspath(__file__))
+
+
+def _where() -> str:
+    """`` (at app.py:12)``: the innermost frame of the user's code in the exception handled now."""
+    frames = traceback.extract_tb(sys.exc_info()[2])
+    own = [
+        f
+        for f in frames
+        if "importlib" not in f.filename
+        and not f.filename.startswith("<frozen")
+        and not os.path.abspath(f.filename).startswith(_OURS + os.sep)
+    ]
+    return f" (at {own[-1].filename}:{own[-1].lineno})" if own else ""

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import gc
 import queue
 import sys
 import threading
@@ -228,6 +229,11 @@ class LoopThread:
             if not isinstance(exc, LoopBlocked) and not job.done.is_set():
                 # Interrupted (Ctrl-C) while the job runs: it cannot be stopped cleanly.
                 self._abandon()
+                # The interruption leaves garbage whose finalizers format tracebacks; collected
+                # later, inside the ast.parse() of pytest's interrupted summary, they make 3.11
+                # raise "AST constructor recursion depth mismatch" (ast.parse is not
+                # re-entrant there) instead of printing the summary. Collect it now.
+                gc.collect()
             raise
 
     def _silence_limit(self) -> tuple[float, str] | None:
