@@ -27,6 +27,7 @@ def failure_block(lines: list[str], route: str) -> list[str]:
     start = lines.index(f"WEBSOCKET TEST FAILURE: {route}")
     return lines[start : lines.index("=" * 60, start + 2)]
 
+
 FAULTS_APP = (
     STARLETTE_HEADER
     + """
@@ -216,7 +217,9 @@ def test_a_lifespan_raising_system_exit_fails_the_route(run_routes: RunRoutes) -
     result = run_routes(LIFESPAN_EXIT, *SMALL)
     result.assert_outcomes(failed=1)
     # Starlette reports the exception as lifespan.startup.failed with its traceback.
-    result.stdout.fnmatch_lines(["lifespan startup failed: *", "*raise SystemExit(4)", "SystemExit: 4"])
+    result.stdout.fnmatch_lines(
+        ["lifespan startup failed: *", "*raise SystemExit(4)", "SystemExit: 4"]
+    )
     assert "INTERNALERROR" not in result.stdout.str()
 
 

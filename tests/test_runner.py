@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator
+from contextlib import asynccontextmanager as contextmanager_async
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -487,3 +488,32 @@ def test_a_bug_is_keyed_by_the_exception_its_failure_is_about() -> None:
     # After a mutant, a failure keeps its bug: the same leak with and without one is one bug.
     negative = replace(leak, check="invalid_input", error_type="negative_case", origin="disconnect|resource_leak")
     assert _bug(negative, t) == _bug(leak, t)
+
+
+def test_a_lifespan_startup_blocking_the_loop_is_a_lifespan_error_at_its_timeout() -> None:
+    from ws_routes.lifespan import LifespanError
+
+    @contextmanager_async
+    async def lifespan(app: Starlette) -> Any:
+        time.sleep(3)  # the bug: a synchronous call in startup, under the old timeout + 5
+        yield
+
+    app = Starlette(lifespan=lifespan)
+    blocked = r"blocked the event loop for .* during lifespan startup"
+    with pytest.raises(LifespanError, match=blocked), running_app(app, timeout=0.2):
+        pass
+
+
+def test_a_handler_blocking_each_connection_under_the_hard_deadline_is_a_no_hang() -> None:
+    async def sleeps(ws: WebSocket) -> None:
+        await ws.accept()
+        time.sleep(3)  # longer than message_timeout, far under the hard deadline
+        await ws.close()
+
+    app = Starlette(routes=[WebSocketRoute("/ws/slow", sleeps)])
+    result = RouteRunner(app, compiled("/ws/slow"), seed=1, max_examples=5).run()
+    assert result.failure is not None
+    assert result.failure.failure.check == "no_hang"
+    assert "blocked the event loop for " in result.failure.failure.message
+    assert "(message_timeout)" in result.failure.failure.message
+    assert result.failure.transcript.elapsed_ms > 0  # measured, though the driver never returned

@@ -555,7 +555,7 @@ class RouteRunner:
 
 
 def _blocked_message(exc: LoopBlocked, settings: Settings) -> str:
-    """"the app blocked the event loop for 3.1 s while waiting for replies, longer than ..."."""
+    """The no_hang message for a blocked loop: how long, during which wait, what it allows."""
     how_long = f" for {exc.stalled:.1f} s" if exc.stalled is not None else ""
     during = f" while {exc.during}" if exc.during else " while it handled a connection"
     names = [
