@@ -239,22 +239,33 @@ def test_a_loop_silent_past_the_watched_limit_is_blocked_long_before_the_hard_de
     loop.close()
 
 
-def test_without_a_watch_the_runs_stall_limit_applies() -> None:
-    async def blocks() -> None:
+def test_a_wait_without_its_own_limit_is_held_to_the_runs_stall() -> None:
+    async def blocks(loop: LoopThread) -> None:
+        loop.watch(None, "handling the connection")
         time.sleep(3)
 
     loop = LoopThread()
     with pytest.raises(LoopBlocked) as info:
-        loop.run(blocks(), timeout=30, stall=0.2)
-    assert (info.value.timeout, info.value.during) == (0.2, None)
+        loop.run(blocks(loop), timeout=30, stall=0.2)
+    assert (info.value.timeout, info.value.during) == (0.2, "handling the connection")
     loop.close()
+
+
+def test_our_own_code_outside_waits_is_held_only_to_the_hard_deadline() -> None:
+    async def busy_in_our_code() -> str:
+        time.sleep(1.5)  # e.g. validating a huge reply: no wait on the app is in progress
+        return "done"
+
+    with LoopThread() as loop:
+        assert loop.run(busy_in_our_code(), timeout=30, stall=0.01) == "done"
+        assert loop.usable
 
 
 def test_a_loop_that_waits_is_not_blocked_however_long_it_waits() -> None:
     async def waits(loop: LoopThread) -> str:
         loop.watch(0.05, "waiting for replies")
         await asyncio.sleep(1.5)  # idle, not blocked: the heartbeat keeps running
-        loop.watch(None)
+        loop.watch(None, "handling the connection")
         await asyncio.sleep(1.5)
         return "done"
 

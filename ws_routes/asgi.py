@@ -81,8 +81,9 @@ AsgiApp = Callable[
     [Message, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]],
     Awaitable[None],
 ]
-# watch(limit, during): the loop must not stay silent for longer than ``limit`` seconds from now
-# on, while the client waits for ``during``; watch(None, "") when the wait is over.
+# watch(limit, during): a wait on the app starts; the loop must not stay silent for longer than
+# ``limit`` seconds (None: the watcher's default) while the client waits for ``during``.
+# watch(None, "") when the wait is over.
 Watch = Callable[[float | None, str], None]
 
 
@@ -277,7 +278,11 @@ class AsgiConnection:
             return [], []
         pending = self._owner.pending()
         if pending:
-            await asyncio.wait(pending, timeout=_LEAK_GRACE)
+            self._watch(None, "waiting for the app's tasks to end")
+            try:
+                await asyncio.wait(pending, timeout=_LEAK_GRACE)
+            finally:
+                self._watch(None, "")
         leaked = self._owner.leaked(self.scope)
         names = [describe(t) for t in leaked]
         for task in leaked:
@@ -420,8 +425,7 @@ class AsgiConnection:
 
     async def _wait_handshake(self, timeout: float) -> None:
         deadline = self._loop.time() + timeout
-        # Until the app answers: connection_timeout. Once it has (_resolve), replies may come
-        # next, so the silence allowed falls back to the runner's default (message_timeout).
+        # Until the app answers: connection_timeout; once it has, see _resolve.
         self._watch(timeout, "waiting for the handshake")
         try:
             await asyncio.sleep(0)
@@ -481,7 +485,9 @@ class AsgiConnection:
     def _resolve(self, result: HandshakeResult) -> None:
         if not self._handshake_done:
             self.handshake, self._handshake_done = result, True
-            self._watch(None, "")  # answered: what the app does next is held to the default
+            # Answered: replies may come next, so what the app does now is held to the default
+            # limit (the runner's message_timeout), not to connection_timeout.
+            self._watch(None, "handling the connection")
             self._wake()
 
     def _refused(self, status: int, headers: tuple[tuple[str, str], ...]) -> None:

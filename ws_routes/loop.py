@@ -16,9 +16,10 @@ becomes False, the caller makes a new ``LoopThread`` for the next item).
 A hard deadline covers a whole coroutine, so it is long. A blocked loop is found sooner: while a
 coroutine runs, a heartbeat timer notes every ``_BEAT`` seconds that the loop still runs, and the
 watchdog compares how long it has not with the limit that applies now: the timeout of the wait
-the driver is in (:meth:`LoopThread.watch`, called from the loop thread), else the ``stall`` the
-coroutine was started with. Past that limit plus ``_STALL_GRACE`` the loop counts as blocked,
-long before the hard deadline. An abandoned loop is
+the driver is in (:meth:`LoopThread.watch`, called from the loop thread), or the ``stall`` the
+coroutine was started with for a wait that names none. Past that limit plus ``_STALL_GRACE`` the
+loop counts as blocked, long before the hard deadline. Outside the driver's waits only our own
+code runs (the app runs only while we await it), so no silence is held against the app there. An abandoned loop is
 told to stop, and on CPython an exception is injected into the thread so that a pure-Python busy
 loop unwinds instead of burning a core for the rest of the session; a blocking C call
 (``time.sleep``) ends first.
@@ -128,7 +129,7 @@ class LoopThread:
         # silent by default (run's ``stall``), and the limit of the wait in progress (watch).
         self._beat = 0.0
         self._stall: float | None = None
-        self._limit: tuple[float, str] | None = None
+        self._limit: tuple[float | None, str] | None = None
         self._heartbeat_handle: asyncio.TimerHandle | None = None
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         self._thread.start()
@@ -170,8 +171,8 @@ class LoopThread:
         Args:
             coro: The coroutine.
             timeout: The hard deadline of the whole coroutine.
-            stall: How long the loop may go without running while no :meth:`watch` limit is
-                set; past it (plus a grace) the loop is blocked. None: only the hard deadline.
+            stall: How long the loop may go without running during a :meth:`watch` that
+                names no limit; past it (plus a grace) the loop is blocked.
 
         Raises:
             LoopBlocked: ``coro`` did not finish in time (see :class:`LoopBlocked`).
@@ -191,13 +192,14 @@ class LoopThread:
         result: T = self.call(self._run_here, coro, timeout, stall)
         return result
 
-    def watch(self, limit: float | None, during: str = "") -> None:
-        """From the loop thread: from now on the loop must not stay silent for longer than
-        ``limit`` seconds (the timeout of the wait starting); None: back to ``run``'s ``stall``.
+    def watch(self, limit: float | None, during: str) -> None:
+        """From the loop thread: a wait on the app starts, or ends (``during`` empty).
 
-        ``during`` says what is being waited for, for the report ("waiting for a reply").
+        While it lasts, the loop must not stay silent for longer than ``limit`` seconds (None:
+        ``run``'s ``stall``); ``during`` says what is waited for, for the report ("waiting for
+        a reply"). Outside waits the loop's silence is our own code and is not watched.
         """
-        self._limit = None if limit is None else (limit, during)
+        self._limit = (limit, during) if during else None
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` on the loop thread and return its result; ``run`` inside it runs
@@ -239,9 +241,10 @@ class LoopThread:
     def _silence_limit(self) -> tuple[float, str] | None:
         """How long the loop may stay silent now, and what the driver waits for meanwhile."""
         limit = self._limit
-        if limit is not None:
-            return limit
-        return None if self._stall is None else (self._stall, "")
+        if limit is None:
+            return None  # no wait on the app in progress: our own code is running
+        seconds = limit[0] if limit[0] is not None else self._stall
+        return None if seconds is None else (seconds, limit[1])
 
     def _watch_interval(self) -> float:
         deadline = self._deadline

@@ -164,7 +164,11 @@ def _lifespan_phase(
     loop: LoopThread, phase: Coroutine[Any, Any, None], name: str, timeout: float
 ) -> None:
     try:
-        loop.run(phase, timeout=timeout + _LIFESPAN_SLACK, stall=timeout)
+        loop.run(
+            _watched(loop, phase, f"the app's lifespan {name}"),
+            timeout=timeout + _LIFESPAN_SLACK,
+            stall=timeout,
+        )
     except LoopBlocked as exc:
         how_long = f"{exc.stalled:.1f} s" if exc.stalled is not None else f"over {exc.timeout} s"
         raise LifespanError(
@@ -554,10 +558,19 @@ class RouteRunner:
         return test  # type: ignore[no-any-return]
 
 
+async def _watched(loop: LoopThread, coro: Coroutine[Any, Any, T], during: str) -> T:
+    """Await ``coro`` as one wait on the app, held to the run's ``stall`` (see LoopThread.watch)."""
+    loop.watch(None, during)
+    try:
+        return await coro
+    finally:
+        loop.watch(None, "")
+
+
 def _blocked_message(exc: LoopBlocked, settings: Settings) -> str:
     """The no_hang message for a blocked loop: how long, during which wait, what it allows."""
     how_long = f" for {exc.stalled:.1f} s" if exc.stalled is not None else ""
-    during = f" while {exc.during}" if exc.during else " while it handled a connection"
+    during = f" while {exc.during}" if exc.during else ""
     names = [
         name
         for name, value in (
