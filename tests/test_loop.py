@@ -237,6 +237,7 @@ def test_a_loop_silent_past_the_watched_limit_is_blocked_long_before_the_hard_de
     assert info.value.stalled > 0.2
     assert loop.blocked
     loop.close()
+    loop.thread.join(10)  # unwinds once the sleep ends: here, not during a later test
 
 
 def test_a_wait_without_its_own_limit_is_held_to_the_runs_stall() -> None:
@@ -249,6 +250,7 @@ def test_a_wait_without_its_own_limit_is_held_to_the_runs_stall() -> None:
         loop.run(blocks(loop), timeout=30, stall=0.2)
     assert (info.value.timeout, info.value.during) == (0.2, "handling the connection")
     loop.close()
+    loop.thread.join(10)
 
 
 def test_our_own_code_outside_waits_is_held_only_to_the_hard_deadline() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import asynccontextmanager as contextmanager_async
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -490,20 +490,6 @@ def test_a_bug_is_keyed_by_the_exception_its_failure_is_about() -> None:
     assert _bug(negative, t) == _bug(leak, t)
 
 
-def test_a_lifespan_startup_blocking_the_loop_is_a_lifespan_error_at_its_timeout() -> None:
-    from ws_routes.lifespan import LifespanError
-
-    @contextmanager_async
-    async def lifespan(app: Starlette) -> Any:
-        time.sleep(3)  # the bug: a synchronous call in startup, under the old timeout + 5
-        yield
-
-    app = Starlette(lifespan=lifespan)
-    blocked = r"blocked the event loop for .* during lifespan startup"
-    with pytest.raises(LifespanError, match=blocked), running_app(app, timeout=0.2):
-        pass
-
-
 def test_a_handler_blocking_each_connection_under_the_hard_deadline_is_a_no_hang() -> None:
     async def sleeps(ws: WebSocket) -> None:
         await ws.accept()
@@ -517,3 +503,6 @@ def test_a_handler_blocking_each_connection_under_the_hard_deadline_is_a_no_hang
     assert "blocked the event loop for " in result.failure.failure.message
     assert "(message_timeout)" in result.failure.failure.message
     assert result.failure.transcript.elapsed_ms > 0  # measured, though the driver never returned
+    for thread in threading.enumerate():  # let the abandoned loop unwind now, not in a later test
+        if thread.name == "ws-routes-loop":
+            thread.join(10)
