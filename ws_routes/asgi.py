@@ -301,7 +301,9 @@ class AsgiConnection:
         events = self._events
         if not events and not self._finished():
             deadline = self._loop.time() + timeout
-            self._watch(timeout, "waiting for a reply")
+            # ``timeout`` may be a short poll (conversation._collect): the silence allowed is the
+            # watcher's default (message_timeout), as a reply may still come.
+            self._watch(None, "waiting for a reply")
             try:
                 await asyncio.sleep(0)  # the app usually answers within one iteration: no timer
                 while not events and not self._finished() and await self._wait_change(deadline):
