@@ -289,3 +289,15 @@ def test_keyboard_interrupt_in_an_app_task_stays_in_the_task() -> None:
         assert isinstance(loop.run(starts_it(), timeout=5), KeyboardInterrupt)
         assert loop.usable
         assert loop.run(add(1, 2), timeout=1) == 3
+
+
+def test_time_spent_in_our_code_before_a_wait_is_not_held_against_the_app() -> None:
+    async def ours_then_a_wait(loop: LoopThread) -> str:
+        time.sleep(1.5)  # our own code (checks, validation) between two waits
+        loop.watch(0.05, "waiting for replies")
+        await asyncio.sleep(0.3)
+        loop.watch(None, "")
+        return "done"
+
+    with LoopThread() as loop:
+        assert loop.run(ours_then_a_wait(loop), timeout=30) == "done"

@@ -19,10 +19,10 @@ watchdog compares how long it has not with the limit that applies now: the timeo
 the driver is in (:meth:`LoopThread.watch`, called from the loop thread), or the ``stall`` the
 coroutine was started with for a wait that names none. Past that limit plus ``_STALL_GRACE`` the
 loop counts as blocked, long before the hard deadline. Outside the driver's waits only our own
-code runs (the app runs only while we await it), so no silence is held against the app there. An abandoned loop is
-told to stop, and on CPython an exception is injected into the thread so that a pure-Python busy
-loop unwinds instead of burning a core for the rest of the session; a blocking C call
-(``time.sleep``) ends first.
+code runs (the app runs only while we await it), so no silence is held against the app there.
+An abandoned loop is told to stop, and on CPython an exception is injected into the thread so
+that a pure-Python busy loop unwinds instead of burning a core for the rest of the session; a
+blocking C call (``time.sleep``) ends first.
 """
 
 from __future__ import annotations
@@ -199,7 +199,13 @@ class LoopThread:
         ``run``'s ``stall``); ``during`` says what is waited for, for the report ("waiting for
         a reply"). Outside waits the loop's silence is our own code and is not watched.
         """
-        self._limit = (limit, during) if during else None
+        if during:
+            # Called on the loop thread, so the loop runs now: silence counts from here, not
+            # from a heartbeat that our own code between waits kept from running.
+            self._beat = time.monotonic()
+            self._limit = (limit, during)
+        else:
+            self._limit = None
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` on the loop thread and return its result; ``run`` inside it runs
