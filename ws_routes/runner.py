@@ -187,8 +187,8 @@ class RouteRunner:
         return 2 * s.connection_timeout + s.message_timeout * (len(conversation.steps) + 1) + 5.0
 
     def _run(self, loop: LoopThread, coro: Coroutine[Any, Any, T], conversation: Conversation) -> T:
-        # Outside the driver's own waits the loop may stay silent for message_timeout: the app
-        # runs then only because a reply may still come.
+        # A wait on the app that names no timeout of its own (after the accept, a reply poll)
+        # is held to message_timeout: a reply may still come (see LoopThread.watch).
         return loop.run(
             coro,
             timeout=self._hard_deadline(conversation),
@@ -261,7 +261,9 @@ class RouteRunner:
             hang = first.check == "no_hang" or first.error_type == "timeout"
             if hang:
                 # Every other probe and conversation would hang too, each costing a full timeout,
-                # and a hang has nothing to shrink: the route ends with this one.
+                # and a hang has nothing to shrink: the route ends with this one, keeping what
+                # the probes before it found.
+                error.also.extend(([baseline] if baseline else []) + found)
                 raise _Abandon(error)
             if probe.baseline:
                 baseline = baseline or error
