@@ -8,7 +8,13 @@ import threading
 
 import pytest
 
-from ws_routes.faults import DriverInterrupt, OsExitCalled, is_app_fault, trap_os_exit
+from ws_routes.faults import (
+    DriverInterrupt,
+    OsExitCalled,
+    is_app_fault,
+    main_thread_deadline,
+    trap_os_exit,
+)
 
 
 class Own(BaseException):
@@ -67,3 +73,23 @@ def test_os_exit_raises_on_the_trapped_thread_only_and_is_restored() -> None:
     finally:
         os._exit = real
     assert other_calls == [5]
+
+
+@pytest.mark.parametrize("timeout", [float("inf"), float("nan"), 1e308, 0.0])
+def test_a_deadline_that_cannot_be_set_leaves_the_block_unguarded(timeout: float) -> None:
+    with main_thread_deadline(timeout) as guard:
+        pass
+    assert guard.armed is False
+
+
+def test_a_deadline_off_the_main_thread_is_not_armed() -> None:
+    armed: list[bool] = []
+
+    def body() -> None:
+        with main_thread_deadline(5.0) as guard:
+            armed.append(guard.armed)
+
+    thread = threading.Thread(target=body)
+    thread.start()
+    thread.join(5)
+    assert armed == [False]

@@ -100,6 +100,10 @@ def trap_os_exit(thread: threading.Thread) -> Iterator[None]:
             os._exit = real
 
 
+# More than three years: past this a deadline is no deadline (and setitimer overflows).
+_LONGEST_TIMER = 1e8
+
+
 class DeadlineExceeded(DriverInterrupt):
     """Raised in app code that was still running when :func:`main_thread_deadline` expired."""
 
@@ -127,8 +131,10 @@ def main_thread_deadline(timeout: float) -> Iterator[Guard]:
     timer that was already running, are restored afterwards.
     """
     guard = Guard()
-    if threading.current_thread() is not threading.main_thread() or not hasattr(
-        signal, "setitimer"
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or not hasattr(signal, "setitimer")
+        or not 0 < timeout < _LONGEST_TIMER  # setitimer refuses inf, nan and huge values
     ):
         yield guard
         return
