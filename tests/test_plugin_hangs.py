@@ -9,6 +9,7 @@ upper bound these tests assert, never a measured duration.
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -250,47 +251,60 @@ app = Starlette(routes=[WebSocketRoute("/ws/spins", spins), WebSocketRoute("/ws/
 def test_ctrl_c_mid_route_ends_the_run_with_the_interrupted_summary(
     pytester: pytest.Pytester, unicode_tables: Path, route: str
 ) -> None:
+    out, code = interrupt_at(
+        pytester, unicode_tables, INTERRUPTIBLE_APP, "--routes-ws-include", route
+    )
+    assert code == pytest.ExitCode.INTERRUPTED, out
+    assert "KeyboardInterrupt" in out
+    assert "INTERNALERROR" not in out
+
+
+def test_ctrl_c_during_a_slow_import_interrupts_instead_of_failing_collection(
+    pytester: pytest.Pytester, unicode_tables: Path
+) -> None:
+    slow = 'import time\nprint("ROUTE STARTED", flush=True)\ntime.sleep(1000)\napp = None\n'
+    out, code = interrupt_at(pytester, unicode_tables, slow)
+    assert code == pytest.ExitCode.INTERRUPTED, out
+    assert "KeyboardInterrupt" in out
+    assert "raised KeyboardInterrupt" not in out  # a real Ctrl-C, not the app's doing
+
+
+def interrupt_at(
+    pytester: pytest.Pytester, unicode_tables: Path, app: str, *args: str
+) -> tuple[str, int]:
+    """Run pytest on ``app`` in a subprocess, send SIGINT once it prints ``ROUTE STARTED``, and
+    return its output and exit code; every wait is bounded."""
     pytester.makeini("[pytest]\n")
     seed_hypothesis_dir(pytester.path, unicode_tables)
-    pytester.makepyfile(app=textwrap.dedent(INTERRUPTIBLE_APP))
-    args = [
-        *QUIET_ARGS,
-        "-s",
-        "--routes-websocket",
-        "--routes-app",
-        "app:app",
-        "--routes-ws-timeout",
-        "60",
-        "--routes-ws-message-timeout",
-        "60",
-        "--routes-ws-include",
-        route,
-    ]
+    pytester.makepyfile(app=textwrap.dedent(app))
+    command = [
+        sys.executable, "-m", "pytest", *QUIET_ARGS, "-s", "--routes-websocket",
+        "--routes-app", "app:app", "--routes-ws-timeout", "60",
+        "--routes-ws-message-timeout", "60", *args,
+    ]  # fmt: skip
     process = subprocess.Popen(
-        [sys.executable, "-m", "pytest", *args],
+        command,
         cwd=pytester.path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     assert process.stdout is not None
+    seen = b""
     try:
         deadline = time.monotonic() + 60
-        lines: list[str] = []
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            lines.append(line)
-            if "ROUTE STARTED" in line or not line:
-                break
-        assert any("ROUTE STARTED" in line for line in lines), "".join(lines)
+        while b"ROUTE STARTED" not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([process.stdout], [], [], 1.0)
+            if ready:
+                chunk = os.read(process.stdout.fileno(), 65536)
+                if not chunk:
+                    break  # the run ended before the marker: the assertion below says so
+                seen += chunk
+        assert b"ROUTE STARTED" in seen, seen.decode(errors="replace")
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=20)  # "within a few seconds", generously bounded
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
-    out = "".join(lines) + rest
-    assert process.returncode == pytest.ExitCode.INTERRUPTED, out
-    assert "KeyboardInterrupt" in out
-    assert "INTERNALERROR" not in out
+    return (seen + rest).decode(errors="replace"), process.returncode

@@ -32,7 +32,7 @@ import threading
 import time
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any, NoReturn
@@ -123,50 +123,51 @@ class Guard:
 
 
 @contextmanager
-def main_thread_deadline(timeout: float) -> Iterator[Guard]:
-    """Raise :class:`DeadlineExceeded` in the block if it runs longer than ``timeout`` seconds.
+def main_thread_deadline(timeout: float | None) -> Iterator[Guard]:
+    """Raise :class:`DeadlineExceeded` in the block if it runs longer than ``timeout`` seconds,
+    and note a real SIGINT meanwhile (``Guard.sigint``).
 
-    Only on the main thread of a platform with ``SIGALRM`` (elsewhere the block runs without a
-    deadline, and ``Guard.armed`` is False). The previous SIGALRM and SIGINT handlers, and a
-    timer that was already running, are restored afterwards.
+    The deadline is set only on the main thread of a platform with ``SIGALRM``, for a finite
+    ``timeout`` (elsewhere, or with None, the block runs without one: ``Guard.armed`` False).
+    The previous SIGALRM and SIGINT handlers, and a timer that was already running, are
+    restored afterwards.
     """
     guard = Guard()
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or not hasattr(signal, "setitimer")
-        or not 0 < timeout < _LONGEST_TIMER  # setitimer refuses inf, nan and huge values
-    ):
-        yield guard
+    if threading.current_thread() is not threading.main_thread():
+        yield guard  # signals only reach the main thread: a KeyboardInterrupt here is no Ctrl-C
         return
+    previous_int = signal.getsignal(signal.SIGINT)
+    watch_sigint = previous_int is signal.default_int_handler
+
+    def on_sigint(signum: int, frame: FrameType | None) -> Any:
+        guard.sigint = True
+        return signal.default_int_handler(signum, frame)
 
     def on_alarm(signum: int, frame: FrameType | None) -> None:
         raise DeadlineExceeded(timeout)
 
-    previous_int = signal.getsignal(signal.SIGINT)
-
-    def on_sigint(signum: int, frame: FrameType | None) -> Any:
-        guard.sigint = True
-        if callable(previous_int):
-            return previous_int(signum, frame)
-        raise KeyboardInterrupt
-
-    previous_alarm = signal.signal(signal.SIGALRM, on_alarm)
-    watch_sigint = previous_int is signal.default_int_handler
+    # setitimer refuses inf, nan and huge values; past _LONGEST_TIMER a deadline is none anyway.
+    arm = hasattr(signal, "setitimer") and timeout is not None and 0 < timeout < _LONGEST_TIMER
     if watch_sigint:
         signal.signal(signal.SIGINT, on_sigint)
-    started = time.monotonic()
-    old_delay, old_interval = signal.setitimer(signal.ITIMER_REAL, timeout)
-    guard.armed = True
+    previous_alarm: Any = None
+    old_delay, old_interval, started = 0.0, 0.0, time.monotonic()
+    if arm:
+        assert timeout is not None
+        previous_alarm = signal.signal(signal.SIGALRM, on_alarm)
+        old_delay, old_interval = signal.setitimer(signal.ITIMER_REAL, timeout)
+        guard.armed = True
     try:
         yield guard
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous_alarm)
+        if arm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous_alarm)
+            if old_delay:  # someone else's timer was running: let it go off when it would have
+                left = max(old_delay - (time.monotonic() - started), 0.001)
+                signal.setitimer(signal.ITIMER_REAL, left, old_interval)
         if watch_sigint:
             signal.signal(signal.SIGINT, previous_int)
-        if old_delay:  # someone else's timer was running: let it go off when it would have
-            left = max(old_delay - (time.monotonic() - started), 0.001)
-            signal.setitimer(signal.ITIMER_REAL, left, old_interval)
 
 
 @contextmanager
@@ -176,7 +177,7 @@ def guarded_app_code(what: str, timeout: float | None) -> Iterator[None]:
 
     A real Ctrl-C (SIGINT) still propagates as ``KeyboardInterrupt``.
     """
-    with main_thread_deadline(timeout) if timeout is not None else nullcontext(Guard()) as guard:
+    with main_thread_deadline(timeout) as guard:
         try:
             yield
         except DeadlineExceeded:
