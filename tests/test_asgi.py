@@ -590,6 +590,67 @@ def test_system_exit_in_the_app_is_an_app_error_not_the_end_of_the_loop() -> Non
     run(main())
 
 
+class OwnBaseException(BaseException):
+    pass
+
+
+@pytest.mark.parametrize(
+    "raised",
+    [KeyboardInterrupt(), GeneratorExit(), OwnBaseException("mine"), SystemExit(4)],
+    ids=lambda e: type(e).__name__,
+)
+def test_any_base_exception_after_accepting_is_an_app_error_and_a_1011(
+    raised: BaseException,
+) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await receive()
+        raise raised
+
+    async def main() -> None:
+        conn = await connect(app)
+        await conn.send_text("hi")
+        await conn.settle(1)
+        assert conn.app_error is not None
+        assert conn.app_error.exception is raised
+        assert conn.server_close == ServerClose(1011)  # what servers send for a crash, not 1006
+        assert await conn.close(timeout=1) is True
+
+    run(main())
+
+
+def test_our_own_unwinding_passes_through_the_app() -> None:
+    from ws_routes.faults import DriverInterrupt
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        raise DriverInterrupt
+
+    async def main() -> None:
+        conn = await connect(app)
+        assert conn.app_error is None  # not the app's fault: it is not reported as one
+        assert isinstance(conn._task.exception(), DriverInterrupt)  # it went on unwinding
+
+    run(main())
+
+
+def test_waits_tell_the_watch_their_timeout_and_their_end() -> None:
+    seen: list[tuple[float | None, str]] = []
+
+    async def main() -> None:
+        transport = {"watch": lambda limit, during: seen.append((limit, during))}
+        conn = await connect(ECHO, "/echo", timeout=3.0, transport=transport)
+        await conn.send_text("hello")
+        await conn.settle(2.0)
+        await conn.close(timeout=4.0)
+
+    run(main())
+    assert (3.0, "waiting for the handshake") in seen
+    assert (2.0, "waiting for replies") in seen
+    assert (4.0, "waiting for the app to stop") in seen
+    assert seen[-1] == (None, "")  # every wait ends by lifting its limit
+
+
 def test_fastapi_route_with_params() -> None:
     from fastapi import FastAPI
 

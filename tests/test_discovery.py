@@ -330,6 +330,50 @@ def test_load_app_import_errors(project: Path) -> None:
         load_app(f"{module}:app", rootdir=project / "..")
 
 
+@pytest.mark.parametrize(
+    ("source", "target", "message"),
+    [
+        (
+            "import time\ntime.sleep(30)\napp = None\n",
+            "{m}:app",
+            r"importing app module '{m}' did not finish within 0.2 s \(at .*{m}\.py:2\): move",
+        ),
+        (
+            "import time\ndef make():\n    while True:\n        pass\n",
+            "{m}:make()",
+            r"the app factory '{m}:make\(\)' did not finish within 0.2 s \(at .*{m}\.py:\d\)",
+        ),
+        (
+            "import sys\nsys.exit(2)\n",
+            "{m}:app",
+            r"importing app module '{m}' called sys.exit\(2\) \(at .*{m}\.py:2\): an importable",
+        ),
+        (
+            "def make():\n    raise KeyboardInterrupt\n",
+            "{m}:make()",
+            r"the app factory '{m}:make\(\)' raised KeyboardInterrupt \(at .*{m}\.py:2\)",
+        ),
+    ],
+    ids=["blocking-import", "spinning-factory", "sys-exit-import", "interrupting-factory"],
+)
+def test_app_code_that_blocks_or_exits_at_load_is_a_located_error(
+    project: Path, source: str, target: str, message: str
+) -> None:
+    module = write_module(project, source)
+    with pytest.raises(AppLoadError, match=message.format(m=module)):
+        load_app(target.format(m=module), rootdir=project, timeout=0.2)
+
+
+def test_the_load_deadline_restores_the_signal_handlers() -> None:
+    import signal
+
+    before = (signal.getsignal(signal.SIGALRM), signal.getsignal(signal.SIGINT))
+    with pytest.raises(AppLoadError):
+        load_app("wsr_no_such_module_xyz:app", timeout=5)
+    assert (signal.getsignal(signal.SIGALRM), signal.getsignal(signal.SIGINT)) == before
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
 # -- matching spec routes with the app's ---------------------------------------------------------
 
 

@@ -34,6 +34,7 @@ LAYERS: dict[str, int] = {
     "asgi": 4,
     "lifespan": 4,
     "loop": 4,
+    "faults": 4,
     "swallowed": 4,
     "apps": 4,
     "typeschema": 4,

@@ -92,6 +92,20 @@ def test_startup_exception_is_an_error_with_the_traceback() -> None:
     run(main())
 
 
+@pytest.mark.parametrize("raised", [SystemExit(4), KeyboardInterrupt()], ids=lambda e: type(e).__name__)
+def test_startup_raising_system_exit_is_a_lifespan_error_not_the_end(raised: BaseException) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        raise raised
+
+    async def main() -> None:
+        with pytest.raises(LifespanError, match=type(raised).__name__) as info:
+            await Lifespan(app).startup(timeout=1)
+        assert info.value.phase == "startup"
+
+    run(main())
+
+
 def test_startup_failed_message_and_raising_after_receive() -> None:
     async def reports(scope: Scope, receive: Receive, send: Send) -> None:
         await receive()

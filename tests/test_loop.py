@@ -218,3 +218,86 @@ def test_exceptions_from_call_keep_their_traceback() -> None:
             loop.call(job)
         assert any(f.name == "job" for f in traceback.extract_tb(info.value.__traceback__))
         assert loop.usable
+
+
+def test_a_loop_silent_past_the_watched_limit_is_blocked_long_before_the_hard_deadline() -> None:
+    async def blocks_while_waiting(loop: LoopThread) -> None:
+        loop.watch(0.2, "waiting for a reply")
+        time.sleep(3)  # the app's bug, under the 30 s hard deadline
+
+    loop = LoopThread()
+    with pytest.raises(LoopBlocked, match="while waiting for a reply") as info:
+        loop.run(blocks_while_waiting(loop), timeout=30)
+    assert (info.value.timeout, info.value.during, info.value.responsive) == (
+        0.2,
+        "waiting for a reply",
+        False,
+    )
+    assert info.value.stalled is not None
+    assert info.value.stalled > 0.2
+    assert loop.blocked
+    loop.close()
+    loop.thread.join(10)  # unwinds once the sleep ends: here, not during a later test
+
+
+def test_a_wait_without_its_own_limit_is_held_to_the_runs_stall() -> None:
+    async def blocks(loop: LoopThread) -> None:
+        loop.watch(None, "handling the connection")
+        time.sleep(3)
+
+    loop = LoopThread()
+    with pytest.raises(LoopBlocked) as info:
+        loop.run(blocks(loop), timeout=30, stall=0.2)
+    assert (info.value.timeout, info.value.during) == (0.2, "handling the connection")
+    loop.close()
+    loop.thread.join(10)
+
+
+def test_our_own_code_outside_waits_is_held_only_to_the_hard_deadline() -> None:
+    async def busy_in_our_code() -> str:
+        time.sleep(1.5)  # e.g. validating a huge reply: no wait on the app is in progress
+        return "done"
+
+    with LoopThread() as loop:
+        assert loop.run(busy_in_our_code(), timeout=30, stall=0.01) == "done"
+        assert loop.usable
+
+
+def test_a_loop_that_waits_is_not_blocked_however_long_it_waits() -> None:
+    async def waits(loop: LoopThread) -> str:
+        loop.watch(0.05, "waiting for replies")
+        await asyncio.sleep(1.5)  # idle, not blocked: the heartbeat keeps running
+        loop.watch(None, "handling the connection")
+        await asyncio.sleep(1.5)
+        return "done"
+
+    with LoopThread() as loop:
+        assert loop.run(waits(loop), timeout=10, stall=0.05) == "done"
+        assert loop.usable
+
+
+def test_keyboard_interrupt_in_an_app_task_stays_in_the_task() -> None:
+    async def interrupts() -> None:
+        raise KeyboardInterrupt
+
+    async def starts_it() -> BaseException | None:
+        task = asyncio.get_running_loop().create_task(interrupts())
+        await asyncio.sleep(0.05)
+        return task.exception()
+
+    with LoopThread() as loop:
+        assert isinstance(loop.run(starts_it(), timeout=5), KeyboardInterrupt)
+        assert loop.usable
+        assert loop.run(add(1, 2), timeout=1) == 3
+
+
+def test_time_spent_in_our_code_before_a_wait_is_not_held_against_the_app() -> None:
+    async def ours_then_a_wait(loop: LoopThread) -> str:
+        time.sleep(1.5)  # our own code (checks, validation) between two waits
+        loop.watch(0.05, "waiting for replies")
+        await asyncio.sleep(0.3)
+        loop.watch(None, "")
+        return "done"
+
+    with LoopThread() as loop:
+        assert loop.run(ours_then_a_wait(loop), timeout=30) == "done"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -268,9 +269,10 @@ def test_hang_ends_the_route_at_once() -> None:
     result = run(compiled("/ws/hang"))
     assert result.failure is not None
     assert result.failure.failure.check == "no_hang"
-    # The baseline probe hangs, and so does the first conversation: abandoned there, unshrunk.
-    assert result.failure.probe is None
-    assert (result.stats.handshake_cells, result.stats.sequences) == (1, 1)
+    # The baseline probe hangs: the route ends there, unshrunk, without paying for the hang
+    # again in a conversation.
+    assert result.failure.probe == "subprotocols: none offered"
+    assert (result.stats.handshake_cells, result.stats.sequences) == (1, 0)
 
 
 async def sleeps_on_the_third(ws: WebSocket) -> None:
@@ -487,3 +489,21 @@ def test_a_bug_is_keyed_by_the_exception_its_failure_is_about() -> None:
     # After a mutant, a failure keeps its bug: the same leak with and without one is one bug.
     negative = replace(leak, check="invalid_input", error_type="negative_case", origin="disconnect|resource_leak")
     assert _bug(negative, t) == _bug(leak, t)
+
+
+def test_a_handler_blocking_each_connection_under_the_hard_deadline_is_a_no_hang() -> None:
+    async def sleeps(ws: WebSocket) -> None:
+        await ws.accept()
+        time.sleep(3)  # longer than message_timeout, far under the hard deadline
+        await ws.close()
+
+    app = Starlette(routes=[WebSocketRoute("/ws/slow", sleeps)])
+    result = RouteRunner(app, compiled("/ws/slow"), seed=1, max_examples=5).run()
+    assert result.failure is not None
+    assert result.failure.failure.check == "no_hang"
+    assert "blocked the event loop for " in result.failure.failure.message
+    assert "(message_timeout)" in result.failure.failure.message
+    assert result.failure.transcript.elapsed_ms > 0  # measured, though the driver never returned
+    for thread in threading.enumerate():  # let the abandoned loop unwind now, not in a later test
+        if thread.name == "ws-routes-loop":
+            thread.join(10)

@@ -32,6 +32,11 @@ iterations produce no frame and leave it quiet (iterations stop early when CPyth
 is empty: nothing can run before I/O or a timer). Nothing polls: the client sleeps on one future
 that the app side resolves when it sends, finishes, or (during ``settle``) blocks in receive.
 
+Blocked loops: the transport takes a ``watch`` callback (``LoopThread.watch``) and tells it the
+timeout of each wait it starts (the handshake, replies, the app stopping) and when it ends, so a
+watchdog outside the loop can tell a loop the app blocked for longer than that timeout from a
+loop that merely waits.
+
 Background tasks: tasks not done that the app created on this connection, directly or through
 tasks it created, found by :mod:`ws_routes.tasks`. ``finish_tasks`` judges them once the app
 has returned: which still hold the connection (leaked) and which died with an exception nobody
@@ -50,6 +55,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMappi
 from typing import Any, NoReturn
 from urllib.parse import quote, unquote
 
+from ws_routes.faults import is_app_fault
 from ws_routes.tasks import TaskOwner, describe, track_tasks
 from ws_routes.transport import (
     Accepted,
@@ -75,6 +81,14 @@ AsgiApp = Callable[
     [Message, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]],
     Awaitable[None],
 ]
+# watch(limit, during): a wait on the app starts; the loop must not stay silent for longer than
+# ``limit`` seconds (None: the watcher's default) while the client waits for ``during``.
+# watch(None, "") when the wait is over.
+Watch = Callable[[float | None, str], None]
+
+
+def _unwatched(limit: float | None, during: str) -> None:
+    """The default ``watch``: nobody outside the loop is looking."""
 
 QUIET_ITERATIONS = 4
 # After cancelling an app that ignored a close, wait this long for the cancellation to land.
@@ -116,14 +130,22 @@ class AsgiTransport:
         app: The ASGI application.
         state: The lifespan state; each connection's scope gets a shallow copy, as servers do.
         host: The ``host`` header and server name.
+        watch: Told the timeout of every wait a connection starts, and its end (see
+            ``LoopThread.watch``); by default nobody is told.
     """
 
     def __init__(
-        self, app: Any, *, state: Mapping[str, Any] | None = None, host: str = "testserver"
+        self,
+        app: Any,
+        *,
+        state: Mapping[str, Any] | None = None,
+        host: str = "testserver",
+        watch: Watch = _unwatched,
     ) -> None:
         self.app: AsgiApp = app
         self.state = state
         self.host = host
+        self.watch = watch
 
     async def connect(
         self,
@@ -143,7 +165,9 @@ class AsgiTransport:
         if "?" in path:
             path, _, query = path.partition("?")
             query_string = query_string or _encode(query)
-        conn = AsgiConnection(self._scope(path, query_string, headers, subprotocols), self.app)
+        conn = AsgiConnection(
+            self._scope(path, query_string, headers, subprotocols), self.app, watch=self.watch
+        )
         await conn._wait_handshake(timeout)
         return conn
 
@@ -198,7 +222,7 @@ class AsgiConnection:
         scope: The ASGI scope the app was called with.
     """
 
-    def __init__(self, scope: dict[str, Any], app: AsgiApp) -> None:
+    def __init__(self, scope: dict[str, Any], app: AsgiApp, *, watch: Watch = _unwatched) -> None:
         self.scope = scope
         self.handshake: HandshakeResult = None
         self.app_error: AppError | None = None
@@ -209,6 +233,7 @@ class AsgiConnection:
         self.app_stopped: bool | None = None
         self.handshake_deadlock = False
         self._app = app
+        self._watch = watch
         self._loop = asyncio.get_running_loop()
         self._state = _State.CONNECTING
         self._inbox: deque[Message] = deque()  # to the app
@@ -253,7 +278,11 @@ class AsgiConnection:
             return [], []
         pending = self._owner.pending()
         if pending:
-            await asyncio.wait(pending, timeout=_LEAK_GRACE)
+            self._watch(None, "waiting for the app's tasks to end")
+            try:
+                await asyncio.wait(pending, timeout=_LEAK_GRACE)
+            finally:
+                self._watch(None, "")
         leaked = self._owner.leaked(self.scope)
         names = [describe(t) for t in leaked]
         for task in leaked:
@@ -272,9 +301,15 @@ class AsgiConnection:
         events = self._events
         if not events and not self._finished():
             deadline = self._loop.time() + timeout
-            await asyncio.sleep(0)  # the app usually answers within one iteration: no timer
-            while not events and not self._finished() and await self._wait_change(deadline):
-                pass
+            # ``timeout`` may be a short poll (conversation._collect): the silence allowed is the
+            # watcher's default (message_timeout), as a reply may still come.
+            self._watch(None, "waiting for a reply")
+            try:
+                await asyncio.sleep(0)  # the app usually answers within one iteration: no timer
+                while not events and not self._finished() and await self._wait_change(deadline):
+                    pass
+            finally:
+                self._watch(None, "")
         return events.popleft() if events else None
 
     async def settle(self, timeout: float) -> tuple[list[Event], bool]:
@@ -282,6 +317,7 @@ class AsgiConnection:
         events, out = self._events, list[Event]()
         spun = quiet = False
         self._wake_on_quiet = True
+        self._watch(timeout, "waiting for replies")
         try:
             while True:
                 out += events
@@ -302,6 +338,7 @@ class AsgiConnection:
                     break
         finally:
             self._wake_on_quiet = False
+            self._watch(None, "")
         out += events
         events.clear()
         return out, quiet
@@ -390,24 +427,33 @@ class AsgiConnection:
 
     async def _wait_handshake(self, timeout: float) -> None:
         deadline = self._loop.time() + timeout
-        await asyncio.sleep(0)
-        while not self._handshake_done and await self._wait_change(deadline):
-            pass
+        # Until the app answers: connection_timeout; once it has, see _resolve.
+        self._watch(timeout, "waiting for the handshake")
+        try:
+            await asyncio.sleep(0)
+            while not self._handshake_done and await self._wait_change(deadline):
+                pass
+        finally:
+            self._watch(None, "")
         self._handshake_done = True  # None if nothing came: a later accept changes nothing
 
     async def _finish(self, timeout: float) -> bool:
         task = self._task
         deadline = self._loop.time() + timeout
-        if not task.done():
-            await asyncio.sleep(0)  # most apps end within an iteration of the disconnect
-        while not task.done() and await self._wait_change(deadline):
-            pass
-        if task.done():
-            return True
-        self.app_stopped, self._cancelled = False, True
-        task.cancel()
-        await asyncio.wait([task], timeout=_CANCEL_GRACE)
-        return False
+        self._watch(timeout, "waiting for the app to stop")  # the grace covers _CANCEL_GRACE
+        try:
+            if not task.done():
+                await asyncio.sleep(0)  # most apps end within an iteration of the disconnect
+            while not task.done() and await self._wait_change(deadline):
+                pass
+            if task.done():
+                return True
+            self.app_stopped, self._cancelled = False, True
+            task.cancel()
+            await asyncio.wait([task], timeout=_CANCEL_GRACE)
+            return False
+        finally:
+            self._watch(None, "")
 
     def _background(self) -> list[asyncio.Task[Any]]:
         return self._owner.pending()
@@ -421,7 +467,11 @@ class AsgiConnection:
             await self._app(self.scope, self._receive, self._send)
         except ClientDisconnected:
             pass  # our own "the client left" escaped the app: servers ignore it too
-        except (Exception, SystemExit) as exc:  # SystemExit must not stop the test's loop
+        except BaseException as exc:
+            # KeyboardInterrupt, SystemExit, a BaseException of the app's own: a finding of this
+            # connection, which must not end the test session (see faults.py).
+            if not is_app_fault(exc):
+                raise
             error = exc
             self.app_error = AppError(exc, _app_traceback(exc))
         finally:
@@ -437,6 +487,9 @@ class AsgiConnection:
     def _resolve(self, result: HandshakeResult) -> None:
         if not self._handshake_done:
             self.handshake, self._handshake_done = result, True
+            # Answered: replies may come next, so what the app does now is held to the default
+            # limit (the runner's message_timeout), not to connection_timeout.
+            self._watch(None, "handling the connection")
             self._wake()
 
     def _refused(self, status: int, headers: tuple[tuple[str, str], ...]) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ws_routes.errors import AppLoadError, did_you_mean
+from ws_routes.faults import guarded_app_code
 from ws_routes.spec import RouteSpec
 
 __all__ = [
@@ -262,14 +263,20 @@ def _qualified_name(obj: object) -> str | None:
     return f"{module}.{qualname}" if module else qualname
 
 
-def load_app(import_path: str, *, rootdir: Path | None = None) -> Any:
+def load_app(
+    import_path: str, *, rootdir: Path | None = None, timeout: float | None = None
+) -> Any:
     """Import an ASGI app from ``"module:attribute"`` (``"module:factory()"`` calls a factory).
 
-    ``rootdir`` is put first on ``sys.path`` so a project's own modules import.
+    ``rootdir`` is put first on ``sys.path`` so a project's own modules import. With
+    ``timeout``, the import and the factory call each get that many seconds (on the main
+    thread; see :func:`ws_routes.faults.main_thread_deadline`).
 
     Raises:
         AppLoadError: The path is malformed, the module or attribute is missing, importing or the
-            factory raised, or the result is not callable. The message says what to do.
+            factory raised (``SystemExit`` and ``KeyboardInterrupt`` included; a real Ctrl-C
+            propagates), did not finish within ``timeout``, or the result is not callable. The
+            message says what to do.
     """
     module_name, _, attribute = import_path.partition(":")
     call = attribute.endswith("()")
@@ -282,7 +289,8 @@ def load_app(import_path: str, *, rootdir: Path | None = None) -> Any:
     if rootdir is not None and str(rootdir) not in sys.path:
         sys.path.insert(0, str(rootdir))
     importlib.invalidate_caches()  # files written since the last import (pytester) are found
-    module = _import(module_name, rootdir)
+    with guarded_app_code(f"importing app module {module_name!r}", timeout):
+        module = _import(module_name, rootdir)
     obj: Any = module
     parts = attribute.split(".")
     for depth, part in enumerate(parts):
@@ -296,10 +304,11 @@ def load_app(import_path: str, *, rootdir: Path | None = None) -> Any:
     if call:
         if not callable(obj):
             raise AppLoadError(f"app factory {import_path!r} is not callable: {obj!r:.80}")
-        try:
-            obj = obj()
-        except Exception as exc:
-            raise AppLoadError(f"app factory {import_path!r} raised {_summary(exc)}") from exc
+        with guarded_app_code(f"the app factory {import_path!r}", timeout):
+            try:
+                obj = obj()
+            except Exception as exc:
+                raise AppLoadError(f"app factory {import_path!r} raised {_summary(exc)}") from exc
         if inspect.isawaitable(obj):
             getattr(obj, "close", lambda: None)()
             raise AppLoadError(f"app factory {import_path!r} is async; use a sync factory")
@@ -371,7 +380,8 @@ def _summary(exc: BaseException) -> str:
         f for f in frames if "importlib" not in f.filename and not f.filename.startswith("<frozen")
     ]
     where = f" (at {own[-1].filename}:{own[-1].lineno})" if own else ""
-    return f"{type(exc).__name__}: {exc}{where}"
+    text = f": {exc}" if str(exc) else ""
+    return f"{type(exc).__name__}{text}{where}"
 
 
 # -- matching spec routes with app routes ------------------------------------------------------

@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from ws_routes.errors import WsRoutesError
+from ws_routes.faults import is_app_fault
 
 __all__ = ["Lifespan", "LifespanError"]
 
@@ -172,7 +173,11 @@ class Lifespan:
     async def _run(self, scope: Message) -> None:
         try:
             await self.app(scope, self._receive, self._send)
-        except Exception as exc:
+        except BaseException as exc:
+            # SystemExit or KeyboardInterrupt in a startup handler fails the route's lifespan;
+            # it must not end the test session (see faults.py).
+            if not is_app_fault(exc):
+                raise
             self._error = exc
 
     async def _receive(self) -> Message:

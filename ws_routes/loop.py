@@ -11,16 +11,25 @@ whole function on the loop thread, and ``run`` called inside it runs its corouti
 with no thread hop: on a busy machine every hop waits for a core twice, and a route runs
 thousands of conversations. A deadline that passes while the loop is responsive cancels the
 coroutine and the thread stays usable; a loop that does not come back is abandoned (``usable``
-becomes False, the caller makes a new ``LoopThread`` for the next item). An abandoned loop is
-told to stop, and on CPython an exception is injected into the thread so that a pure-Python busy
-loop unwinds instead of burning a core for the rest of the session; a blocking C call
-(``time.sleep``) ends first.
+becomes False, the caller makes a new ``LoopThread`` for the next item).
+
+A hard deadline covers a whole coroutine, so it is long. A blocked loop is found sooner: while a
+coroutine runs, a heartbeat timer notes every ``_BEAT`` seconds that the loop still runs, and the
+watchdog compares how long it has not with the limit that applies now: the timeout of the wait
+the driver is in (:meth:`LoopThread.watch`, called from the loop thread), or the ``stall`` the
+coroutine was started with for a wait that names none. Past that limit plus ``_STALL_GRACE`` the
+loop counts as blocked, long before the hard deadline. Outside the driver's waits only our own
+code runs (the app runs only while we await it), so no silence is held against the app there.
+An abandoned loop is told to stop, and on CPython an exception is injected into the thread so
+that a pure-Python busy loop unwinds instead of burning a core for the rest of the session; a
+blocking C call (``time.sleep``) ends first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ctypes
+import gc
 import queue
 import sys
 import threading
@@ -31,6 +40,7 @@ from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from ws_routes.errors import WsRoutesError
+from ws_routes.faults import DriverInterrupt
 
 __all__ = ["LoopBlocked", "LoopThread"]
 
@@ -44,34 +54,56 @@ _PROBE_GRACE = 0.4
 _WATCH_IDLE = 0.1
 # At shutdown, how long remaining tasks get to finish after being cancelled.
 _CANCEL_GRACE = 1.0
+# How often the heartbeat notes that the loop runs, while a coroutine runs on it.
+_BEAT = 0.1
+# How far past the applicable limit a silent loop counts as blocked: covers the heartbeat's
+# period and a loop thread that a busy machine did not schedule for a moment.
+_STALL_GRACE = 1.0
 
 
 class LoopBlocked(WsRoutesError):
     """A coroutine run on a :class:`LoopThread` did not finish before its hard deadline.
 
     Attributes:
-        timeout: The deadline, in seconds.
+        timeout: The limit that was passed, in seconds: the hard deadline, or for a stalled
+            loop the limit of the wait it stalled in.
         responsive: True when the loop still ran callbacks (the coroutine was cancelled and the
             thread stays usable); False when the loop was blocked and the thread was abandoned.
         stack: For a blocked loop, where its thread was when the deadline passed (the blocking
             call is at the bottom); None when it could not be read, and for a responsive one.
+        stalled: For a blocked loop, how long it had not run when it was abandoned (seconds).
+        during: What the driver was waiting for when the loop stalled (``watch``'s label), or
+            None (no wait declared one, or the hard deadline passed).
     """
 
-    def __init__(self, *, timeout: float, responsive: bool, stack: str | None) -> None:
+    def __init__(
+        self,
+        *,
+        timeout: float,
+        responsive: bool,
+        stack: str | None,
+        stalled: float | None = None,
+        during: str | None = None,
+    ) -> None:
         self.timeout = timeout
         self.responsive = responsive
         self.stack = stack
+        self.stalled = stalled
+        self.during = during
         if responsive:
             message = f"the coroutine did not finish within {timeout}s and was cancelled"
         else:
+            how_long = f"{stalled:.1f}s" if stalled is not None else f"more than {timeout}s"
+            while_ = f" while {during}" if during else ""
             message = (
-                f"the event loop was blocked for more than {timeout}s (a synchronous call such "
-                "as time.sleep() or a busy loop in the app?); its thread was abandoned"
+                f"the event loop was blocked for {how_long}{while_}, longer than the {timeout}s "
+                "allowed (a synchronous call such as time.sleep() or a busy loop in the app?); "
+                "its thread was abandoned"
             )
         super().__init__(message)
 
 
-class _Abandoned(BaseException):
+class _Abandoned(DriverInterrupt):
     """Injected into an abandoned loop thread; a BaseException so ``except Exception`` misses it."""
 
 
@@ -93,6 +125,12 @@ class LoopThread:
         # The coroutine running on the loop thread now: (its deadline on the monotonic clock,
         # its timeout), or None. The watchdog reads it; only the loop thread writes it.
         self._deadline: tuple[float, float] | None = None
+        # While it runs: when the heartbeat last ran (monotonic), how long the loop may stay
+        # silent by default (run's ``stall``), and the limit of the wait in progress (watch).
+        self._beat = 0.0
+        self._stall: float | None = None
+        self._limit: tuple[float | None, str] | None = None
+        self._heartbeat_handle: asyncio.TimerHandle | None = None
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         self._thread.start()
 
@@ -100,6 +138,11 @@ class LoopThread:
     def usable(self) -> bool:
         """False once closed, or after a deadline found the loop blocked."""
         return self._usable and not self._closed
+
+    @property
+    def thread(self) -> threading.Thread:
+        """The thread the loop (and so the app) runs on."""
+        return self._thread
 
     @property
     def blocked(self) -> bool:
@@ -117,11 +160,19 @@ class LoopThread:
     ) -> None:
         self.close()
 
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
+    def run(
+        self, coro: Coroutine[Any, Any, T], timeout: float, *, stall: float | None = None
+    ) -> T:
         """Run ``coro`` on the loop and return its result, waiting at most ``timeout`` seconds.
 
         Exceptions from ``coro`` propagate with their traceback. Inside :meth:`call` (on the
         loop thread), the coroutine runs in place.
+
+        Args:
+            coro: The coroutine.
+            timeout: The hard deadline of the whole coroutine.
+            stall: How long the loop may go without running during a :meth:`watch` that
+                names no limit; past it (plus a grace) the loop is blocked.
 
         Raises:
             LoopBlocked: ``coro`` did not finish in time (see :class:`LoopBlocked`).
@@ -137,9 +188,24 @@ class LoopThread:
                 else "LoopThread.run() called from a coroutine on its own loop thread"
             )
         if here:
-            return self._run_here(coro, timeout)
-        result: T = self.call(self._run_here, coro, timeout)
+            return self._run_here(coro, timeout, stall)
+        result: T = self.call(self._run_here, coro, timeout, stall)
         return result
+
+    def watch(self, limit: float | None, during: str) -> None:
+        """From the loop thread: a wait on the app starts, or ends (``during`` empty).
+
+        While it lasts, the loop must not stay silent for longer than ``limit`` seconds (None:
+        ``run``'s ``stall``); ``during`` says what is waited for, for the report ("waiting for
+        a reply"). Outside waits the loop's silence is our own code and is not watched.
+        """
+        if during:
+            # Called on the loop thread, so the loop runs now: silence counts from here, not
+            # from a heartbeat that our own code between waits kept from running.
+            self._beat = time.monotonic()
+            self._limit = (limit, during)
+        else:
+            self._limit = None
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` on the loop thread and return its result; ``run`` inside it runs
@@ -165,34 +231,89 @@ class LoopThread:
                     return job.result()
                 blocked = self._overdue()
                 if blocked is not None:
-                    stack = self._stack()
                     self._abandon()
-                    raise LoopBlocked(timeout=blocked, responsive=False, stack=stack)
+                    raise blocked
         except BaseException as exc:
             if not isinstance(exc, LoopBlocked) and not job.done.is_set():
                 # Interrupted (Ctrl-C) while the job runs: it cannot be stopped cleanly.
                 self._abandon()
+                # The interruption leaves garbage whose finalizers format tracebacks; collected
+                # later, inside the ast.parse() of pytest's interrupted summary, they make 3.11
+                # raise "AST constructor recursion depth mismatch" (ast.parse is not
+                # re-entrant there) instead of printing the summary. Collect it now.
+                gc.collect()
             raise
+
+    def _silence_limit(self) -> tuple[float, str] | None:
+        """How long the loop may stay silent now, and what the driver waits for meanwhile."""
+        limit = self._limit
+        if limit is None:
+            return None  # no wait on the app in progress: our own code is running
+        seconds = limit[0] if limit[0] is not None else self._stall
+        return None if seconds is None else (seconds, limit[1])
 
     def _watch_interval(self) -> float:
         deadline = self._deadline
         if deadline is None:
             return _WATCH_IDLE
-        return max(0.001, deadline[0] + _PROBE_GRACE - time.monotonic())
+        wake = deadline[0] + _PROBE_GRACE
+        limit = self._silence_limit()
+        if limit is not None:
+            wake = min(wake, self._beat + limit[0] + _STALL_GRACE)
+        return min(_WATCH_IDLE * 5, max(0.001, wake - time.monotonic()))
 
-    def _overdue(self) -> float | None:
-        """The timeout of the coroutine that overran its deadline by the grace, if one did."""
+    def _overdue(self) -> LoopBlocked | None:
+        """A blocked loop: the running coroutine overran its hard deadline by the grace, or the
+        loop has not run for longer than the limit of the current wait plus the grace."""
         deadline = self._deadline
-        if deadline is not None and time.monotonic() > deadline[0] + _PROBE_GRACE:
-            return deadline[1]
+        if deadline is None:
+            return None
+        now = time.monotonic()
+        silent = now - self._beat
+        limit = self._silence_limit()
+        if limit is not None and silent > limit[0] + _STALL_GRACE:
+            return LoopBlocked(
+                timeout=limit[0],
+                responsive=False,
+                stack=self._stack(),
+                stalled=round(silent, 1),
+                during=limit[1] or None,
+            )
+        if now > deadline[0] + _PROBE_GRACE:
+            return LoopBlocked(
+                timeout=deadline[1], responsive=False, stack=self._stack(), stalled=round(silent, 1)
+            )
         return None
 
-    def _run_here(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
-        self._deadline = (time.monotonic() + timeout, timeout)
+    def _run_here(self, coro: Coroutine[Any, Any, T], timeout: float, stall: float | None) -> T:
+        loop = self.loop
+        self._beat = time.monotonic()
+        self._stall, self._limit = stall, None
+        self._deadline = (self._beat + timeout, timeout)
+        self._heartbeat_handle = loop.call_later(_BEAT, self._heartbeat)
+        task = loop.create_task(_within(coro, timeout))
         try:
-            return self.loop.run_until_complete(_within(coro, timeout))
+            while True:
+                try:
+                    return loop.run_until_complete(task)
+                except (KeyboardInterrupt, SystemExit):
+                    if task.done():
+                        raise
+                    # A task or callback of the app raised it, and asyncio lets these two out
+                    # of the loop after storing them in the task (where the driver reads them):
+                    # the app's finding, not a reason to stop. Real Ctrl-C goes to the main
+                    # thread, never here.
+                    continue
         finally:
             self._deadline = None
+            self._stall = self._limit = None
+            if self._heartbeat_handle is not None:
+                self._heartbeat_handle.cancel()
+                self._heartbeat_handle = None
+
+    def _heartbeat(self) -> None:
+        self._beat = time.monotonic()
+        self._heartbeat_handle = self.loop.call_later(_BEAT, self._heartbeat)
 
     def close(self, timeout: float = 2.0) -> bool:
         """Stop the loop: cancel remaining tasks, finalize async generators, close it.

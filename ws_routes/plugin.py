@@ -31,6 +31,9 @@ STATS_PROPERTY = "ws_routes_stats"
 # to the controller with its report and are printed there when the route finishes.
 VERBOSE_PROPERTY = "ws_routes_verbose"
 _NODE_PREFIX = "ws-routes::test_websocket["
+# Importing the app and calling its factory may take this many connection_timeouts (a server
+# starting up): generous, since importing a large app is slow, but never forever.
+_APP_LOAD_FACTOR = 10
 
 
 @dataclass(slots=True)
@@ -206,9 +209,12 @@ def _plan_routes(
         )
     if str(rootdir) not in sys.path:
         sys.path.insert(0, str(rootdir))
-    state.app = load_app(app_path, rootdir=rootdir)
     overrides = options.settings_overrides()
     settings = spec.settings.merged(**overrides)
+    # An import or factory that blocks is a located collection error, not a hang.
+    state.app = load_app(
+        app_path, rootdir=rootdir, timeout=settings.connection_timeout * _APP_LOAD_FACTOR
+    )
     planned: list[tuple[RouteSpec, dict[str, str] | None, str | None]] = []
     for match in match_routes(spec.routes, inspect_app(state.app)):
         if match.found is None:

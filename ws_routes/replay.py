@@ -135,6 +135,7 @@ def replay(
         loop.run(
             run_conversation(transport, route, conversation, transcript=transcript),
             timeout=deadline,
+            stall=settings.message_timeout,  # as in the pytest run (RouteRunner._run)
         )
     failures = evaluate(route, conversation, transcript)
     print(render_handshake(transcript), file=out)

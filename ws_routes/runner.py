@@ -13,22 +13,21 @@ from __future__ import annotations
 import hashlib
 import sysconfig
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.database import ExampleDatabase
 from hypothesis.errors import FlakyFailure, HypothesisException
 
+from ws_routes.apps import blocked_message, running_app
 from ws_routes.asgi import AsgiTransport
 from ws_routes.checks import evaluate
 from ws_routes.compile import CompiledRoute
 from ws_routes.conversation import Conversation, conversations, run_conversation
 from ws_routes.credentials import Credential
 from ws_routes.errors import WsRoutesError
-from ws_routes.lifespan import Lifespan
 from ws_routes.loop import LoopBlocked, LoopThread
 from ws_routes.probes import Probe, build_probes, lint_warnings, run_probe
 from ws_routes.report import RouteStats
@@ -54,6 +53,8 @@ class ConversationFailed(WsRoutesError):
         self.also: list[ConversationFailed] = []
         super().__init__(f"{failure.check}: {failure.message}")
 
+
+T = TypeVar("T")
 
 _FAILURE_TYPES: dict[str, type[ConversationFailed]] = {}
 
@@ -130,25 +131,6 @@ class RouteDatabase(ExampleDatabase):
         self._inner.move(self._prefix + src, self._prefix + dest, value)
 
 
-@contextmanager
-def running_app(app: Any, *, timeout: float) -> Iterator[tuple[LoopThread, AsgiTransport]]:
-    """A loop thread with the app's lifespan started on it, and a transport to the app.
-
-    Shutdown runs even when the body fails; a loop the app blocked is abandoned instead.
-    """
-    loop = LoopThread()
-    lifespan = Lifespan(app)
-    try:
-        loop.run(lifespan.startup(timeout=timeout), timeout=timeout + 5)
-        yield loop, AsgiTransport(app, state=lifespan.state)
-    finally:
-        if loop.usable:
-            try:
-                loop.run(lifespan.shutdown(timeout=timeout), timeout=timeout + 5)
-            finally:
-                loop.close()
-
-
 @dataclass(slots=True, kw_only=True)
 class RouteResult:
     stats: RouteStats
@@ -189,26 +171,40 @@ class RouteRunner:
         # Read on the caller's thread: Hypothesis keeps the current settings per thread, and the
         # searches run on the loop thread.
         self._settings = settings()
-        # What runs on the loop now (transcript, conversation, probe name): what a blocked loop
-        # is reported with, since the thread that was running it never returns.
-        self._current: tuple[Transcript, Conversation, str | None] = (
+        # What runs on the loop now (transcript, conversation, probe name, when it started): what
+        # a blocked loop is reported with, since the thread that was running it never returns.
+        self._current: tuple[Transcript, Conversation, str | None, float] = (
             Transcript(route=route.spec.path, path=route.spec.path),
             Conversation(path=route.spec.path),
             None,
+            time.perf_counter(),
         )
 
     def _hard_deadline(self, conversation: Conversation) -> float:
+        # Only for a loop that keeps running: a blocked one is found at the timeout of the wait
+        # it blocked (LoopThread.watch); this bounds a conversation that never ends anyway.
         s = self.route.spec.settings
         return 2 * s.connection_timeout + s.message_timeout * (len(conversation.steps) + 1) + 5.0
+
+    def _run(self, loop: LoopThread, coro: Coroutine[Any, Any, T], conversation: Conversation) -> T:
+        # A wait on the app that names no timeout of its own (after the accept, a reply poll)
+        # is held to message_timeout: a reply may still come (see LoopThread.watch).
+        return loop.run(
+            coro,
+            timeout=self._hard_deadline(conversation),
+            stall=self.route.spec.settings.message_timeout,
+        )
 
     def _blocked(
         self, exc: LoopBlocked, transcript: Transcript, conversation: Conversation
     ) -> _Abandon:
+        # The conversation never reached its end, where the driver notes the time.
+        transcript.elapsed_ms = round((time.perf_counter() - self._current[3]) * 1000, 3)
         if exc.responsive:  # the loop ran, but the conversation outlived every timeout in it
             message = f"the conversation did not end within its hard deadline ({exc})"
             actual = "the conversation was cancelled; the route was not tested further"
         else:
-            message = f"the app blocked the event loop ({exc})"
+            message = blocked_message(exc, self.route.spec.settings)
             actual = "the event loop stopped responding; the run was abandoned"
         failure = Failure(
             check="no_hang",
@@ -239,11 +235,12 @@ class RouteRunner:
         found: list[ConversationFailed] = []
         for probe in build_probes(self.route, self.credential):
             transcript = Transcript(route=self.route.spec.path, path=probe.conversation.path)
-            self._current = (transcript, probe.conversation, probe.name)
+            self._current = (transcript, probe.conversation, probe.name, time.perf_counter())
             try:
-                outcome = loop.run(
+                outcome = self._run(
+                    loop,
                     run_probe(transport, self.route, probe, transcript=transcript),
-                    timeout=self._hard_deadline(probe.conversation),
+                    probe.conversation,
                 )
             except LoopBlocked as exc:
                 abandon = self._blocked(exc, transcript, probe.conversation)
@@ -262,12 +259,14 @@ class RouteRunner:
             error = _failure_type(first.check, bug)(first, transcript, probe.conversation)
             error.probe = probe.name
             hang = first.check == "no_hang" or first.error_type == "timeout"
+            if hang:
+                # Every other probe and conversation would hang too, each costing a full timeout,
+                # and a hang has nothing to shrink: the route ends with this one, keeping what
+                # the probes before it found.
+                error.also.extend(([baseline] if baseline else []) + found)
+                raise _Abandon(error)
             if probe.baseline:
                 baseline = baseline or error
-                if hang:  # every other probe would hang too; the first conversation will
-                    return baseline, found
-            elif hang:
-                raise _Abandon(error)
             elif type(error) not in {type(f) for f in found}:
                 found.append(error)
         if baseline is not None:  # the conversations shrink that one; other probes' copies go
@@ -291,13 +290,14 @@ class RouteRunner:
         self, loop: LoopThread, transport: AsgiTransport, conversation: Conversation
     ) -> None:
         transcript = Transcript(route=self.route.spec.path, path=conversation.path)
-        self._current = (transcript, conversation, None)
+        self._current = (transcript, conversation, None, time.perf_counter())
         stats = self.stats
         stats.sequences += 1
         try:
-            loop.run(
+            self._run(
+                loop,
                 run_conversation(transport, self.route, conversation, transcript=transcript),
-                timeout=self._hard_deadline(conversation),
+                conversation,
             )
         except LoopBlocked as exc:
             raise self._blocked(exc, transcript, conversation) from None
@@ -376,7 +376,7 @@ class RouteRunner:
                 # On the loop thread: each conversation then runs without a thread hop.
                 loop.call(explore)
             except LoopBlocked as exc:  # the loop never came back; its thread was abandoned
-                transcript, conversation, probe = self._current
+                transcript, conversation, probe, _ = self._current
                 blocked = self._blocked(exc, transcript, conversation).failure
                 assert blocked is not None
                 blocked.probe = probe
@@ -428,13 +428,14 @@ class RouteRunner:
             return
         replayed = Transcript(route=t.route, path=t.path)
         try:
-            _, found = loop.run(
+            _, found = self._run(
+                loop,
                 trace_exceptions(
                     run_conversation(
                         transport, self.route, failed.conversation, transcript=replayed
                     )
                 ),
-                timeout=self._hard_deadline(failed.conversation),
+                failed.conversation,
             )
         except (LoopBlocked, WsRoutesError):
             return

@@ -81,7 +81,8 @@ class AppError:
 
     @property
     def summary(self) -> str:
-        return f"{type(self.exception).__name__}: {self.exception}"
+        text = str(self.exception)  # KeyboardInterrupt() has none: no dangling colon then
+        return f"{type(self.exception).__name__}: {text}" if text else type(self.exception).__name__
 
 
 class Connection(Protocol):
