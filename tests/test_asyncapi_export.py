@@ -27,7 +27,7 @@ DOCUMENTS = [
 
 
 def round_trip(spec: Spec, folder: Path, suffix: str = ".yaml") -> Spec:
-    document = export_asyncapi(spec)
+    document = export_asyncapi(spec, include_secrets=True)  # the token round-trips too
     path = folder / f"exported{suffix}"
     path.write_text(json.dumps(document) if suffix == ".json" else dump_yaml(document), "utf-8")
     return load_spec_text(import_asyncapi(path))
@@ -187,3 +187,12 @@ def test_exported_schemas_point_into_their_place_in_the_document() -> None:
     assert login["properties"]["token"]["$ref"] == (
         "#/channels/ws.login/x-ws-routes-auth/first_message/$defs/token"
     )
+
+
+def test_the_spec_token_is_left_out_unless_asked() -> None:
+    spec = load_spec(EVERY_FIELD)
+    tokens = [r.auth.token for r in spec.routes if r.auth is not None and r.auth.token]
+    assert tokens
+    published = json.dumps(export_asyncapi(spec))
+    assert not any(token in published for token in tokens)
+    assert all(token in json.dumps(export_asyncapi(spec, include_secrets=True)) for token in tokens)

@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from ws_routes.credentials import Credential, credential_for, parse_auth_option, redact
+from ws_routes.credentials import (
+    Credential,
+    Redactor,
+    credential_for,
+    parse_auth_option,
+    redact,
+)
 from ws_routes.errors import WsRoutesError
 from ws_routes.spec import AuthSpec
 
@@ -72,3 +78,39 @@ def test_spec_token_goes_where_the_spec_says() -> None:
 def test_redact_replaces_longest_secret_first() -> None:
     assert redact("token=abcdef and abc", ["abc", "abcdef"]) == "token=*** and ***"
     assert redact("nothing", ["", "zzz"]) == "nothing"
+
+
+SECRET = 'Zq8/x+y z&w="\u00fc"-9f3KpL2mN7vR4tY1'
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        SECRET,
+        __import__("urllib.parse").parse.quote(SECRET, safe=""),
+        __import__("urllib.parse").parse.quote(SECRET),
+        __import__("urllib.parse").parse.quote_plus(SECRET),
+        __import__("json").dumps(SECRET)[1:-1],
+        __import__("json").dumps(SECRET, ensure_ascii=False)[1:-1],
+        repr(SECRET)[1:-1],
+        __import__("base64").b64encode(SECRET.encode()).decode(),
+    ],
+)
+def test_redactor_hides_every_encoding(form: str) -> None:
+    redactor = Redactor([SECRET])
+    assert redactor.redact(f"before {form} after") == "before *** after"
+
+
+def test_redactor_hides_a_prefix_cut_by_a_preview_and_a_suffix_after_a_cut() -> None:
+    redactor = Redactor([SECRET])
+    assert redactor.redact(f'"pad {SECRET[:9]}… (99 chars)') == '"pad ***… (99 chars)'
+    assert redactor.redact(f"'x...{SECRET[-9:]}'") == "'x...***'"
+    # Short pieces are ordinary text: a 7-character prefix at a cut stays.
+    assert redactor.redact(f"{SECRET[:7]}…") == f"{SECRET[:7]}…"
+
+
+def test_redactor_decodes_basic_auth_and_masks_its_repr() -> None:
+    redactor = Redactor(["Basic YWxpY2U6UGE1NS13MHJkLVh5Wg=="])
+    assert redactor.redact("user alice:Pa55-w0rd-XyZ, pw Pa55-w0rd-XyZ") == "user ***, pw ***"
+    assert "YWxp" not in repr(redactor)
+    assert not Redactor([""])

@@ -43,6 +43,7 @@ LAYERS: dict[str, int] = {
     "checks": 5,
     "probes": 5,
     "report": 6,
+    "redaction": 6,
     "runner": 6,
     "replay": 6,
     "scaffold": 6,

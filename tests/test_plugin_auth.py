@@ -165,7 +165,16 @@ def test_bad_routes_auth_is_a_usage_error_without_the_secret(run_routes: RunRout
     result.stderr.fnmatch_lines(
         [
             "ERROR: --routes-auth: expected one of bearer:TOKEN, header:NAME:VALUE, "
-            "query:NAME:VALUE, cookie:NAME:VALUE, got 'basic:***'"
+            "query:NAME:VALUE, cookie:NAME:VALUE, got the kind 'basic' (the value itself is not "
+            "shown: it may hold the secret); for HTTP basic auth pass "
+            "header:Authorization:Basic BASE64-OF-USER:PASSWORD"
         ]
     )
+    assert "s3cr3t" not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_bare_token_as_routes_auth_is_not_echoed(run_routes: RunRoutes) -> None:
+    result = run_routes(ECHO_APP, "--routes-auth", "s3cr3t-bare-token")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --routes-auth: *got a value with no ':' (17 characters)*"])
     assert "s3cr3t" not in result.stdout.str() + result.stderr.str()

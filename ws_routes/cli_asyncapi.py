@@ -93,7 +93,7 @@ def _export(args: argparse.Namespace) -> int:
         return _report(list(many.errors))
     except SpecError as one:
         return _report([one])
-    document = export_asyncapi(spec)
+    document = export_asyncapi(spec, include_secrets=args.include_secrets)
     if args.output is not None and args.output.lower().endswith(".json"):
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     else:
@@ -135,4 +135,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="write the document here instead of stdout; JSON when OUT ends in .json, else YAML",
     )
     exporter.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
+    exporter.add_argument(
+        "--include-secrets",
+        action="store_true",
+        help="also write the spec's auth.token (left out by default: exports get published)",
+    )
     exporter.set_defaults(run=_export)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import random
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,7 @@ import pytest
 
 if TYPE_CHECKING:
     from ws_routes.compile import CompiledRoute
-    from ws_routes.credentials import Credential
+    from ws_routes.credentials import Credential, Redactor
     from ws_routes.options import RunOptions
     from ws_routes.report import RouteStats
     from ws_routes.spec import RouteSpec, Spec
@@ -40,10 +40,13 @@ _APP_LOAD_FACTOR = 10
 class _State:
     options: RunOptions
     seed: int
+    # Every secret of the run (--routes-auth, the spec's auth.token), in every encoding; its repr
+    # and the credential's are masked, so a traceback's locals (pytest -l) show neither.
+    redactor: Redactor
     app: Any = None
     spec: Spec | None = None
     credential: Credential | None = None
-    secrets: list[str] = field(default_factory=list)
+    log_filter: Any = None  # on the asyncio logger for the whole session
 
 
 _STATE = pytest.StashKey["_State"]()
@@ -88,6 +91,8 @@ def pytest_configure(config: pytest.Config) -> None:
         if options.routes:
             config.pluginmanager.register(_RoutesAloneNote(), "ws_routes_note")
         return
+    from ws_routes.credentials import Redactor
+
     if options.auth is not None:
         from ws_routes.credentials import parse_auth_option
         from ws_routes.errors import WsRoutesError
@@ -103,12 +108,57 @@ def pytest_configure(config: pytest.Config) -> None:
     state = _State(
         options=options,
         seed=seed_value if seed_value is not None else random.SystemRandom().getrandbits(32),
+        redactor=Redactor([credential.secret] if credential is not None else []),
         credential=credential,
     )
-    if credential is not None:
-        state.secrets.append(credential.secret)
+    _filter_asyncio_logger(state)
     config.stash[_STATE] = state
     config.pluginmanager.register(_SessionReporter(config, state), "ws_routes_session")
+
+
+def _filter_asyncio_logger(state: _State) -> None:
+    """Redact the asyncio logger for the whole session: it may log an app's task long after
+    the route ended ("Task exception was never retrieved"), outside any item."""
+    import logging
+
+    from ws_routes.redaction import RedactingFilter
+
+    state.log_filter = RedactingFilter(state.redactor)
+    logging.getLogger("asyncio").addFilter(state.log_filter)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    import logging
+
+    state = config.stash.get(_STATE, None)
+    if state is not None and state.log_filter is not None:
+        logging.getLogger("asyncio").removeFilter(state.log_filter)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report: pytest.TestReport = yield
+    state = item.config.stash.get(_STATE, None)
+    if isinstance(item, WebSocketRouteItem) and state is not None:
+        from ws_routes.redaction import redact_report
+
+        redact_report(report, state.redactor)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    report: pytest.CollectReport = yield
+    state = collector.config.stash.get(_STATE, None)
+    if isinstance(collector, RoutesCollector) and state is not None:
+        from ws_routes.redaction import redact_report
+
+        redact_report(report, state.redactor)
+    return report
 
 
 def _take_route_ids(config: pytest.Config) -> None:
@@ -198,9 +248,7 @@ def _plan_routes(
     rootdir = config.rootpath
     spec = load_spec(options.spec, rootdir=rootdir)
     state.spec = spec
-    for route in spec.routes:
-        if route.auth is not None and route.auth.token:
-            state.secrets.append(route.auth.token)
+    state.redactor.add(*(r.auth.token for r in spec.routes if r.auth is not None and r.auth.token))
     app_path = options.app or spec.app
     if not app_path:
         raise AppLoadError(
@@ -279,8 +327,9 @@ class WebSocketRouteItem(pytest.Item):
 
     def runtest(self) -> None:
         from ws_routes.compile import compile_route
-        from ws_routes.credentials import credential_for, redact
+        from ws_routes.credentials import credential_for
         from ws_routes.errors import WsRoutesError
+        from ws_routes.redaction import app_output_redacted
         from ws_routes.runner import RouteRunner
 
         state = self.config.stash[_STATE]
@@ -304,7 +353,8 @@ class WebSocketRouteItem(pytest.Item):
             else None,
         )
         try:
-            result = runner.run()
+            with app_output_redacted(state.redactor):
+                result = runner.run()
         finally:
             if self._verbose_log:
                 self.user_properties.append((VERBOSE_PROPERTY, "\n".join(self._verbose_log)))
@@ -319,7 +369,7 @@ class WebSocketRouteItem(pytest.Item):
         # failure (or error) to report, the lint stays a warning instead of replacing it.
         keep_warning = result.failure is not None or result.error is not None
         for warning in result.warnings:
-            self._warn(WsRoutesWarning(redact(warning, state.secrets)), always=keep_warning)
+            self._warn(WsRoutesWarning(state.redactor.redact(warning)), always=keep_warning)
         if result.error:
             raise WsRoutesError(f"{self.route.path}: {result.error}")
         if result.failure is not None:
@@ -353,7 +403,6 @@ class WebSocketRouteItem(pytest.Item):
         return chosen if chosen is not None else hypothesis_settings().max_examples
 
     def _verbose_printer(self, compiled: CompiledRoute) -> Any:
-        from ws_routes.credentials import redact
         from ws_routes.report import render_handshake
 
         state = self.config.stash[_STATE]
@@ -370,7 +419,7 @@ class WebSocketRouteItem(pytest.Item):
                 + (f": FAILED {failures[0].check}" if failures else "")
             ]
             lines += render_handshake(transcript).splitlines() + transcript.render(limit=160)
-            text = redact("\n".join(lines), state.secrets)
+            text = state.redactor.redact("\n".join(lines))
             if hasattr(self.config, "workerinput"):
                 self._verbose_log.append(text)  # printed by the controller (VERBOSE_PROPERTY)
                 return
@@ -395,9 +444,7 @@ class WebSocketRouteItem(pytest.Item):
         if isinstance(exc, ConversationFailed):
             return self._render_conversation_failure(exc, state)
         if isinstance(exc, WsRoutesError):
-            from ws_routes.credentials import redact
-
-            return redact(str(exc), state.secrets)
+            return state.redactor.redact(str(exc))
         return super().repr_failure(excinfo)
 
     def _render_conversation_failure(self, exc: Any, state: _State) -> str:
@@ -424,7 +471,7 @@ class WebSocketRouteItem(pytest.Item):
             exc.transcript,
             reproduce_command=command,
             snippet=snippet,
-            secrets=state.secrets,
+            secrets=state.redactor,
             extra=extra,
             probe=exc.probe,
         )
@@ -434,7 +481,7 @@ class WebSocketRouteItem(pytest.Item):
                 other.transcript,
                 reproduce_command=command,
                 snippet=replay_snippet(app, other.conversation, spec=spec_source),
-                secrets=state.secrets,
+                secrets=state.redactor,
                 probe=other.probe,
                 traceback_lines=6,
             )

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ws_routes.credentials import redact
+from ws_routes.credentials import Redactor, redact
 from ws_routes.transcript import Failure, Transcript, render_payload
 from ws_routes.transport import Accepted, Rejected
 
@@ -81,7 +81,7 @@ def render_failure(
     *,
     reproduce_command: str | None = None,
     snippet: str | None = None,
-    secrets: Iterable[str] = (),
+    secrets: Redactor | Iterable[str] = (),
     extra: Sequence[str] = (),
     probe: str | None = None,
     traceback_lines: int | None = None,

@@ -139,7 +139,7 @@ class AuthSpec:
     first_message: Schema | None = None
     # Prefix for header credentials, e.g. "Bearer" gives "Authorization: Bearer <token>".
     scheme: str | None = None
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)  # never in a repr (pytest -l locals)
     reject_close_codes: tuple[int, ...] = (1008, 4001, 4003)
     location: Location = field(default_factory=Location, compare=False)
 

@@ -77,7 +77,8 @@ def checks_diff(settings: Settings, base: Settings) -> dict[str, bool]:
 
 
 class _Exporter:
-    def __init__(self, spec: Spec) -> None:
+    def __init__(self, spec: Spec, *, include_secrets: bool = False) -> None:
+        self.include_secrets = include_secrets
         self.spec = spec
         self.channels: dict[str, Any] = {}
         self.operations: dict[str, Any] = {}
@@ -140,7 +141,7 @@ class _Exporter:
             out["first_message"] = self.schema(auth.first_message.value, *at)
         if auth.scheme is not None:
             out["scheme"] = auth.scheme
-        if auth.token is not None:
+        if auth.token is not None and self.include_secrets:  # a document meant to be published
             out["token"] = auth.token
         if auth.reject_close_codes != AuthSpec().reject_close_codes:
             out["reject_close_codes"] = list(auth.reject_close_codes)
@@ -324,7 +325,7 @@ class _Exporter:
         return doc
 
 
-def export_asyncapi(spec: Spec) -> dict[str, Any]:
+def export_asyncapi(spec: Spec, *, include_secrets: bool = False) -> dict[str, Any]:
     """An AsyncAPI 3.0.0 document describing ``spec``'s routes.
 
     Importing the document with :func:`~ws_routes.asyncapi.import_asyncapi` gives back a spec
@@ -336,4 +337,4 @@ def export_asyncapi(spec: Spec) -> dict[str, Any]:
     Returns:
         The document as plain JSON-like data, ready for ``json.dumps`` or a YAML dumper.
     """
-    return _Exporter(spec).document()
+    return _Exporter(spec, include_secrets=include_secrets).document()
