@@ -352,7 +352,7 @@ def test_reply_not_matching_any_schema_fails_reply_schema_with_reasons() -> None
     assert failure.expected == "one of ['pong', 'error'] (closest: 'pong')"
     assert failure.actual.splitlines() == [
         '< json {"ok": false}    [undocumented]',
-        "at /ok: True was expected",
+        "at /ok: true was expected",
     ]
 
 

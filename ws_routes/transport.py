@@ -81,7 +81,15 @@ class AppError:
 
     @property
     def summary(self) -> str:
-        return f"{type(self.exception).__name__}: {self.exception}"
+        """``Type: message``, cut to a preview and printable whatever the app put in it."""
+        try:
+            text = str(self.exception)
+        except Exception:  # an exception whose __str__ raises is still the app's finding
+            text = "<its str() raised>"
+        if len(text) > 500:
+            text = text[:500] + "…"
+        line = f"{type(self.exception).__name__}: {text}"
+        return line.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class Connection(Protocol):
