@@ -734,3 +734,54 @@ def test_push_only_handler_settles_without_waiting_out_the_timeout() -> None:
     assert events == []
     assert quiet
     assert waited < 30.0  # far from the 60 s timeout: it returned as soon as the app sat idle
+
+
+def test_a_flood_is_counted_not_queued() -> None:
+    from ws_routes.transcript import MAX_KEPT_BYTES, MAX_KEPT_FRAMES
+
+    frame = b"x" * (8 * 2**20)  # one object, sent again and again: memory stays flat here
+
+    async def flood(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await receive()
+        for _ in range(12):  # 96 MiB
+            await send({"type": "websocket.send", "bytes": frame})
+        for _ in range(MAX_KEPT_FRAMES):
+            await send({"type": "websocket.send", "text": "tick"})
+        await send({"type": "websocket.close", "code": 1000})
+
+    async def main() -> None:
+        conn = await connect(flood)
+        await conn.send_text("go")
+        events, _quiet = await conn.settle(5)
+        kept = MAX_KEPT_BYTES // len(frame)
+        assert events[:kept] == [BytesFrame(frame)] * kept
+        # After the first frame dropped, nothing more is queued (no gaps), except the close.
+        assert events[kept:] == [ServerClose(1000)]
+        assert conn.dropped_frames == 12 - kept + MAX_KEPT_FRAMES
+        assert conn.dropped_bytes == (12 - kept) * len(frame) + 4 * MAX_KEPT_FRAMES
+        await conn.close(timeout=1)
+
+    run(main())
+
+
+def test_a_few_large_frames_are_all_kept() -> None:
+    frame = "y" * (20 * 2**20)
+
+    async def three_large(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await receive()
+        for _ in range(3):
+            await send({"type": "websocket.send", "text": frame})
+
+    async def main() -> None:
+        conn = await connect(three_large)
+        await conn.send_text("go")
+        events, _quiet = await conn.settle(5)
+        assert events[:3] == [TextFrame(frame)] * 3
+        assert conn.dropped_frames == 0
+        await conn.close(timeout=1)
+
+    run(main())

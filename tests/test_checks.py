@@ -352,7 +352,7 @@ def test_reply_not_matching_any_schema_fails_reply_schema_with_reasons() -> None
     assert failure.expected == "one of ['pong', 'error'] (closest: 'pong')"
     assert failure.actual.splitlines() == [
         '< json {"ok": false}    [undocumented]',
-        "at /ok: True was expected",
+        "at /ok: true was expected",
     ]
 
 
@@ -723,3 +723,23 @@ def test_failures_about_an_exception_carry_it_as_their_cause() -> None:
     (leaked,) = run(leak)
     assert leaked.check == "disconnect"
     assert leaked.cause is None
+
+
+def test_a_flood_is_a_finding_of_its_own() -> None:
+    t = transcript(sent(0), received(0, "tick", kind="text"))
+    t.dropped_frames, t.dropped_bytes, t.kept_bytes = 2, 100 * 2**20, 4
+    (failure,) = run(t)
+    assert failure.check == "flood"
+    assert failure.error_type == "resource_exhaustion"
+    assert failure.message.startswith("the server sent 3 frames (100.0 MiB) in one conversation")
+    assert failure.actual == "2 frame(s) (104,857,600 bytes/chars) beyond that, counted but not kept"
+    assert run(t, route(settings=Settings(checks={"flood": False}))) == []
+
+
+def test_close_reasons_with_lone_surrogates_are_measured_as_sent() -> None:
+    # Issue 10: a GraphQL server echoed the client's "\ud800" escape in its close reason.
+    (failure,) = run(transcript(sent(0), server_close(4400, "bad: \ud800" * 20)))
+    assert failure.check == "close_code"
+    assert failure.actual == "160 bytes"
+    (failure,) = run(transcript(sent(0), server_close(1006, "\ud800")))
+    assert failure.actual == "connection closed with code 1006 ('\\ud800')"

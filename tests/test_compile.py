@@ -109,7 +109,7 @@ def test_classify_bytes_when_only_text_replies_are_declared() -> None:
 def test_reply_errors_explain_the_mismatch() -> None:
     ack = compiled(replies=REPLIES).replies[0]
     assert ack.errors({"id": 1}) == []
-    assert ack.errors({"other": 1}) == ["at (root): 'id' is a required property"]
+    assert ack.errors({"other": 1}) == ['at (root): "id" is a required property']
     assert not ack.is_valid({"other": 1})
 
 

@@ -28,6 +28,7 @@ LAYERS: dict[str, int] = {
     "generate": 2,
     "websocket": 3,
     "compile": 3,
+    "replies": 3,
     "credentials": 3,
     "mutate": 3,
     "discovery": 4,

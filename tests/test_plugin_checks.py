@@ -231,7 +231,7 @@ def test_reply_checks(run_routes: RunRoutes) -> None:
             "Failed at message index: 0",
             "  one of ['pong'] (closest: 'pong')",
             '  < json {"ok": false}    [[]undocumented]',
-            "  at /ok: True was expected",
+            "  at /ok: true was expected",
             "WEBSOCKET TEST FAILURE: /ws/bytes",
             "Check: undocumented_reply",
             "Message: the server sent a bytes frame, but no bytes reply is declared",

@@ -14,6 +14,7 @@ from ws_routes.report import (
     RouteStats,
     render_failure,
     render_handshake,
+    render_internal_error,
     render_summary,
     replay_snippet,
     reproduce_command,
@@ -480,3 +481,41 @@ def test_traceback_lines_keeps_the_end_of_a_long_traceback() -> None:
     assert "line 16" not in short
     assert "  ..." in short
     assert "line 0" in render_failure(failure, t)
+
+
+def test_internal_error_report_says_it_is_ours_and_how_to_report_it() -> None:
+    t = transcript(SENT, handshake=Accepted())
+    text = render_internal_error(
+        "/ws/chat/{room}",
+        "Traceback (most recent call last):\n  ...\nZeroDivisionError: s3cret \ud800\n",
+        t,
+        reproduce_command="pytest --routes-websocket",
+        snippet="replay(...)",
+        secrets=["s3cret"],
+    )
+    lines = text.splitlines()
+    assert lines[:3] == [RULE, "INTERNAL ERROR IN WS_ROUTES: /ws/chat/{room}", RULE]
+    assert "this is a bug in ws_routes, not a" in lines[3]
+    assert any("open an issue on the ws_routes tracker" in line for line in lines)
+    assert "  ZeroDivisionError: *** \\ud800" in lines  # redacted and printable
+    assert '  > json {"type": "leave"}    [leave]' in lines
+    assert lines[-4:] == [
+        "  pytest --routes-websocket",
+        "Or replay this exact conversation in Python:",
+        "  replay(...)",
+        RULE,
+    ]
+
+
+def test_huge_tracebacks_and_payloads_are_cut_in_reports() -> None:
+    sent = Frame(direction="send", kind="text", data="s" * 10**6, name="say", index=0)
+    error = AppError(ValueError("x"), "Traceback:\nValueError: " + "v" * 10**6 + "\n")
+    text = render_failure(replace_frame(FAILURE, sent), transcript(sent, app_error=error))
+    assert len(text) < 20_000
+    assert "… (1000012 chars)" in text
+
+
+def replace_frame(failure: Failure, frame: Frame) -> Failure:
+    from dataclasses import replace
+
+    return replace(failure, frame=frame)

@@ -507,3 +507,52 @@ def test_a_handler_blocking_each_connection_under_the_hard_deadline_is_a_no_hang
     for thread in threading.enumerate():  # let the abandoned loop unwind now, not in a later test
         if thread.name == "ws-routes-loop":
             thread.join(10)
+# -- internal errors -------------------------------------------------------------------------------
+
+
+def test_an_internal_error_is_reported_with_our_traceback_and_keeps_earlier_findings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import ws_routes.runner as runner_module
+
+    real = runner_module.evaluate
+
+    def buggy(route: CompiledRoute, conversation: Conversation, t: Transcript) -> list[Failure]:
+        if any(len(step.payload) >= 2 for step in conversation.steps):
+            raise ZeroDivisionError("a bug in a check")
+        return real(route, conversation, t)
+
+    # Probes judge with checks.evaluate itself: the probe's finding comes first, then the
+    # conversations meet the bug.
+    monkeypatch.setattr(runner_module, "evaluate", buggy)
+    result = run(compiled("/ws/greedy", subprotocols=("graphql-ws",)))
+    assert result.failure is not None
+    assert type(result.failure).__name__ == "SubprotocolNegotiationFailed"
+    internal = result.internal
+    assert internal is not None
+    assert result.failure.internal is internal
+    assert "ZeroDivisionError: a bug in a check" in internal.traceback
+    assert "in buggy" in internal.traceback
+    assert str(internal) == "internal error in ws_routes: ZeroDivisionError: a bug in a check"
+    # Hypothesis shrank the conversation that sets the bug off.
+    assert internal.conversation is not None
+    assert [s.payload for s in internal.conversation.steps] == ["00"]
+    assert internal.transcript is not None
+    assert internal.transcript.messages_sent == 1
+
+
+def test_an_internal_error_without_findings_ends_only_its_route(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import ws_routes.runner as runner_module
+
+    def broken(*_args: Any) -> list[Failure]:
+        raise RuntimeError("checks are broken")
+
+    monkeypatch.setattr(runner_module, "evaluate", broken)
+    result = run(compiled("/ws/echo"), probes=False)
+    assert result.failure is None
+    assert result.internal is not None
+    assert "RuntimeError: checks are broken" in result.internal.traceback
+    monkeypatch.undo()
+    assert run(compiled("/ws/echo"), probes=False).internal is None  # the next route is fine

@@ -108,3 +108,24 @@ def test_transcript_accessors_and_render() -> None:
         "x close 4001    [by server]",
     ]
     assert Transcript(route="/", path="/").server_close() is None
+
+
+def test_a_conversation_keeps_frames_up_to_its_cap_and_counts_the_rest() -> None:
+    from ws_routes.transcript import MAX_KEPT_BYTES
+
+    t = Transcript(route="/ws", path="/ws")
+    assert t.room_for(MAX_KEPT_BYTES - 10)
+    assert not t.room_for(11)
+    assert not t.room_for(1)  # after a drop, nothing more: the kept log has no gaps
+    assert (t.kept_bytes, t.dropped_frames, t.dropped_bytes) == (MAX_KEPT_BYTES - 10, 2, 12)
+    assert t.render() == [
+        "! 2 more frame(s) received (12 bytes/chars), not kept: a conversation keeps at most "
+        "10,000 frames and 64 MiB"
+    ]
+
+
+def test_notes_and_reasons_are_printable_whatever_they_hold() -> None:
+    close = Frame(direction="server_close", code=4000, reason="\ud800" + "r" * 1000)
+    assert close.render(limit=10) == 'x close 4000 "\\ud800rrr… (1001 chars)    [by server]'
+    note = Frame(direction="note", data="odd \udfff")
+    assert note.render() == "! odd \\udfff"

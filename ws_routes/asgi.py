@@ -25,6 +25,9 @@ What the client sees, decided here and relied on by the checks:
   wsproto servers do, and noted in ``portability`` (uvicorn's websockets backend fails it). ``websocket.send``
   after the client left raises :class:`ClientDisconnected` (an ``OSError``, spec 2.4); a close
   then is a no-op.
+* Frames beyond ``MAX_KEPT_FRAMES`` or ``MAX_KEPT_BYTES`` on one connection (see
+  :mod:`ws_routes.transcript`) are counted in ``dropped_frames``/``dropped_bytes``, never
+  queued: memory stays bounded whatever the app sends, and the ``flood`` check reports it.
 
 Quiet (``settle``): the app is quiet when its task is done, or one of its tasks waits in our
 ``receive()`` with nothing left in the inbox; and then up to ``QUIET_ITERATIONS`` more loop
@@ -57,6 +60,7 @@ from urllib.parse import quote, unquote
 
 from ws_routes.faults import is_app_fault
 from ws_routes.tasks import TaskOwner, describe, track_tasks
+from ws_routes.transcript import MAX_KEPT_BYTES, MAX_KEPT_FRAMES
 from ws_routes.transport import (
     Accepted,
     AppError,
@@ -238,6 +242,10 @@ class AsgiConnection:
         self._state = _State.CONNECTING
         self._inbox: deque[Message] = deque()  # to the app
         self._events: deque[Event] = deque()  # to the client
+        # Frames beyond MAX_KEPT_FRAMES / MAX_KEPT_BYTES are counted here and never queued, so a
+        # flooding app cannot make the client side buffer gigabytes (issue 11).
+        self.dropped_frames = self.dropped_bytes = 0
+        self._kept_frames = self._kept_bytes = 0
         self._app_waiter: asyncio.Future[None] | None = None
         self._client_waiter: asyncio.Future[bool] | None = None
         self._wake_on_quiet = False
@@ -544,9 +552,11 @@ class AsgiConnection:
                         "a real server raises UnicodeEncodeError (was a client's \\ud800 escape "
                         f"echoed with ensure_ascii=False?): {text!r:.80}"
                     )
-                self._events.append(TextFrame(text))
+                if self._keep(len(text)):
+                    self._events.append(TextFrame(text))
             elif text is None and isinstance(data, (bytes, bytearray, memoryview)):
-                self._events.append(BytesFrame(bytes(data)))
+                if self._keep(len(data)):
+                    self._events.append(BytesFrame(bytes(data)))
             else:
                 self._refuse(
                     "websocket.send needs exactly one of 'text' (str) and 'bytes' (bytes), "
@@ -585,6 +595,19 @@ class AsgiConnection:
             self._refuse(f"{mtype!r} {_EXPECTED[self._state.value]}")
         else:
             self._refuse(f"unknown ASGI message type {mtype!r} on a websocket connection")
+
+    def _keep(self, size: int) -> bool:
+        if (
+            self.dropped_frames
+            or self._kept_frames >= MAX_KEPT_FRAMES
+            or self._kept_bytes + size > MAX_KEPT_BYTES
+        ):
+            self.dropped_frames += 1
+            self.dropped_bytes += size
+            return False
+        self._kept_frames += 1
+        self._kept_bytes += size
+        return True
 
     def _close(self, message: Message) -> None:
         code, reason = message.get("code", 1000), message.get("reason") or ""

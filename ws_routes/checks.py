@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING
 
 from ws_routes.compile import strict_json
 from ws_routes.spec import ALWAYS_INVALID_CLOSE_CODES, SERVER_ERROR_CLOSE_CODES
-from ws_routes.transcript import Failure, Frame, Transcript
+from ws_routes.transcript import (
+    MAX_KEPT_BYTES,
+    MAX_KEPT_FRAMES,
+    Failure,
+    Frame,
+    Transcript,
+    printable,
+    short_repr,
+)
 from ws_routes.transport import Accepted, Rejected
 
 if TYPE_CHECKING:
@@ -76,7 +84,15 @@ def _last_sent(t: Transcript, index: int | None) -> Frame | None:
 
 
 def _close_text(code: int | None, reason: str) -> str:
-    return f"connection closed with code {code}" + (f" ({reason!r})" if reason else "")
+    # The reason is the server's text: any length, lone surrogates included (a server echoing a
+    # client's "\\ud800" escape), so it is previewed, never encoded as it is.
+    shown = f" ({short_repr(reason)})" if reason else ""
+    return f"connection closed with code {code}{shown}"
+
+
+def _utf8_size(text: str) -> int:
+    """Bytes ``text`` takes in UTF-8, a lone surrogate counted as the 3 bytes it would take."""
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def _refused_then_raised(ctx: Context) -> bool:
@@ -215,9 +231,10 @@ def check_subprotocol(ctx: Context) -> Iterator[Failure]:
         yield Failure(
             check="subprotocol_negotiation",
             error_type="protocol_violation",
-            message=f"server selected subprotocol {chosen!r}, which the client did not offer",
+            message=f"server selected subprotocol {short_repr(chosen, 80)}, which the client "
+            "did not offer",
             expected=f"one of {list(offered)}" if offered else "no subprotocol (none was offered)",
-            actual=repr(chosen),
+            actual=short_repr(chosen),
         )
     elif chosen is None and offered and spec.settings.validate_subprotocols and spec.subprotocols:
         yield Failure(
@@ -311,9 +328,11 @@ def check_replies(ctx: Context) -> Iterator[Failure]:
 
 def _json_error(data: object) -> str:
     try:
-        strict_json(data if isinstance(data, (str, bytes)) else str(data))
+        strict_json(data if isinstance(data, (str, bytes)) else "")
     except ValueError as exc:
-        return str(exc)
+        return printable(str(exc))[:300]
+    except RecursionError:
+        return "nested deeper than Python's JSON parser goes"
     return "valid JSON"  # not reached: the frame was read as text because it did not parse
 
 
@@ -391,13 +410,13 @@ def check_close_code(ctx: Context) -> Iterator[Failure]:
                 actual=_close_text(code, reason),
                 index=index,
             )
-        elif len(reason.encode("utf-8")) > MAX_CLOSE_REASON_BYTES:
+        elif _utf8_size(reason) > MAX_CLOSE_REASON_BYTES:
             yield Failure(
                 check="close_code",
                 error_type="protocol_violation",
                 message="close reason longer than 123 UTF-8 bytes (it cannot fit in a close frame)",
                 expected="a reason of at most 123 bytes",
-                actual=f"{len(reason.encode('utf-8'))} bytes",
+                actual=f"{_utf8_size(reason)} bytes",
                 index=index,
             )
         elif frame is not None and spec.close_codes is not None and code != 1000:
@@ -481,6 +500,28 @@ def check_disconnect(ctx: Context) -> Iterator[Failure]:
         )
 
 
+def check_flood(ctx: Context) -> Iterator[Failure]:
+    """The server sent more in one conversation than a conversation keeps (see
+    ``Transcript.room_for``): a flood. The first frames are kept, the rest only counted."""
+    t = ctx.transcript
+    if not t.dropped_frames:
+        return
+    frames = len(t.received) + t.dropped_frames
+    size = t.kept_bytes + t.dropped_bytes
+    yield Failure(
+        check="flood",
+        error_type="resource_exhaustion",
+        message=f"the server sent {frames:,} frames ({size / 2**20:,.1f} MiB) in one "
+        f"conversation of {t.messages_sent} message(s): clients buffer what they receive, "
+        "so a flood like this exhausts their memory",
+        expected=f"at most {MAX_KEPT_FRAMES:,} frames and {MAX_KEPT_BYTES // 2**20} MiB per "
+        "conversation (replies in proportion to what the client sends)",
+        actual=f"{t.dropped_frames:,} frame(s) ({t.dropped_bytes:,} bytes/chars) beyond that, "
+        "counted but not kept",
+        index=t.sent[-1].index if t.sent else None,
+    )
+
+
 def check_invalid_input(ctx: Context) -> Iterator[Failure]:
     """With ``invalid.must_reject``: every invalid message is answered by a documented error
     reply or a close with an allowed code, never by silence."""
@@ -553,6 +594,7 @@ def check_protocol(ctx: Context) -> Iterator[Failure]:
 CHECKS: tuple[tuple[str, Callable[[Context], Iterator[Failure]]], ...] = (
     ("no_server_error", check_no_server_error),
     ("no_hang", check_no_hang),
+    ("flood", check_flood),
     ("handshake", check_handshake),
     ("subprotocol_negotiation", check_subprotocol),
     ("reply_schema", check_replies),  # also yields undocumented_reply, switched separately

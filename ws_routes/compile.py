@@ -10,18 +10,17 @@ import importlib
 import json
 import re
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import jsonschema
-import jsonschema_rs
 from hypothesis import strategies as st
 
 from ws_routes import generate
 from ws_routes.errors import Location, SchemaCompileError, SpecError, pointer_join
 from ws_routes.generate.sizes import MAX_MIN_COUNT
 from ws_routes.mutate import Mutant, mutants
+from ws_routes.replies import ReplyValidator, reply_validator
 from ws_routes.spec import Kind, MessageSpec, ReplySpec, RouteSpec, Schema
 from ws_routes.websocket import strategy_for
 
@@ -69,19 +68,15 @@ class CompiledMessage:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CompiledReply:
     spec: ReplySpec
-    is_valid: Callable[[Any], bool]
+    validator: ReplyValidator
+
+    def is_valid(self, value: Any) -> bool:
+        """Whether ``value`` matches; never raises and never hangs (see :mod:`ws_routes.replies`)."""
+        return self.validator.is_valid(value)
 
     def errors(self, value: Any) -> list[str]:
-        """Detailed, human-readable reasons ``value`` does not match (slow: reports only)."""
-        if self.spec.schema is None:
-            return []
-        schema = self.spec.schema.value
-        cls = jsonschema.validators.validator_for(schema)
-        out = []
-        for err in sorted(cls(schema).iter_errors(value), key=lambda e: list(e.path)):
-            where = "/" + "/".join(map(str, err.absolute_path)) if err.absolute_path else "(root)"
-            out.append(f"at {where}: {err.message}")
-        return out
+        """At most five short reasons ``value`` does not match (reports only)."""
+        return self.validator.errors(value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,15 +128,34 @@ def _not_json(constant: str) -> Any:
 _STRICT = json.JSONDecoder(parse_constant=_not_json)
 
 
+# Integers longer than Python's int-to-string limit (4300 digits) are JSON all the same; read
+# them as JSON.parse does, as a double. Only on retry: a parse_int hook slows every parse.
+def _int_or_double(digits: str) -> int | float:
+    return int(digits) if len(digits) <= 4000 else float(digits)
+
+
+_BIG_INTS = json.JSONDecoder(parse_constant=_not_json, parse_int=_int_or_double)
+
+
 def strict_json(data: str | bytes) -> Any:
-    """``json.loads`` without Python's NaN and Infinity extension, which browsers refuse."""
-    return _STRICT.decode(data.decode("utf-8") if isinstance(data, bytes) else data)
+    """``json.loads`` without Python's NaN and Infinity extension, which browsers refuse.
+
+    Raises ValueError for text that is not JSON, RecursionError for JSON nested deeper than
+    Python's parser goes.
+    """
+    text = data.decode("utf-8") if isinstance(data, bytes) else data
+    try:
+        return _STRICT.decode(text)
+    except ValueError as exc:
+        if "integer string conversion" not in str(exc):
+            raise
+    return _BIG_INTS.decode(text)
 
 
 def _parse_json(data: str | bytes) -> Any:
     try:
         return strict_json(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return _NOT_JSON
 
 
@@ -254,21 +268,6 @@ def _compile_message(route: RouteSpec, message: MessageSpec) -> CompiledMessage:
     return CompiledMessage(
         spec=message, strategy=_default_message_strategy(message, max_size), source="default"
     )
-
-
-def _fast_validator(schema: Schema | None) -> Callable[[Any], bool]:
-    if schema is None:
-        return lambda _value: True
-    value = schema.value
-    if isinstance(value, bool):
-        constant: bool = value
-        return lambda _value: constant
-    try:
-        return jsonschema_rs.validator_for(dict(value)).is_valid  # type: ignore[no-any-return]
-    except Exception:
-        # jsonschema-rs rejects a few exotic regexes Python accepts; correctness beats speed.
-        validator = jsonschema.validators.validator_for(value)(value)
-        return validator.is_valid  # type: ignore[no-any-return]
 
 
 _SAFE_PARAM_CHARS = st.characters(
@@ -405,7 +404,7 @@ def compile_route(
             for m in messages
         ]
     replies = tuple(
-        CompiledReply(spec=r, is_valid=_fast_validator(r.schema)) for r in route.replies
+        CompiledReply(spec=r, validator=reply_validator(r.schema)) for r in route.replies
     )
     first_message = None
     if route.auth is not None and route.auth.first_message is not None:

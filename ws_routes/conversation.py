@@ -309,6 +309,8 @@ def _record(
             )
             continue
         raw_kind: Kind = "text" if isinstance(event, TextFrame) else "bytes"
+        if not transcript.room_for(len(event.data)):
+            continue  # over the conversation's cap (Transcript.room_for): counted, not stored
         name, kind, value = route.classify(raw_kind, event.data)
         transcript.frames.append(
             Frame(
@@ -503,5 +505,8 @@ def _finish(conn: Connection, transcript: Transcript, index: int | None, clock: 
         accepted = isinstance(transcript.handshake, Accepted)
         transcript.app_error_phase = "shutdown" if accepted else "handshake"
     transcript.protocol_errors.extend(getattr(conn, "protocol_errors", ()))
+    # What the transport itself did not keep (the in-process driver caps its queue the same way).
+    transcript.dropped_frames += getattr(conn, "dropped_frames", 0)
+    transcript.dropped_bytes += getattr(conn, "dropped_bytes", 0)
     transcript.portability.extend(getattr(conn, "portability", ()))
     transcript.elapsed_ms = clock.ms()

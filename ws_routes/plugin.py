@@ -361,7 +361,7 @@ class WebSocketRouteItem(pytest.Item):
         stats = result.stats
         stats.outcome = (
             "FAILED"
-            if result.failure or result.error
+            if result.failure or result.error or result.internal
             else ("SKIPPED" if result.skipped else "passed")
         )
         self.user_properties.append((STATS_PROPERTY, stats.to_json()))
@@ -370,10 +370,12 @@ class WebSocketRouteItem(pytest.Item):
         keep_warning = result.failure is not None or result.error is not None
         for warning in result.warnings:
             self._warn(WsRoutesWarning(state.redactor.redact(warning)), always=keep_warning)
+        if result.failure is not None:
+            raise result.failure  # with result.internal, if any, attached to it
+        if result.internal is not None:
+            raise result.internal
         if result.error:
             raise WsRoutesError(f"{self.route.path}: {result.error}")
-        if result.failure is not None:
-            raise result.failure
         if result.skipped:
             pytest.skip(result.skipped)
 
@@ -437,12 +439,14 @@ class WebSocketRouteItem(pytest.Item):
         self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
     ) -> str | Any:
         from ws_routes.errors import WsRoutesError
-        from ws_routes.runner import ConversationFailed
+        from ws_routes.runner import ConversationFailed, InternalError
 
         state = self.config.stash[_STATE]
         exc = excinfo.value
         if isinstance(exc, ConversationFailed):
             return self._render_conversation_failure(exc, state)
+        if isinstance(exc, InternalError):
+            return self._render_internal_error(exc, state)
         if isinstance(exc, WsRoutesError):
             return state.redactor.redact(str(exc))
         return super().repr_failure(excinfo)
@@ -485,7 +489,25 @@ class WebSocketRouteItem(pytest.Item):
                 probe=other.probe,
                 traceback_lines=6,
             )
+        if exc.internal is not None:
+            report += "\n\n" + self._render_internal_error(exc.internal, state)
         return report
+
+    def _render_internal_error(self, exc: Any, state: _State) -> str:
+        from ws_routes.report import render_internal_error, replay_snippet, reproduce_command
+
+        app = state.options.app or (state.spec.app if state.spec else None) or "module:app"
+        args = list(self.config.invocation_params.args)
+        command = reproduce_command(args, route=self.route.path, seed=state.seed)
+        snippet = replay_snippet(app, exc.conversation) if exc.conversation is not None else None
+        return render_internal_error(
+            self.route.path,
+            exc.traceback,
+            exc.transcript,
+            reproduce_command=command,
+            snippet=snippet,
+            secrets=state.redactor,
+        )
 
 
 class _RoutesAloneNote:

@@ -15,13 +15,20 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ws_routes.credentials import Redactor, redact
-from ws_routes.transcript import Failure, Transcript, render_payload
+from ws_routes.transcript import Failure, Transcript, printable, render_payload, short_repr
 from ws_routes.transport import Accepted, Rejected
 
 if TYPE_CHECKING:
     from ws_routes.conversation import Conversation
 
-__all__ = ["RouteStats", "render_failure", "render_handshake", "render_summary", "replay_snippet"]
+__all__ = [
+    "RouteStats",
+    "render_failure",
+    "render_handshake",
+    "render_internal_error",
+    "render_summary",
+    "replay_snippet",
+]
 
 RULE = "=" * 60
 
@@ -59,7 +66,8 @@ def render_handshake(t: Transcript) -> str:
     headers = "".join(f"\n      {k}: {v}" for k, v in t.headers)
     hs = t.handshake
     if isinstance(hs, Accepted):
-        result = "accepted" + (f" (subprotocol {hs.subprotocol!r})" if hs.subprotocol else "")
+        chosen = short_repr(hs.subprotocol, 80) if hs.subprotocol else ""
+        result = "accepted" + (f" (subprotocol {chosen})" if chosen else "")
     elif isinstance(hs, Rejected):
         result = (
             f"refused: close {hs.close_code} before accept (HTTP 403 on a real server)"
@@ -69,6 +77,10 @@ def render_handshake(t: Transcript) -> str:
     else:
         result = "no answer (neither accepted nor refused)"
     return f"! connect {url}{offered}{headers}\n! handshake {result}"
+
+
+def _cut_line(line: str, limit: int = 2000) -> str:
+    return line if len(line) <= limit else line[:limit] + f"… ({len(line)} chars)"
 
 
 def _indent(text: str, prefix: str = "  ") -> str:
@@ -128,7 +140,8 @@ def render_failure(
     lines.append(_indent(render_handshake(t)))
     lines.extend(_indent(line) for line in t.render())
     if t.app_error is not None:
-        tb = t.app_error.traceback.rstrip().splitlines()
+        # Previews: an exception's message can hold a whole frame the app was sent or built.
+        tb = [_cut_line(line) for line in t.app_error.traceback.rstrip().splitlines()[-200:]]
         if traceback_lines is not None and len(tb) > traceback_lines:
             tb = ["...", *tb[-traceback_lines:]]
         lines += ["", "App traceback:", _indent("\n".join(tb))]
@@ -140,7 +153,45 @@ def render_failure(
         if snippet:
             lines += ["Or replay this exact conversation in Python:", _indent(snippet.rstrip())]
     lines.append(RULE)
-    return redact("\n".join(lines), secrets)
+    # Printable whatever the server sent: lone surrogates become \udXXX escapes.
+    return printable(redact("\n".join(lines), secrets))
+
+
+def render_internal_error(
+    route: str,
+    traceback_text: str,
+    transcript: Transcript | None,
+    *,
+    reproduce_command: str | None = None,
+    snippet: str | None = None,
+    secrets: Iterable[str] = (),
+) -> str:
+    """The report of a bug in ws_routes itself: our traceback, the conversation that set it
+    off, and how to report it. Findings made before it are rendered separately."""
+    lines = [
+        RULE,
+        f"INTERNAL ERROR IN WS_ROUTES: {route}",
+        RULE,
+        "ws_routes itself raised while testing this route: this is a bug in ws_routes, not a",
+        "finding about your app. The route's findings made before it are reported as usual.",
+        "Please report it: open an issue on the ws_routes tracker with this whole block (the",
+        "traceback, and the conversation and replay snippet below), redacted as you see fit.",
+        "",
+        "ws_routes traceback:",
+        _indent(traceback_text.rstrip()),
+    ]
+    if transcript is not None:
+        lines += ["", f"Conversation it happened in ({transcript.messages_sent} message(s) sent):"]
+        lines.append(_indent(render_handshake(transcript)))
+        lines.extend(_indent(line) for line in transcript.render())
+    if reproduce_command or snippet:
+        lines += ["", "Reproduce with:"]
+        if reproduce_command:
+            lines.append(_indent(reproduce_command))
+        if snippet:
+            lines += ["Or replay this exact conversation in Python:", _indent(snippet.rstrip())]
+    lines.append(RULE)
+    return printable(redact("\n".join(lines), secrets))
 
 
 def _connection_end(t: Transcript) -> tuple[str, str]:
@@ -278,7 +329,7 @@ def render_summary(stats: Iterable[RouteStats]) -> str:
             rate = s.sequences / s.elapsed_s
             lines.append(f"  Time: {s.elapsed_s:.2f} s ({rate:,.0f} conversations/s)")
     lines.append("=" * 37)
-    return "\n".join(lines)
+    return printable("\n".join(lines))
 
 
 _EXTRA_COUNTS = (

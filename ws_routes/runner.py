@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import sysconfig
 import time
+import traceback
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -36,7 +37,14 @@ from ws_routes.swallowed import trace_exceptions
 from ws_routes.transcript import Failure, Transcript
 from ws_routes.transport import Accepted, AppError, Rejected
 
-__all__ = ["ConversationFailed", "RouteDatabase", "RouteResult", "RouteRunner", "running_app"]
+__all__ = [
+    "ConversationFailed",
+    "InternalError",
+    "RouteDatabase",
+    "RouteResult",
+    "RouteRunner",
+    "running_app",
+]
 
 
 class ConversationFailed(WsRoutesError):
@@ -51,10 +59,30 @@ class ConversationFailed(WsRoutesError):
         self.probe: str | None = None
         # Other distinct findings on the same route, reported after this one.
         self.also: list[ConversationFailed] = []
+        # A bug of ws_routes met later on the same route (reported after the findings).
+        self.internal: InternalError | None = None
         super().__init__(f"{failure.check}: {failure.message}")
 
 
 T = TypeVar("T")
+class InternalError(WsRoutesError):
+    """ws_routes itself raised while testing a route: a bug of ours, not a finding.
+
+    Raised inside the Hypothesis test like a failure, so Hypothesis shrinks the conversation
+    that sets it off; it carries our traceback and that conversation for the report.
+    """
+
+    def __init__(
+        self,
+        exc: BaseException,
+        transcript: Transcript | None,
+        conversation: Conversation | None,
+    ):
+        self.traceback = "".join(traceback.format_exception(exc))
+        self.transcript = transcript
+        self.conversation = conversation
+        super().__init__(f"internal error in ws_routes: {type(exc).__name__}: {exc}"[:500])
+
 
 _FAILURE_TYPES: dict[str, type[ConversationFailed]] = {}
 
@@ -139,6 +167,8 @@ class RouteResult:
     error: str | None = None
     # Server-realism lints (probes.lint_warnings): not failures; one per route.
     warnings: list[str] = field(default_factory=list)
+    # A bug of ws_routes that ended the route early; ``failure`` keeps what came before it.
+    internal: InternalError | None = None
 
 
 class RouteRunner:
@@ -166,6 +196,8 @@ class RouteRunner:
         self.on_probe = on_probe
         self.stats = RouteStats(route=route.spec.path)
         self._ignore: frozenset[type[ConversationFailed]] = frozenset()
+        # An internal error that surfaced next to findings (a Hypothesis group holding both).
+        self._internal: InternalError | None = None
         self._first_failure_at: int | None = None
         self.warnings: list[str] = []
         # Read on the caller's thread: Hypothesis keeps the current settings per thread, and the
@@ -247,6 +279,8 @@ class RouteRunner:
                 assert abandon.failure is not None
                 abandon.failure.probe = probe.name
                 raise abandon from None
+            except Exception as exc:
+                raise InternalError(exc, transcript, probe.conversation) from exc
             self._count_probe(probe)
             for warning in outcome.warnings:
                 self._warn(warning)
@@ -291,6 +325,20 @@ class RouteRunner:
     ) -> None:
         transcript = Transcript(route=self.route.spec.path, path=conversation.path)
         self._current = (transcript, conversation, None, time.perf_counter())
+        try:
+            self._run_and_judge(loop, transport, conversation, transcript)
+        except (ConversationFailed, _Abandon):
+            raise
+        except Exception as exc:  # ours: the app's exceptions are caught by the driver
+            raise InternalError(exc, transcript, conversation) from exc
+
+    def _run_and_judge(
+        self,
+        loop: LoopThread,
+        transport: AsgiTransport,
+        conversation: Conversation,
+        transcript: Transcript,
+    ) -> None:
         stats = self.stats
         stats.sequences += 1
         try:
@@ -389,16 +437,29 @@ class RouteRunner:
             except HypothesisException as exc:
                 if not found:  # a later search's trouble must not hide what an earlier one found
                     result.error = f"{type(exc).__name__}: {exc}"
+            except InternalError as exc:
+                result.internal = exc
+            except Exception as exc:  # ours, outside any conversation (probes, bookkeeping)
+                transcript, conversation, _probe, _ = self._current
+                result.internal = InternalError(exc, transcript, conversation)
             finally:
                 self.stats.elapsed_s = round(time.perf_counter() - started, 3)
+            result.internal = result.internal or self._internal
             if found:
                 # Bugs in valid traffic first: they are what a negative case would otherwise hide.
                 found.sort(key=lambda f: f.failure.error_type == "negative_case")
                 result.failure = found[0]
                 result.failure.also.extend(found[1:])
+                result.failure.internal = result.internal
                 if loop.usable:
                     for each in found:
-                        self._find_swallowed_exception(loop, transport, each)
+                        try:
+                            self._find_swallowed_exception(loop, transport, each)
+                        except Exception as exc:  # ours; the finding stands without it
+                            result.internal = result.internal or InternalError(
+                                exc, each.transcript, each.conversation
+                            )
+                            result.failure.internal = result.internal
         # Distinct failures, not the failing replays shrinking went through.
         self.stats.failures = len(found)
         refused_all = self.stats.connections == 0 and self.stats.refused > 0
@@ -458,13 +519,20 @@ class RouteRunner:
         except FlakyFailure as flaky:  # a failure that did not reproduce on every replay
             found = _failures(flaky)
             if not found:
+                internal = _internal_errors(flaky)
+                if internal:
+                    raise internal[0] from None
                 raise
             found[0].flaky = True
             return found[:1]
         except BaseExceptionGroup as group:  # several distinct bugs, each shrunk
             found = _failures(group)
+            internal = _internal_errors(group)
             if not found:
+                if internal:
+                    raise internal[0] from None
                 raise
+            self._internal = self._internal or (internal[0] if internal else None)
             return found
         return []
 
@@ -518,4 +586,14 @@ def _failures(group: BaseExceptionGroup[Any]) -> list[ConversationFailed]:
             found.append(exc)
         elif isinstance(exc, BaseExceptionGroup):
             found += _failures(exc)
+    return found
+
+
+def _internal_errors(group: BaseExceptionGroup[Any]) -> list[InternalError]:
+    found: list[InternalError] = []
+    for exc in group.exceptions:
+        if isinstance(exc, InternalError):
+            found.append(exc)
+        elif isinstance(exc, BaseExceptionGroup):
+            found += _internal_errors(exc)
     return found

@@ -37,6 +37,7 @@ KINDS: tuple[Kind, ...] = ("json", "text", "bytes")
 CHECK_NAMES: tuple[str, ...] = (
     "no_server_error",
     "no_hang",
+    "flood",
     "handshake",
     "subprotocol_negotiation",
     "reply_schema",

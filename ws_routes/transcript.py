@@ -6,38 +6,150 @@ Lines render as ``> json {...}`` (sent), ``< text "..."`` (received), ``x close 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import reprlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ws_routes.transport import AppError, HandshakeResult
 
-__all__ = ["Failure", "Frame", "Transcript", "render_frame", "render_payload"]
+__all__ = [
+    "MAX_KEPT_BYTES",
+    "MAX_KEPT_FRAMES",
+    "Failure",
+    "Frame",
+    "Transcript",
+    "preview",
+    "printable",
+    "render_frame",
+    "render_payload",
+    "short_repr",
+]
 
 Direction = Literal["send", "recv", "client_close", "server_close", "abort", "note"]
 FrameKind = Literal["json", "text", "bytes"]
 
 _PREVIEW = 400
+# Nesting shown in a preview; deeper values print as "…".
+_PREVIEW_DEPTH = 32
+
+# What one conversation keeps of what the server sends (the rest is counted, not stored): enough
+# for any correct app's traffic, a few large frames included, while a flooding app cannot make
+# the run buffer gigabytes. Sizes are len() of the payload: bytes, or characters of text.
+MAX_KEPT_FRAMES = 10_000
+MAX_KEPT_BYTES = 64 * 2**20
+
+
+def printable(text: str) -> str:
+    """``text`` with lone surrogates written as ``\\udXXX`` escapes, so it can be printed."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def short_repr(text: str, limit: int = 200) -> str:
+    """``repr`` of at most ``limit`` characters of ``text`` (lone surrogates come out escaped)."""
+    return repr(text[:limit]) + ("…" if len(text) > limit else "")
+
+
+def _other(value: Any, limit: int) -> str:
+    shorter = reprlib.Repr()  # keyword arguments only from 3.12
+    shorter.maxstring = shorter.maxother = limit
+    try:
+        return shorter.repr(value)
+    except Exception:  # a repr that raises (or an int past the digit limit)
+        return f"<{type(value).__name__}>"
+
+
+class _Full(Exception):
+    """The preview has its characters."""
+
+
+def _int_text(value: int) -> str:
+    try:
+        return str(value)
+    except ValueError:  # longer than Python's int-to-string limit
+        return f"<int of about {int(value.bit_length() * 0.30103) + 1} digits>"
+
+
+def _float_text(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    return float.__repr__(value)
+
+
+def preview(value: Any, *, limit: int = _PREVIEW) -> str:
+    """JSON-like text of ``value``, at most ``limit`` characters plus "…".
+
+    Built piece by piece and stopped once long enough: a report must never render a whole 50 MB
+    frame (or a value nested thousands deep) only to cut it. Never raises.
+    """
+    out: list[str] = []
+    used = 0
+
+    def emit(text: str) -> None:
+        nonlocal used
+        out.append(text)
+        used += len(text)
+        if used > limit:
+            raise _Full
+
+    def quoted(text: str) -> str:
+        return json.dumps(text[: limit - used + 2], ensure_ascii=True)
+
+    def walk(item: Any, depth: int) -> None:
+        if depth > _PREVIEW_DEPTH:
+            emit("…")
+        elif item is None or isinstance(item, bool):
+            emit({None: "null", True: "true", False: "false"}[item])
+        elif isinstance(item, int):
+            emit(_int_text(item))
+        elif isinstance(item, float):
+            emit(_float_text(item))
+        elif isinstance(item, str):
+            emit(quoted(item))
+        elif isinstance(item, dict):
+            emit("{")
+            for i, (key, each) in enumerate(item.items()):
+                emit(", " if i else "")
+                emit(quoted(key if isinstance(key, str) else preview(key, limit=40)) + ": ")
+                walk(each, depth + 1)
+            emit("}")
+        elif isinstance(item, list | tuple):
+            emit("[")
+            for i, each in enumerate(item):
+                emit(", " if i else "")
+                walk(each, depth + 1)
+            emit("]")
+        elif isinstance(item, bytes | bytearray):
+            emit(repr(bytes(item[: limit - used + 1])))
+        else:
+            emit(_other(item, limit))
+
+    with contextlib.suppress(_Full):
+        walk(value, 0)
+    text = "".join(out)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def render_payload(kind: FrameKind | None, data: Any, *, limit: int = _PREVIEW) -> str:
     """One-line rendering of a payload, cut at ``limit`` characters with the full size noted."""
-    if kind == "bytes":
-        assert isinstance(data, bytes)
-        text = repr(data)
-        size = f" ({len(data)} bytes)" if len(text) > limit else ""
-    elif kind == "json":
-        try:
-            text = json.dumps(data, ensure_ascii=True, separators=(", ", ": "))
-        except (TypeError, ValueError):
-            text = repr(data)
-        size = ""
-    else:
-        text = json.dumps(data, ensure_ascii=True) if isinstance(data, str) else repr(data)
-        size = f" ({len(data)} chars)" if isinstance(data, str) and len(text) > limit else ""
-    if len(text) > limit:
-        text = text[:limit] + "…"
-    return text + size
+    if isinstance(data, bytes | bytearray | str) and kind != "json":
+        # Only the head is rendered: repr or JSON-quote of the slice, never of the whole.
+        head = data[: limit + 1]
+        text = repr(bytes(head)) if isinstance(head, bytes | bytearray) else json.dumps(head)
+        unit = "chars" if isinstance(data, str) else "bytes"
+        if len(text) > limit:
+            return text[:limit] + f"… ({len(data)} {unit})"
+        return text
+    return preview(data, limit=limit)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,11 +189,12 @@ def render_frame(frame: Frame, *, limit: int = _PREVIEW) -> str:
         return text + (f"    [{', '.join(tags)}]" if tags else "")
     if frame.direction in ("client_close", "server_close"):
         who = "client" if frame.direction == "client_close" else "server"
-        reason = f" {json.dumps(frame.reason)}" if frame.reason else ""
+        reason = f" {render_payload('text', frame.reason, limit=limit)}" if frame.reason else ""
         return f"x close {frame.code}{reason}    [by {who}]"
     if frame.direction == "abort":
         return "x abort (connection dropped without a close frame)    [by client]"
-    return f"! {frame.data}"
+    note = frame.data if isinstance(frame.data, str) else preview(frame.data, limit=limit)
+    return f"! {printable(note)}"
 
 
 @dataclass(slots=True, kw_only=True)
@@ -111,6 +224,10 @@ class Transcript:
     task_errors: list[tuple[AppError, bool]] = field(default_factory=list)
     elapsed_ms: float = 0.0
     messages_sent: int = 0
+    # Frames the server sent beyond MAX_KEPT_FRAMES / MAX_KEPT_BYTES: counted, not stored.
+    dropped_frames: int = 0
+    dropped_bytes: int = 0
+    kept_bytes: int = 0
 
     @property
     def sent(self) -> list[Frame]:
@@ -131,8 +248,30 @@ class Transcript:
                 return f
         return None
 
+    def room_for(self, size: int) -> bool:
+        """Whether a received frame of ``size`` may be stored (the caller then appends it);
+        False, counting it as dropped, once the conversation holds MAX_KEPT_FRAMES frames or
+        MAX_KEPT_BYTES, and for every frame after the first one dropped (no gaps in the log)."""
+        if (
+            self.dropped_frames
+            or len(self.frames) >= MAX_KEPT_FRAMES
+            or self.kept_bytes + size > MAX_KEPT_BYTES
+        ):
+            self.dropped_frames += 1
+            self.dropped_bytes += size
+            return False
+        self.kept_bytes += size
+        return True
+
     def render(self, *, limit: int = _PREVIEW) -> list[str]:
-        return [f.render(limit=limit) for f in self.frames]
+        lines = [f.render(limit=limit) for f in self.frames]
+        if self.dropped_frames:
+            lines.append(
+                f"! {self.dropped_frames:,} more frame(s) received ({self.dropped_bytes:,} "
+                f"bytes/chars), not kept: a conversation keeps at most {MAX_KEPT_FRAMES:,} "
+                f"frames and {MAX_KEPT_BYTES // 2**20} MiB"
+            )
+        return lines
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -81,8 +81,17 @@ class AppError:
 
     @property
     def summary(self) -> str:
-        text = str(self.exception)  # KeyboardInterrupt() has none: no dangling colon then
-        return f"{type(self.exception).__name__}: {text}" if text else type(self.exception).__name__
+        """``Type: message``, cut to a preview and printable whatever the app put in it."""
+        name = type(self.exception).__name__
+        try:
+            text = str(self.exception)
+        except Exception:  # an exception whose __str__ raises is still the app's finding
+            text = "<its str() raised>"
+        if len(text) > 500:
+            text = text[:500] + "…"
+        # KeyboardInterrupt() has no message: no dangling colon then.
+        line = f"{name}: {text}" if text else name
+        return line.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class Connection(Protocol):
