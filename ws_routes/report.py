@@ -164,7 +164,7 @@ def render_internal_error(
     *,
     reproduce_command: str | None = None,
     snippet: str | None = None,
-    secrets: Iterable[str] = (),
+    secrets: Redactor | Iterable[str] = (),
 ) -> str:
     """The report of a bug in ws_routes itself: our traceback, the conversation that set it
     off, and how to report it. Findings made before it are rendered separately."""
