@@ -87,6 +87,16 @@ def test_ini_flags_accept_words() -> None:
             "--routes-max-examples: expected a whole number >= 1, got 0",
         ),
         (
+            {"routes_ws_max_messages": "0"},
+            {},
+            "--routes-ws-max-messages: expected a whole number >= 1, got 0",
+        ),
+        (
+            {},
+            {"routes_ws_max_messages": "0"},
+            "ini option 'routes_ws_max_messages': expected a whole number >= 1, got 0",
+        ),
+        (
             {"routes_ws_timeout": "-1"},
             {},
             "--routes-ws-timeout: expected a positive number of seconds, got '-1'",

@@ -10,6 +10,7 @@ import importlib
 import json
 import re
 import string
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -19,7 +20,14 @@ import jsonschema_rs
 from hypothesis import strategies as st
 
 from ws_routes import generate
-from ws_routes.errors import Location, SchemaCompileError, SpecError, pointer_join
+from ws_routes.errors import (
+    Location,
+    SchemaCompileError,
+    SpecError,
+    WsRoutesWarning,
+    pointer_join,
+)
+from ws_routes.generate.formats import unknown_format_note
 from ws_routes.mutate import Mutant, mutants
 from ws_routes.spec import Kind, MessageSpec, ReplySpec, RouteSpec, Schema
 from ws_routes.websocket import strategy_for
@@ -144,18 +152,49 @@ def _parse_json(data: str | bytes) -> Any:
         return _NOT_JSON
 
 
-def _located(err: SchemaCompileError, schema: Schema) -> SpecError:
+def _inside(schema: Schema, pointer: str) -> Location:
+    """Where ``pointer`` (inside ``schema``) was written: the schema's line, the full pointer."""
     loc = schema.location
-    pointer = pointer_join(loc.pointer) + err.pointer
-    where = Location(file=loc.file, line=loc.line, column=loc.column, pointer=pointer)
-    return SpecError(f"cannot generate values: {err.message}", location=where)
+    return Location(
+        file=loc.file, line=loc.line, column=loc.column, pointer=pointer_join(loc.pointer) + pointer
+    )
 
 
-def _from_schema(schema: Schema, *, max_size: int | None) -> st.SearchStrategy[Any]:
+def _located(err: SchemaCompileError, schema: Schema) -> SpecError:
+    return SpecError(
+        f"cannot generate values: {err.message}", location=_inside(schema, err.pointer)
+    )
+
+
+# format name -> where each "format" keyword naming it was written, for one route.
+_UnknownFormats = dict[str, list[Location]]
+
+
+def _from_schema(
+    schema: Schema, *, max_size: int | None, unknown: _UnknownFormats | None = None
+) -> st.SearchStrategy[Any]:
+    def seen(name: str, pointer: str) -> None:
+        if unknown is not None:
+            unknown.setdefault(name, []).append(_inside(schema, pointer))
+
     try:
-        return generate.from_schema(schema.value, max_size=max_size)
+        return generate.from_schema(schema.value, max_size=max_size, on_unknown_format=seen)
     except SchemaCompileError as err:
         raise _located(err, schema) from None
+
+
+def _warn_unknown_formats(unknown: _UnknownFormats) -> None:
+    """One warning per format, at the first schema that names it."""
+    for name, places in unknown.items():
+        first = places[0]
+        more = len({str(p) for p in places} - {str(first)})
+        also = f" (and {more} more place{'s' * (more > 1)} in this route)" if more else ""
+        warnings.warn_explicit(
+            WsRoutesWarning(f"{first}: {unknown_format_note(name)}{also}"),
+            category=None,
+            filename=first.file or "<spec>",
+            lineno=first.line or 0,
+        )
 
 
 def resolve_strategy(import_path: str, *, location: Location) -> st.SearchStrategy[Any]:
@@ -206,7 +245,9 @@ def _default_message_strategy(message: MessageSpec, max_size: int) -> st.SearchS
     return generate.any_json(max_size=cap)
 
 
-def _compile_message(route: RouteSpec, message: MessageSpec) -> CompiledMessage:
+def _compile_message(
+    route: RouteSpec, message: MessageSpec, unknown: _UnknownFormats
+) -> CompiledMessage:
     max_size = route.settings.max_message_size
     registered = strategy_for(route.path, message.kind)
     if registered is not None:
@@ -219,7 +260,7 @@ def _compile_message(route: RouteSpec, message: MessageSpec) -> CompiledMessage:
             spec=message, strategy=strategy, source=f"strategy {message.strategy}"
         )
     if message.schema is not None:
-        strategy = _from_schema(message.schema, max_size=max_size)
+        strategy = _from_schema(message.schema, max_size=max_size, unknown=unknown)
         if message.kind == "text":
             # A text message's schema describes the string itself.
             strategy = strategy.map(lambda v: v if isinstance(v, str) else json.dumps(v))
@@ -302,11 +343,11 @@ def _object_to_pairs(value: Any) -> list[tuple[str, str]]:
 
 
 def _pairs_strategy(
-    schema: Schema | None, *, headers: bool
+    schema: Schema | None, *, headers: bool, unknown: _UnknownFormats
 ) -> st.SearchStrategy[list[tuple[str, str]]]:
     if schema is None:
         return st.just([])
-    strategy = _from_schema(schema, max_size=8192).map(_object_to_pairs)
+    strategy = _from_schema(schema, max_size=8192, unknown=unknown).map(_object_to_pairs)
     if headers:
         # Header values must be latin-1 without control characters to be sendable at all.
         strategy = strategy.map(
@@ -328,13 +369,13 @@ def _pairs_strategy(
 
 
 def _path_params_strategy(
-    route: RouteSpec, converters: Mapping[str, str]
+    route: RouteSpec, converters: Mapping[str, str], unknown: _UnknownFormats
 ) -> st.SearchStrategy[dict[str, str]]:
     parts: dict[str, st.SearchStrategy[str]] = {}
     for name, converter in converters.items():
         schema = route.path_params.get(name)
         if schema is not None:
-            parts[name] = _from_schema(schema, max_size=1024).map(_json_to_param)
+            parts[name] = _from_schema(schema, max_size=1024, unknown=unknown).map(_json_to_param)
         else:
             parts[name] = _converter_strategy(converter)
     return st.fixed_dictionaries(parts) if parts else st.just({})
@@ -353,9 +394,14 @@ def compile_route(
     Raises:
         SpecError: a schema we cannot generate from, or a strategy import path that does not
             resolve, located where the spec wrote it.
+
+    Warns:
+        WsRoutesWarning: once per ``format`` the generator does not know (its strings are
+            generated by type), located at the first schema that names it.
     """
     converters = dict(converters) if converters is not None else converters_of(route.path)
-    messages = [_compile_message(route, m) for m in route.messages]
+    unknown: _UnknownFormats = {}
+    messages = [_compile_message(route, m, unknown) for m in route.messages]
     declared_kinds = {m.kind for m in route.messages}
     # A registration for a kind the route does not declare adds that kind: the user asked for it.
     for kind in ("json", "text", "bytes"):
@@ -383,15 +429,18 @@ def compile_route(
     first_message = None
     if route.auth is not None and route.auth.first_message is not None:
         first_message = _from_schema(
-            route.auth.first_message, max_size=route.settings.max_message_size
+            route.auth.first_message, max_size=route.settings.max_message_size, unknown=unknown
         )
-    return CompiledRoute(
+    compiled = CompiledRoute(
         spec=route,
         messages=tuple(messages),
         replies=replies,
-        path_params=_path_params_strategy(route, converters),
-        query=_pairs_strategy(route.query, headers=False),
-        headers=_pairs_strategy(route.headers, headers=True),
+        path_params=_path_params_strategy(route, converters, unknown),
+        query=_pairs_strategy(route.query, headers=False, unknown=unknown),
+        headers=_pairs_strategy(route.headers, headers=True, unknown=unknown),
         converters=converters,
         first_message=first_message,
     )
+    # Only once the whole route compiled: a route that fails to compile reports that instead.
+    _warn_unknown_formats(unknown)
+    return compiled
