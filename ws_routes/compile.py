@@ -81,7 +81,7 @@ class CompiledReply:
     def errors(self, value: Any) -> list[str]:
         """Detailed, human-readable reasons ``value`` does not match (slow: reports only)."""
         if self.spec.schema is None:
-            return []
+            return _size_errors(self.spec, value)
         schema = self.spec.schema.value
         cls = jsonschema.validators.validator_for(schema)
         out = []
@@ -126,6 +126,25 @@ class CompiledRoute:
         if parsed is not _NOT_JSON:
             return None, "json", parsed
         return None, "text", data
+
+
+def _size_errors(reply: ReplySpec, value: Any) -> list[str]:
+    """Why a bytes reply breaks its min_size/max_size ([] when it does not)."""
+    if reply.kind != "bytes" or not isinstance(value, bytes | bytearray):
+        return []
+    size = len(value)
+    if reply.min_size is not None and size < reply.min_size:
+        return [f"{size} bytes, fewer than min_size {reply.min_size}"]
+    if reply.max_size is not None and size > reply.max_size:
+        return [f"{size} bytes, more than max_size {reply.max_size}"]
+    return []
+
+
+def _reply_validator(reply: ReplySpec) -> Callable[[Any], bool]:
+    if reply.kind == "bytes" and (reply.min_size is not None or reply.max_size is not None):
+        low, high = reply.min_size or 0, reply.max_size
+        return lambda data: low <= len(data) and (high is None or len(data) <= high)
+    return _fast_validator(reply.schema)
 
 
 _NOT_JSON = object()
@@ -424,7 +443,7 @@ def compile_route(
             for m in messages
         ]
     replies = tuple(
-        CompiledReply(spec=r, is_valid=_fast_validator(r.schema)) for r in route.replies
+        CompiledReply(spec=r, is_valid=_reply_validator(r)) for r in route.replies
     )
     first_message = None
     if route.auth is not None and route.auth.first_message is not None:
