@@ -242,7 +242,7 @@ def _check_route(path: str, raw: Any, pointer: str, ctx: SpecContext) -> list[Sp
             if _mapping(item).get("kind") == "bytes" and "schema" in _mapping(item):
                 errors.append(
                     ctx.error(
-                        "a bytes message takes no schema",
+                        f"a bytes {'reply' if group == 'replies' else 'message'} takes no schema",
                         pointer_join(pointer, group, name, "schema"),
                         hint="bound its length with min_size and max_size",
                     )
