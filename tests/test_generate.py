@@ -31,6 +31,7 @@ def test_public_api_is_explicit_and_sorted() -> None:
         "awkward_text",
         "check_schema",
         "from_schema",
+        "json_messages",
         "register_format",
     }
 

@@ -261,7 +261,9 @@ def _default_message_strategy(message: MessageSpec, max_size: int) -> st.SearchS
     if message.kind == "text":
         # Characters take up to 4 bytes in UTF-8; cap by characters so frames stay under the limit.
         return generate.awkward_text(min_size=low, max_size=max(low, cap // 4))
-    return generate.any_json(max_size=cap)
+    # Shaped like a JSON protocol's messages (objects with a type field, mostly): handlers
+    # that dispatch on msg["type"] get past their first line.
+    return generate.json_messages(max_size=cap)
 
 
 def _compile_message(

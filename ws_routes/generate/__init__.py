@@ -34,6 +34,7 @@ from ws_routes.generate.awkward import any_json, awkward_bytes, awkward_text, na
 from ws_routes.generate.canonical import Canonicaliser
 from ws_routes.generate.compiler import Compiler, Context
 from ws_routes.generate.formats import register_format, unknown_format_note
+from ws_routes.generate.messages import json_messages
 from ws_routes.generate.sizes import min_bytes
 from ws_routes.generate.values import json_size
 
@@ -43,6 +44,7 @@ __all__ = [
     "awkward_text",
     "check_schema",
     "from_schema",
+    "json_messages",
     "register_format",
 ]
 
