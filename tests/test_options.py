@@ -89,6 +89,16 @@ def test_ini_flags_accept_words() -> None:
             "--routes-max-examples: expected a whole number >= 1, got 0",
         ),
         (
+            {"routes_ws_max_messages": "0"},
+            {},
+            "--routes-ws-max-messages: expected a whole number >= 1, got 0",
+        ),
+        (
+            {},
+            {"routes_ws_max_messages": "0"},
+            "ini option 'routes_ws_max_messages': expected a whole number >= 1, got 0",
+        ),
+        (
             {"routes_ws_timeout": "-1"},
             {},
             "--routes-ws-timeout: expected a number of seconds greater than 0 and at most 86400, got '-1'",

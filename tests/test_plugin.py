@@ -195,7 +195,7 @@ def test_spec_route_missing_from_the_app_fails_that_item_only(run_routes: RunRou
         ),
         (
             ("--routes-ws-max-messages", "-1"),
-            "ERROR: --routes-ws-max-messages: expected a whole number >= 0, got -1",
+            "ERROR: --routes-ws-max-messages: expected a whole number >= 1, got -1",
         ),
         (
             ("--routes-max-examples", "many"),

@@ -743,6 +743,19 @@ def test_with_several_message_types_the_sweep_runs_again_after_the_first_declare
     assert not [p for p in build_probes(single, None) if " after " in p.name]
 
 
+@pytest.mark.parametrize("limit", [0, 1, 2])
+def test_no_probe_sends_more_messages_than_max_messages(limit: int) -> None:
+    join = MessageSpec(name="join", kind="json", schema=Schema(value={"const": {"room": "a"}}))
+    settings = Settings(connection_timeout=1.0, message_timeout=0.3, max_messages=limit)
+    route = compiled(messages=(join, SAY), invalid=InvalidSpec(), settings=settings)
+    probes = build_probes(route, None)
+    groups = {p.group for p in probes}
+    assert groups == ({"handshake", "negative"} if limit else {"handshake"})
+    assert max(len(p.conversation.steps) for p in probes) == limit
+    after = [p for p in probes if p.name.startswith("negative after join: ")]
+    assert bool(after) == (limit >= 2)
+
+
 def test_optional_fields_get_their_mutants_too() -> None:
     watch = MessageSpec(
         name="watch",

@@ -111,7 +111,7 @@ def test_bytes_take_no_schema() -> None:
     assert _errors(spec) == [
         "ws-routes.yaml:4:27: routes./ws.messages.blob.schema: a bytes message takes no schema "
         "(bound its length with min_size and max_size)",
-        "ws-routes.yaml:6:28: routes./ws.replies.frame.schema: a bytes message takes no schema "
+        "ws-routes.yaml:6:28: routes./ws.replies.frame.schema: a bytes reply takes no schema "
         "(bound its length with min_size and max_size)",
     ]
 
@@ -129,6 +129,39 @@ def test_sizes() -> None:
         "max_size 2",
         "ws-routes.yaml:5:25: routes./ws.messages.doc.max_size: max_size applies to text and "
         "bytes messages only (bound JSON values in the schema instead)",
+    ]
+
+
+def test_bytes_replies_take_sizes_and_other_replies_do_not() -> None:
+    spec = _load(
+        """\
+        routes:
+          /ws:
+            replies:
+              frame: {kind: bytes, min_size: 2, max_size: 8}
+              open: {kind: bytes}
+        """
+    )
+    frame, open_ = spec.routes[0].replies
+    assert (frame.min_size, frame.max_size) == (2, 8)
+    assert (open_.min_size, open_.max_size) == (None, None)
+    bad = """\
+    routes:
+      /ws:
+        replies:
+          frame: {kind: bytes, min_size: 9, max_size: 8}
+          doc: {kind: json, max_size: 10}
+          line: {kind: text, min_size: 1}
+          neg: {kind: bytes, max_size: -1}
+    """
+    assert _errors(bad) == [
+        "ws-routes.yaml:4:28: routes./ws.replies.frame.min_size: min_size 9 is greater than "
+        "max_size 8",
+        "ws-routes.yaml:5:25: routes./ws.replies.doc.max_size: max_size applies to bytes replies "
+        "only (bound json replies in their schema instead)",
+        "ws-routes.yaml:6:26: routes./ws.replies.line.min_size: min_size applies to bytes replies "
+        "only (bound text replies in their schema instead)",
+        "ws-routes.yaml:7:26: routes./ws.replies.neg.max_size: expected an integer >= 0, got -1",
     ]
 
 

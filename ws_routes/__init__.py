@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ws_routes.compile import compile_route
     from ws_routes.conversation import run_conversation
-    from ws_routes.errors import SpecError, WsRoutesError
+    from ws_routes.errors import SpecError, WsRoutesError, WsRoutesWarning
+    from ws_routes.generate.formats import register_format
     from ws_routes.loader import load_spec
     from ws_routes.replay import replay
     from ws_routes.websocket import register_message_strategy
@@ -20,8 +21,10 @@ if TYPE_CHECKING:
 __all__ = [
     "SpecError",
     "WsRoutesError",
+    "WsRoutesWarning",
     "compile_route",
     "load_spec",
+    "register_format",
     "register_message_strategy",
     "replay",
     "run_conversation",
@@ -32,8 +35,10 @@ __version__ = "0.1.0"
 _LAZY = {
     "SpecError": "ws_routes.errors",
     "WsRoutesError": "ws_routes.errors",
+    "WsRoutesWarning": "ws_routes.errors",
     "compile_route": "ws_routes.compile",
     "load_spec": "ws_routes.loader",
+    "register_format": "ws_routes.generate.formats",
     "register_message_strategy": "ws_routes.websocket",
     "replay": "ws_routes.replay",
     "run_conversation": "ws_routes.conversation",

@@ -10,6 +10,7 @@ import importlib
 import json
 import re
 import string
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -17,7 +18,14 @@ from typing import Any
 from hypothesis import strategies as st
 
 from ws_routes import generate
-from ws_routes.errors import Location, SchemaCompileError, SpecError, pointer_join
+from ws_routes.errors import (
+    Location,
+    SchemaCompileError,
+    SpecError,
+    WsRoutesWarning,
+    pointer_join,
+)
+from ws_routes.generate.formats import unknown_format_note
 from ws_routes.generate.sizes import MAX_MIN_COUNT
 from ws_routes.mutate import Mutant, mutants
 from ws_routes.replies import ReplyValidator, reply_validator
@@ -72,11 +80,11 @@ class CompiledReply:
 
     def is_valid(self, value: Any) -> bool:
         """Whether ``value`` matches; never raises and never hangs (see :mod:`ws_routes.replies`)."""
-        return self.validator.is_valid(value)
+        return not _size_errors(self.spec, value) and self.validator.is_valid(value)
 
     def errors(self, value: Any) -> list[str]:
         """At most five short reasons ``value`` does not match (reports only)."""
-        return self.validator.errors(value)
+        return (_size_errors(self.spec, value) + self.validator.errors(value))[:5]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -114,6 +122,18 @@ class CompiledRoute:
         if parsed is not _NOT_JSON:
             return None, "json", parsed
         return None, "text", data
+
+
+def _size_errors(reply: ReplySpec, value: Any) -> list[str]:
+    """Why a bytes reply breaks its min_size/max_size ([] when it does not)."""
+    if reply.kind != "bytes" or not isinstance(value, bytes | bytearray):
+        return []
+    size = len(value)
+    if reply.min_size is not None and size < reply.min_size:
+        return [f"{size} bytes, fewer than min_size {reply.min_size}"]
+    if reply.max_size is not None and size > reply.max_size:
+        return [f"{size} bytes, more than max_size {reply.max_size}"]
+    return []
 
 
 _NOT_JSON = object()
@@ -159,16 +179,33 @@ def _parse_json(data: str | bytes) -> Any:
         return _NOT_JSON
 
 
-def _located(err: SchemaCompileError, schema: Schema) -> SpecError:
+def _inside(schema: Schema, pointer: str) -> Location:
+    """Where ``pointer`` (inside ``schema``) was written: the schema's line, the full pointer."""
     loc = schema.location
-    pointer = pointer_join(loc.pointer) + err.pointer
-    where = Location(file=loc.file, line=loc.line, column=loc.column, pointer=pointer)
-    return SpecError(f"cannot generate values: {err.message}", location=where)
+    return Location(
+        file=loc.file, line=loc.line, column=loc.column, pointer=pointer_join(loc.pointer) + pointer
+    )
 
 
-def _from_schema(schema: Schema, *, max_size: int | None) -> st.SearchStrategy[Any]:
+def _located(err: SchemaCompileError, schema: Schema) -> SpecError:
+    return SpecError(
+        f"cannot generate values: {err.message}", location=_inside(schema, err.pointer)
+    )
+
+
+# format name -> where each "format" keyword naming it was written, for one route.
+_UnknownFormats = dict[str, list[Location]]
+
+
+def _from_schema(
+    schema: Schema, *, max_size: int | None, unknown: _UnknownFormats | None = None
+) -> st.SearchStrategy[Any]:
+    def seen(name: str, pointer: str) -> None:
+        if unknown is not None:
+            unknown.setdefault(name, []).append(_inside(schema, pointer))
+
     try:
-        return generate.from_schema(schema.value, max_size=max_size)
+        return generate.from_schema(schema.value, max_size=max_size, on_unknown_format=seen)
     except SchemaCompileError as err:
         raise _located(err, schema) from None
     except RecursionError:
@@ -179,6 +216,20 @@ def _from_schema(schema: Schema, *, max_size: int | None) -> st.SearchStrategy[A
             location=schema.location,
             hint="flatten it, or move deep parts under $defs",
         ) from None
+
+
+def _warn_unknown_formats(unknown: _UnknownFormats) -> None:
+    """One warning per format, at the first schema that names it."""
+    for name, places in unknown.items():
+        first = places[0]
+        more = len({str(p) for p in places} - {str(first)})
+        also = f" (and {more} more place{'s' * (more > 1)} in this route)" if more else ""
+        warnings.warn_explicit(
+            WsRoutesWarning(f"{first}: {unknown_format_note(name)}{also}"),
+            category=None,
+            filename=first.file or "<spec>",
+            lineno=first.line or 0,
+        )
 
 
 def resolve_strategy(import_path: str, *, location: Location) -> st.SearchStrategy[Any]:
@@ -244,10 +295,14 @@ def _default_message_strategy(message: MessageSpec, max_size: int) -> st.SearchS
     if message.kind == "text":
         # Characters take up to 4 bytes in UTF-8; cap by characters so frames stay under the limit.
         return generate.awkward_text(min_size=low, max_size=max(low, cap // 4))
-    return generate.any_json(max_size=cap)
+    # Shaped like a JSON protocol's messages (objects with a type field, mostly): handlers
+    # that dispatch on msg["type"] get past their first line.
+    return generate.json_messages(max_size=cap)
 
 
-def _compile_message(route: RouteSpec, message: MessageSpec) -> CompiledMessage:
+def _compile_message(
+    route: RouteSpec, message: MessageSpec, unknown: _UnknownFormats
+) -> CompiledMessage:
     max_size = route.settings.max_message_size
     registered = strategy_for(route.path, message.kind)
     if registered is not None:
@@ -260,7 +315,7 @@ def _compile_message(route: RouteSpec, message: MessageSpec) -> CompiledMessage:
             spec=message, strategy=strategy, source=f"strategy {message.strategy}"
         )
     if message.schema is not None:
-        strategy = _from_schema(message.schema, max_size=max_size)
+        strategy = _from_schema(message.schema, max_size=max_size, unknown=unknown)
         if message.kind == "text":
             # A text message's schema describes the string itself.
             strategy = strategy.map(lambda v: v if isinstance(v, str) else json.dumps(v))
@@ -328,11 +383,11 @@ def _object_to_pairs(value: Any) -> list[tuple[str, str]]:
 
 
 def _pairs_strategy(
-    schema: Schema | None, *, headers: bool
+    schema: Schema | None, *, headers: bool, unknown: _UnknownFormats
 ) -> st.SearchStrategy[list[tuple[str, str]]]:
     if schema is None:
         return st.just([])
-    strategy = _from_schema(schema, max_size=8192).map(_object_to_pairs)
+    strategy = _from_schema(schema, max_size=8192, unknown=unknown).map(_object_to_pairs)
     if headers:
         # Header values must be latin-1 without control characters to be sendable at all.
         strategy = strategy.map(
@@ -354,13 +409,13 @@ def _pairs_strategy(
 
 
 def _path_params_strategy(
-    route: RouteSpec, converters: Mapping[str, str]
+    route: RouteSpec, converters: Mapping[str, str], unknown: _UnknownFormats
 ) -> st.SearchStrategy[dict[str, str]]:
     parts: dict[str, st.SearchStrategy[str]] = {}
     for name, converter in converters.items():
         schema = route.path_params.get(name)
         if schema is not None:
-            parts[name] = _from_schema(schema, max_size=1024).map(_json_to_param)
+            parts[name] = _from_schema(schema, max_size=1024, unknown=unknown).map(_json_to_param)
         else:
             parts[name] = _converter_strategy(converter)
     return st.fixed_dictionaries(parts) if parts else st.just({})
@@ -379,9 +434,14 @@ def compile_route(
     Raises:
         SpecError: a schema we cannot generate from, or a strategy import path that does not
             resolve, located where the spec wrote it.
+
+    Warns:
+        WsRoutesWarning: once per ``format`` the generator does not know (its strings are
+            generated by type), located at the first schema that names it.
     """
     converters = dict(converters) if converters is not None else converters_of(route.path)
-    messages = [_compile_message(route, m) for m in route.messages]
+    unknown: _UnknownFormats = {}
+    messages = [_compile_message(route, m, unknown) for m in route.messages]
     declared_kinds = {m.kind for m in route.messages}
     # A registration for a kind the route does not declare adds that kind: the user asked for it.
     for kind in ("json", "text", "bytes"):
@@ -409,15 +469,18 @@ def compile_route(
     first_message = None
     if route.auth is not None and route.auth.first_message is not None:
         first_message = _from_schema(
-            route.auth.first_message, max_size=route.settings.max_message_size
+            route.auth.first_message, max_size=route.settings.max_message_size, unknown=unknown
         )
-    return CompiledRoute(
+    compiled = CompiledRoute(
         spec=route,
         messages=tuple(messages),
         replies=replies,
-        path_params=_path_params_strategy(route, converters),
-        query=_pairs_strategy(route.query, headers=False),
-        headers=_pairs_strategy(route.headers, headers=True),
+        path_params=_path_params_strategy(route, converters, unknown),
+        query=_pairs_strategy(route.query, headers=False, unknown=unknown),
+        headers=_pairs_strategy(route.headers, headers=True, unknown=unknown),
         converters=converters,
         first_message=first_message,
     )
+    # Only once the whole route compiled: a route that fails to compile reports that instead.
+    _warn_unknown_formats(unknown)
+    return compiled

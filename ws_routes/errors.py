@@ -17,6 +17,7 @@ __all__ = [
     "SpecError",
     "SpecErrors",
     "WsRoutesError",
+    "WsRoutesWarning",
     "did_you_mean",
     "pointer_to_dotted",
     "pointer_join",
@@ -85,6 +86,11 @@ class Location:
 
 class WsRoutesError(Exception):
     """Base class of every error ws_routes raises on purpose."""
+
+
+class WsRoutesWarning(UserWarning):
+    """Something in the user's setup that is probably a mistake, or that ws_routes cannot honour
+    fully, but that does not stop the run (``ws_routes.plugin.WsRoutesWarning`` is this class)."""
 
 
 class SpecError(WsRoutesError):

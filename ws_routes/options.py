@@ -163,7 +163,7 @@ def _convert(option: Option, raw: Any, source: str) -> Any:
             value = int(text)
         except ValueError:
             raise OptionError(f"{name}: expected a whole number, got {text!r}") from None
-        low = 0 if option.dest in ("routes_seed", "routes_ws_max_messages") else 1
+        low = 0 if option.dest == "routes_seed" else 1
         if value < low:
             raise OptionError(f"{name}: expected a whole number >= {low}, got {value}")
         return value

@@ -19,6 +19,7 @@ import pytest
 if TYPE_CHECKING:
     from ws_routes.compile import CompiledRoute
     from ws_routes.credentials import Credential, Redactor
+    from ws_routes.errors import WsRoutesWarning
     from ws_routes.options import RunOptions
     from ws_routes.report import RouteStats
     from ws_routes.spec import RouteSpec, Spec
@@ -285,13 +286,20 @@ def _plan_routes(
     return sorted(result, key=lambda r: r[0].path)
 
 
-class WsRoutesWarning(UserWarning):
-    """Something in the user's setup that is probably a mistake but does not stop the run."""
+def __getattr__(name: str) -> Any:
+    # WsRoutesWarning lives in ws_routes.errors, so the core warns without pytest; it is
+    # re-exported lazily because this module imports only pytest and the stdlib at load time.
+    if name == "WsRoutesWarning":
+        from ws_routes.errors import WsRoutesWarning
+
+        return WsRoutesWarning
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _warn_unmatched_registrations(paths: list[str]) -> None:
     import warnings
 
+    from ws_routes.errors import WsRoutesWarning
     from ws_routes.websocket import pattern_matches, registered_strategies
 
     for reg in registered_strategies():
@@ -303,6 +311,36 @@ def _warn_unmatched_registrations(paths: list[str]) -> None:
                 ),
                 stacklevel=1,
             )
+
+
+def _compile_softly(
+    compile_route: Any, route: RouteSpec, converters: dict[str, str] | None
+) -> CompiledRoute:
+    """``compile_route``, with its notes (an unknown ``format``, say) never raised as errors.
+
+    They describe a correct spec that ws_routes honours only in part, so a project whose
+    ``filterwarnings = error`` must not fail on them: such a filter shows them as warnings, while
+    ``ignore`` filters still silence them. Other warnings pass through untouched.
+    """
+    import warnings
+
+    from ws_routes.errors import WsRoutesWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compiled: CompiledRoute = compile_route(route, converters=converters)
+    for record in caught:
+        message, where = record.message, (record.category, record.filename, record.lineno)
+        if not isinstance(message, WsRoutesWarning):
+            warnings.warn_explicit(message, *where)
+            continue
+        try:
+            warnings.warn_explicit(message, *where)
+        except WsRoutesWarning:
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", WsRoutesWarning)
+                warnings.warn_explicit(message, *where)
+    return compiled
 
 
 class WebSocketRouteItem(pytest.Item):
@@ -328,7 +366,7 @@ class WebSocketRouteItem(pytest.Item):
     def runtest(self) -> None:
         from ws_routes.compile import compile_route
         from ws_routes.credentials import credential_for
-        from ws_routes.errors import WsRoutesError
+        from ws_routes.errors import WsRoutesError, WsRoutesWarning
         from ws_routes.redaction import app_output_redacted
         from ws_routes.runner import RouteRunner
 
@@ -337,7 +375,7 @@ class WebSocketRouteItem(pytest.Item):
             raise WsRoutesError(self.problem)
         if not self.route.settings.enabled:
             pytest.skip(f"{self.route.path}: disabled in the spec (settings.enabled: false)")
-        compiled = compile_route(self.route, converters=self.converters)
+        compiled = _compile_softly(compile_route, self.route, self.converters)
         credential = credential_for(self.route.auth, state.credential)
         max_examples = self._max_examples(compiled)
         printer = self._verbose_printer(compiled) if state.options.verbose else None
@@ -385,6 +423,8 @@ class WebSocketRouteItem(pytest.Item):
         ``always`` shows it as a warning even where filters would raise it as an error.
         """
         import warnings
+
+        from ws_routes.errors import WsRoutesWarning
 
         where = self.route.location
         with warnings.catch_warnings():

@@ -141,7 +141,7 @@ def _base(route: CompiledRoute) -> _Base | None:
     query = draw(route.query, [])
     headers = draw(route.headers, [])
     steps: list[Step] = []
-    if route.messages:
+    if route.messages and route.spec.settings.max_messages >= 1:
         message = route.messages[0]
         payload = draw(message.strategy, None)
         if payload is not _NOTHING:
@@ -258,7 +258,9 @@ def _negative_probes(
         prefixes.append(
             (f" after {opening.spec.name}", (Step(opening.spec.name, opening.spec.kind, value),))
         )
-    for after, prefix in prefixes:
+    # A probe sends its prefix and one mutant: no more than a conversation may (max_messages).
+    limit = route.spec.settings.max_messages
+    for after, prefix in [(a, p) for a, p in prefixes if len(p) + 1 <= limit]:
         for message, _, mutants in sweeps:
             spec = message.spec
             for mutant in mutants:
@@ -296,7 +298,13 @@ def _with_every_property(route: CompiledRoute, message: CompiledMessage) -> Any 
     if full is None:
         return None
     try:
-        return simplest(from_schema(full, max_size=route.spec.settings.max_message_size))
+        # compile_route already warned about the schema's unknown formats.
+        strategy = from_schema(
+            full,
+            max_size=route.spec.settings.max_message_size,
+            on_unknown_format=lambda _name, _pointer: None,
+        )
+        return simplest(strategy)
     except (HypothesisException, SchemaCompileError):
         return None
 

@@ -116,12 +116,17 @@ class MessageSpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReplySpec:
-    """A message type the server may send. ``error`` marks replies that report bad input."""
+    """A message type the server may send. ``error`` marks replies that report bad input.
+
+    ``min_size`` and ``max_size`` bound a bytes reply's length in bytes (bytes take no schema).
+    """
 
     name: str
     kind: Kind
     schema: Schema | None = None
     error: bool = False
+    min_size: int | None = None
+    max_size: int | None = None
     location: Location = field(default_factory=Location, compare=False)
 
 

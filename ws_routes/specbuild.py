@@ -212,6 +212,32 @@ def _check_message(
     return errors
 
 
+def _check_reply_sizes(
+    reply: Mapping[str, Any], pointer: str, ctx: SpecContext
+) -> list[SpecError]:
+    """A reply's min_size/max_size: bytes replies only (the others have a schema for it)."""
+    errors: list[SpecError] = []
+    if reply.get("kind") in ("json", "text"):
+        errors += [
+            ctx.error(
+                f"{key} applies to bytes replies only",
+                pointer_join(pointer, key),
+                hint=f"bound {reply['kind']} replies in their schema instead",
+            )
+            for key in ("min_size", "max_size")
+            if key in reply
+        ]
+    low: Any = reply.get("min_size")
+    high: Any = reply.get("max_size")
+    if _is_int(low) and _is_int(high) and low > high:
+        errors.append(
+            ctx.error(
+                f"min_size {low} is greater than max_size {high}", pointer_join(pointer, "min_size")
+            )
+        )
+    return errors
+
+
 def _check_route(path: str, raw: Any, pointer: str, ctx: SpecContext) -> list[SpecError]:
     route = _mapping(raw)
     errors: list[SpecError] = []
@@ -241,12 +267,14 @@ def _check_route(path: str, raw: Any, pointer: str, ctx: SpecContext) -> list[Sp
     replies = _mapping(route.get("replies"))
     for name, message in _mapping(route.get("messages")).items():
         errors += _check_message(message, pointer_join(pointer, "messages", name), replies, ctx)
+    for name, reply in replies.items():
+        errors += _check_reply_sizes(_mapping(reply), pointer_join(pointer, "replies", name), ctx)
     for group in ("messages", "replies"):
         for name, item in _mapping(route.get(group)).items():
             if _mapping(item).get("kind") == "bytes" and "schema" in _mapping(item):
                 errors.append(
                     ctx.error(
-                        "a bytes message takes no schema",
+                        f"a bytes {'reply' if group == 'replies' else 'message'} takes no schema",
                         pointer_join(pointer, group, name, "schema"),
                         hint="bound its length with min_size and max_size",
                     )
@@ -359,6 +387,8 @@ def _build_route(
                 kind=raw["kind"],
                 schema=_optional_schema(raw, "schema", at, ctx),
                 error=raw.get("error", False),
+                min_size=_optional_int(raw.get("min_size")),
+                max_size=_optional_int(raw.get("max_size")),
                 location=ctx.locate(at),
             )
         )

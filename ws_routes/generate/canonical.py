@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from ws_routes.errors import SchemaCompileError, did_you_mean, pointer_join
-from ws_routes.generate.formats import FORMATS
+from ws_routes.generate.formats import is_known_format
 from ws_routes.generate.lookup import lookup_ref
 from ws_routes.generate.merge import merge
 from ws_routes.generate.node import FALSE_REASON, TYPE_NAMES, Node, Reason
@@ -80,6 +80,8 @@ class Canonicaliser:
         self.legacy_items = self.draft7 or "2019-09" in version
         self._nodes: dict[str, Node] = {}
         self._busy: set[str] = set()
+        # format name -> pointer of its first "format" keyword, for formats we cannot generate.
+        self.unknown_formats: dict[str, str] = {}
 
     # -- references ---------------------------------------------------------------------------
 
@@ -243,15 +245,13 @@ class Canonicaliser:
             fields["patterns"] = (pattern,)
         if "format" in reader.schema:
             name = reader.schema["format"]
-            if name not in FORMATS:
-                hint = did_you_mean(str(name), FORMATS)
-                reader.fail(
-                    "format",
-                    f"unsupported format {name!r}"
-                    + (f" ({hint})" if hint else "")
-                    + f" (supported: {', '.join(FORMATS)}; use pattern for others)",
-                )
-            fields["format"] = name
+            if not isinstance(name, str):
+                reader.fail("format", f"format must be a string, found {name!r}")
+            if is_known_format(name):
+                fields["format"] = name
+            else:
+                # An annotation we cannot honour: generate by type, and let the caller warn.
+                self.unknown_formats.setdefault(name, pointer_join(reader.pointer, "format"))
 
     def _arrays(self, reader: KeywordReader, fields: dict[str, Any]) -> None:
         schema, pointer = reader.schema, reader.pointer

@@ -137,8 +137,9 @@ def _type_max(node: Node, kind: str, resolve: Resolve, seen: frozenset[str]) -> 
     if kind == "float":
         return _FLOAT_REPR
     if kind == "string":
-        if node.format is not None:
-            return 2 + format_lengths(node.format)[1]
+        longest = None if node.format is None else format_lengths(node.format)[1]
+        if longest is not None:
+            return 2 + longest
         width: float = INF if node.max_length is None else node.max_length * 6
         for pattern in node.patterns:
             high = pattern_width(pattern)[1]

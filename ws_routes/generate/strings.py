@@ -15,7 +15,7 @@ from hypothesis.strategies import SearchStrategy
 
 from ws_routes.generate.awkward import text_strategy
 from ws_routes.generate.failures import CutOff, Unsatisfiable
-from ws_routes.generate.formats import format_lengths, format_strategy
+from ws_routes.generate.formats import format_lengths, format_strategy, registered_format
 from ws_routes.generate.node import Node
 from ws_routes.generate.patterns import (
     PatternError,
@@ -24,6 +24,7 @@ from ws_routes.generate.patterns import (
     pattern_strategy,
 )
 from ws_routes.generate.sizes import MAX_MIN_COUNT, too_many
+from ws_routes.generate.values import string_bytes
 
 __all__ = ["string_strategy"]
 
@@ -82,10 +83,31 @@ def _plain(node: Node, budget: int | None, *, edges: bool) -> SearchStrategy[str
     return st.text(st.characters(codec="utf-8"), min_size=low, max_size=high)
 
 
+def _registered(
+    node: Node, strategy: SearchStrategy[str], budget: int | None
+) -> SearchStrategy[str]:
+    """A registered format's strings, kept to the node's lengths and the byte budget: we cannot
+    build the user's strategy to fit, so these two are filters."""
+    low, high = node.min_length, node.max_length
+    if budget is not None and budget - 2 < low:
+        raise _budget_error(node, budget, low + 2)
+
+    def fits(text: str) -> bool:
+        if len(text) < low or (high is not None and len(text) > high):
+            return False
+        return budget is None or string_bytes(text) <= budget
+
+    return strategy.filter(fits)
+
+
 def _format(node: Node, budget: int | None, *, edges: bool) -> SearchStrategy[str]:
     assert node.format is not None
     name = node.format
+    registered = registered_format(name)
+    if registered is not None:
+        return _registered(node, registered, budget)
     shortest, longest = format_lengths(name)
+    assert longest is not None  # built-in formats have a longest string
     low, high = node.min_length, node.max_length
     if high is not None and high < shortest:
         raise Unsatisfiable(
