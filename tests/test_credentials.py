@@ -72,3 +72,16 @@ def test_spec_token_goes_where_the_spec_says() -> None:
 def test_redact_replaces_longest_secret_first() -> None:
     assert redact("token=abcdef and abc", ["abc", "abcdef"]) == "token=*** and ***"
     assert redact("nothing", ["", "zzz"]) == "nothing"
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("bearer:s3cret", "the Authorization header"),
+        ("header:X-Key:s3cret", "header 'x-key'"),
+        ("query:token:s3cret", "query parameter 'token'"),
+        ("cookie:sid:s3cret", "cookie 'sid'"),
+    ],
+)
+def test_where_names_the_place_and_never_the_secret(text: str, where: str) -> None:
+    assert parse_auth_option(text).where() == where
