@@ -114,3 +114,14 @@ def test_redactor_decodes_basic_auth_and_masks_its_repr() -> None:
     assert redactor.redact("user alice:Pa55-w0rd-XyZ, pw Pa55-w0rd-XyZ") == "user ***, pw ***"
     assert "YWxp" not in repr(redactor)
     assert not Redactor([""])
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("bearer:s3cret", "the Authorization header"),
+        ("header:X-Key:s3cret", "header 'x-key'"),
+        ("query:token:s3cret", "query parameter 'token'"),
+        ("cookie:sid:s3cret", "cookie 'sid'"),
+    ],
+)
+def test_where_names_the_place_and_never_the_secret(text: str, where: str) -> None:
+    assert parse_auth_option(text).where() == where

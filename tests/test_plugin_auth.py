@@ -178,3 +178,16 @@ def test_a_bare_token_as_routes_auth_is_not_echoed(run_routes: RunRoutes) -> Non
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: --routes-auth: *got a value with no ':' (17 characters)*"])
     assert "s3cr3t" not in result.stdout.str() + result.stderr.str()
+def test_a_refused_credential_hint_says_where_it_went(run_routes: RunRoutes) -> None:
+    result = run_routes(REFUSING_APP, "-rs", "--routes-auth", "bearer:let-me-in", "--routes-ws-include", "/ws/undeclared")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(
+        [
+            "SKIPPED [[]1] *: /ws/undeclared: the app refused all 30 connections, so no message "
+            "could be tested; the credential was sent in the Authorization header; if the app "
+            "reads it elsewhere, pass --routes-auth query:NAME:TOKEN, header:NAME:VALUE or "
+            "cookie:NAME:VALUE, or set the route's auth (query_param, header, cookie, "
+            "first_message) in ws-routes.yaml"
+        ]
+    )
+    assert "let-me-in" not in result.stdout.str()

@@ -37,6 +37,16 @@ class Credential:
     value: str
     secret: str  # the part to redact (the token itself, without "Bearer ")
 
+    def where(self) -> str:
+        """Where the credential went, for hints (never the secret itself)."""
+        if self.place == "header":
+            return "the Authorization header" if self.name == "authorization" else f"header {self.name!r}"
+        if self.place == "query":
+            return f"query parameter {self.name!r}"
+        if self.place == "cookie":
+            return f"cookie {self.name!r}"
+        return "the first message"
+
     def __repr__(self) -> str:  # never leak the secret through a repr
         return f"Credential(place={self.place!r}, name={self.name!r}, value='***')"
 

@@ -86,11 +86,14 @@ class AppRoutes:
         opaque_mounts: Prefixes of mounted apps without a visible routing table (``""`` for a
             mount at the root), sorted.
         skipped_hosts: Host patterns of ``Host`` routes, which are not walked.
+        http_routes: Paths of the HTTP routes the app documents (in its OpenAPI schema), sorted:
+            what pytest-routes tests, so a run without it can say they went untested.
     """
 
     routes: tuple[DiscoveredRoute, ...] | None
     opaque_mounts: tuple[str, ...] = ()
     skipped_hosts: tuple[str, ...] = ()
+    http_routes: tuple[str, ...] = ()
 
 
 def inspect_app(app: Any) -> AppRoutes:
@@ -104,6 +107,7 @@ def inspect_app(app: Any) -> AppRoutes:
         routes=tuple(sorted(unique.values(), key=lambda r: r.path)) if found else None,
         opaque_mounts=tuple(sorted(set(walker.mounts))),
         skipped_hosts=tuple(sorted(set(walker.hosts))),
+        http_routes=tuple(sorted(set(walker.http))),
     )
 
 
@@ -153,6 +157,7 @@ class _Walker:
         self.routes: list[DiscoveredRoute] = []
         self.mounts: list[str] = []
         self.hosts: list[str] = []
+        self.http: list[str] = []
 
     def visit(self, app: object, prefix: str, framework: str, stack: tuple[int, ...]) -> bool:
         """Collect routes under ``app``; False when it has no routing table we can read."""
@@ -188,6 +193,10 @@ class _Walker:
                     self.mounts.append(path)
             elif _isinstance(route, "starlette.routing", "Host"):
                 self.hosts.append(route.host)
+            elif _isinstance(route, "starlette.routing", "Route"):
+                # FastAPI's own /docs and /openapi.json are left out of the schema: not the app's.
+                if getattr(route, "include_in_schema", True):
+                    self.http.append(prefix + route.path)
             elif hasattr(route, "original_router") and hasattr(route, "include_context"):
                 # Recent FastAPI (0.165 here) includes routers lazily, as a private
                 # _IncludedRouter, instead of copying their routes with the prefix applied.
@@ -204,6 +213,12 @@ class _Walker:
                 self._add(_join(prefix, route.path), "litestar", getattr(fn, "func", fn))
             elif _isinstance(route, "litestar.routes.asgi", "ASGIRoute"):
                 self.mounts.append(_join(prefix, route.path))
+            elif _isinstance(route, "litestar.routes.http", "HTTPRoute") and any(
+                # Litestar's /schema routes (and automatic OPTIONS handlers) are not in the schema.
+                _in_schema(h)
+                for h in getattr(route, "route_handlers", ())
+            ):
+                self.http.append(_join(prefix, route.path))
 
     def _add(self, path: str, framework: str, handler: object) -> None:
         self.routes.append(
@@ -215,6 +230,13 @@ class _Walker:
                 handler=handler,
             )
         )
+
+
+def _in_schema(handler: object) -> bool:
+    resolve = getattr(handler, "resolve_include_in_schema", None)
+    if callable(resolve):
+        return bool(resolve())
+    return getattr(handler, "include_in_schema", True) is True
 
 
 def _isinstance(obj: object, module: str, name: str) -> bool:

@@ -31,6 +31,8 @@ STATS_PROPERTY = "ws_routes_stats"
 # --routes-verbose under xdist: a worker has no terminal, so each route's conversations travel
 # to the controller with its report and are printed there when the route finishes.
 VERBOSE_PROPERTY = "ws_routes_verbose"
+# The note that the app's HTTP routes went untested travels with each item's report (xdist too).
+NOTE_PROPERTY = "ws_routes_note"
 _NODE_PREFIX = "ws-routes::test_websocket["
 # Importing the app and calling its factory may take this many connection_timeouts (a server
 # starting up): generous, since importing a large app is slow, but never forever.
@@ -48,17 +50,59 @@ class _State:
     spec: Spec | None = None
     credential: Credential | None = None
     log_filter: Any = None  # on the asyncio logger for the whole session
+    note: str | None = None
 
 
 _STATE = pytest.StashKey["_State"]()
+# Our flags that another plugin (pytest-routes) registered, with that plugin's default.
+_FOREIGN = pytest.StashKey[dict[str, Any]]()
+_GIVEN = pytest.StashKey[frozenset[str]]()
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
     from ws_routes.options import OPTIONS
 
+    for option in OPTIONS:
+        parser.addini(option.ini, f"default for {option.flag}: {option.help}", default=None)
+    # The flags themselves wait until every plugin installed has registered its own (see
+    # pytest_load_initial_conftests), unless a conftest loaded us: then every plugin already has.
+    if any(_is_conftest(plugin) for plugin in pluginmanager.get_plugins()):
+        config = pluginmanager.get_plugin("pytestconfig")
+        if isinstance(config, pytest.Config):
+            _add_missing_options(config, parser)
+
+
+def _is_conftest(plugin: object) -> bool:
+    return Path(str(getattr(plugin, "__file__", "") or "")).name == "conftest.py"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser
+) -> Iterator[None]:
+    yield
+    _add_missing_options(early_config, parser)
+
+
+def _add_missing_options(config: pytest.Config, parser: pytest.Parser) -> None:
+    """Register each of our flags that no other plugin registered.
+
+    pytest-routes registers ``--routes``, ``--routes-app``, ``--routes-websocket`` and more of
+    the seed's flags with the same meaning; registering one twice stops pytest before it starts,
+    and pytest loads installed plugins in no fixed order. So every plugin registers first, then
+    we add what is still missing, and both plugins read the one value.
+    """
+    from ws_routes.options import OPTIONS
+
+    if _FOREIGN in config.stash:
+        return
+    registered = vars(parser.parse_known_args([]))  # dest -> default, for every known option
+    foreign: dict[str, Any] = {}
     group = parser.getgroup("ws-routes", "WebSocket route testing (ws_routes)")
     for option in OPTIONS:
-        if option.kind == "flag":
+        if option.dest in registered:
+            foreign[option.dest] = registered[option.dest]
+        elif option.kind == "flag":
             group.addoption(
                 option.flag, action="store_true", dest=option.dest, default=False, help=option.help
             )
@@ -71,7 +115,51 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 metavar=option.metavar,
                 help=option.help,
             )
-        parser.addini(option.ini, f"default for {option.flag}: {option.help}", default=None)
+    config.stash[_FOREIGN] = foreign
+
+
+def _command_line_value(config: pytest.Config, dest: str) -> Any:
+    """``--flag``'s value, or None when the command line did not give it.
+
+    Our flags default to None ("not given", so the ini file and the spec apply); a flag another
+    plugin registered has that plugin's default (pytest-routes: ``--routes-max-examples`` 100),
+    so for those the command line itself says whether the user gave it.
+    """
+    foreign = config.stash.get(_FOREIGN, {})
+    value = config.getoption(dest, None)
+    default = foreign.get(dest)
+    if dest not in foreign or default is None or default is False or value != default:
+        return value
+    given = config.stash.get(_GIVEN, None)
+    if given is None:
+        given = config.stash[_GIVEN] = _given_on_command_line(config, foreign)
+    return value if dest in given else None
+
+
+def _given_on_command_line(config: pytest.Config, dests: dict[str, Any]) -> frozenset[str]:
+    import argparse
+    import shlex
+
+    from ws_routes.options import OPTIONS
+
+    # The arguments pytest parsed: the ini file's addopts, then PYTEST_ADDOPTS, then the command.
+    args = [
+        *map(str, config.getini("addopts")),
+        *shlex.split(os.environ.get("PYTEST_ADDOPTS", "")),
+        *map(str, config.invocation_params.args),
+    ]
+    probe = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    for option in OPTIONS:
+        if option.dest in dests:
+            action = "store_true" if isinstance(dests[option.dest], bool) else "store"
+            probe.add_argument(
+                option.flag, dest=option.dest, action=action, default=argparse.SUPPRESS
+            )
+    try:
+        known, _ = probe.parse_known_args(args)
+    except SystemExit:  # pytest accepted these arguments; this cannot happen
+        return frozenset(dests)
+    return frozenset(vars(known))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -81,7 +169,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
     try:
         options = resolve_options(
-            lambda dest: config.getoption(dest, None), lambda name: config.getini(name)
+            lambda dest: _command_line_value(config, dest), lambda name: config.getini(name)
         )
     except OptionError as err:
         raise pytest.UsageError(str(err)) from None
@@ -90,7 +178,8 @@ def pytest_configure(config: pytest.Config) -> None:
         options = replace(options, enabled=enabled)
     if not options.enabled:
         if options.routes:
-            config.pluginmanager.register(_RoutesAloneNote(), "ws_routes_note")
+            http = None if _pytest_routes(config) is not None else _HTTP_NOTE
+            config.pluginmanager.register(_RoutesAloneNote(http), "ws_routes_note")
         return
     from ws_routes.credentials import Redactor
 
@@ -115,6 +204,14 @@ def pytest_configure(config: pytest.Config) -> None:
     _filter_asyncio_logger(state)
     config.stash[_STATE] = state
     config.pluginmanager.register(_SessionReporter(config, state), "ws_routes_session")
+    if _pytest_routes(config) is not None:
+        config.pluginmanager.register(_PytestRoutesWebSocketItems(), "ws_routes_pytest_routes")
+
+
+def _pytest_routes(config: pytest.Config) -> Any:
+    """pytest-routes' plugin module when it takes part in this run, else None."""
+    module = sys.modules.get("pytest_routes.plugin")
+    return module if module is not None and config.pluginmanager.is_registered(module) else None
 
 
 def _filter_asyncio_logger(state: _State) -> None:
@@ -264,8 +361,15 @@ def _plan_routes(
     state.app = load_app(
         app_path, rootdir=rootdir, timeout=settings.connection_timeout * _APP_LOAD_FACTOR
     )
+    app_routes = inspect_app(state.app)
+    if options.routes and app_routes.http_routes and _pytest_routes(config) is None:
+        state.note = (
+            f"ws_routes: {len(app_routes.http_routes)} HTTP route(s) of {app_path} were not "
+            f"tested ({', '.join(app_routes.http_routes[:3])}"
+            f"{', ...' if len(app_routes.http_routes) > 3 else ''}): {_HTTP_NOTE}"
+        )
     planned: list[tuple[RouteSpec, dict[str, str] | None, str | None]] = []
-    for match in match_routes(spec.routes, inspect_app(state.app)):
+    for match in match_routes(spec.routes, app_routes):
         if match.found is None:
             assert match.declared is not None
             problem = f"{match.declared.location}: {match.problem}" if match.problem else None
@@ -359,6 +463,9 @@ class WebSocketRouteItem(pytest.Item):
         self.converters = converters
         self.problem = problem
         self._verbose_log: list[str] = []
+        note = self.config.stash[_STATE].note
+        if note:
+            self.user_properties.append((NOTE_PROPERTY, note))
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, self.name
@@ -550,14 +657,46 @@ class WebSocketRouteItem(pytest.Item):
         )
 
 
+_HTTP_NOTE = (
+    "ws_routes tests WebSocket routes only; HTTP routes need pytest-routes "
+    "(pip install pytest-routes: the same --routes command then tests them too) or Schemathesis"
+)
+
+
 class _RoutesAloneNote:
     """`--routes` alone tests nothing here; say so rather than pass silently."""
+
+    def __init__(self, http: str | None) -> None:
+        self.http = http
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         terminalreporter.write_line(
             "ws_routes: --routes alone tests no WebSocket route: add --routes-websocket, or set "
             "enabled = true under [tool.pytest-routes.websocket] in pyproject.toml"
+            + (f"; {self.http}" if self.http else "")
         )
+
+
+class _PytestRoutesWebSocketItems:
+    """With both plugins, pytest-routes tests the HTTP routes and ws_routes the WebSocket ones.
+
+    pytest-routes 0.4 also adds a smoke test per WebSocket route for ``--routes-websocket``; the
+    same flag asks ws_routes for its own items on those routes, so pytest-routes' are deselected
+    (reported as such) rather than run twice with two verdicts.
+    """
+
+    @pytest.hookimpl(trylast=True)  # after pytest-routes added its items
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        module = _pytest_routes(config)
+        theirs = getattr(module, "WebSocketTestItem", None)
+        if not isinstance(theirs, type):
+            return
+        dropped = [item for item in items if isinstance(item, theirs)]
+        if dropped:
+            items[:] = [item for item in items if not isinstance(item, theirs)]
+            config.hook.pytest_deselected(items=dropped)
 
 
 class _SessionReporter:
@@ -567,11 +706,13 @@ class _SessionReporter:
         self.config = config
         self.state = state
         self.collected: list[str] = []
+        self.notes: dict[str, None] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call":
             return
         self.collected.extend(str(v) for k, v in report.user_properties if k == STATS_PROPERTY)
+        self.notes.update((str(v), None) for k, v in report.user_properties if k == NOTE_PROPERTY)
         verbose = [str(v) for k, v in report.user_properties if k == VERBOSE_PROPERTY]
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if verbose and reporter is not None:
@@ -580,6 +721,13 @@ class _SessionReporter:
                 reporter.write_line(line)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.state.note:  # also when no WebSocket route was collected
+            self.notes[self.state.note] = None
+        self._summary(terminalreporter)
+        for note in self.notes:
+            terminalreporter.write_line(note)
+
+    def _summary(self, terminalreporter: Any) -> None:
         if not self.collected:
             return
         from ws_routes.report import RouteStats, render_summary

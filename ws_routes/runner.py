@@ -469,6 +469,14 @@ class RouteRunner:
             auth = self.route.spec.auth
             if auth is not None and self.credential is None:
                 hint = "the route requires auth and has no credential: set auth.token or pass --routes-auth"
+            elif self.credential is not None:
+                hint = (
+                    f"the credential was sent in {self.credential.where()}; if the app reads it "
+                    "elsewhere, pass --routes-auth query:NAME:TOKEN, header:NAME:VALUE or "
+                    "cookie:NAME:VALUE, or set the route's auth (query_param, header, cookie, "
+                    "first_message) in ws-routes.yaml"
+                    + ("; also check the route's close_codes" if self.route.spec.declared else "")
+                )
             elif self.route.spec.declared:
                 hint = "check the credentials and the route's close_codes"
             else:
