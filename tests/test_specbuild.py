@@ -161,7 +161,8 @@ def test_bytes_replies_take_sizes_and_other_replies_do_not() -> None:
         "only (bound json replies in their schema instead)",
         "ws-routes.yaml:6:26: routes./ws.replies.line.min_size: min_size applies to bytes replies "
         "only (bound text replies in their schema instead)",
-        "ws-routes.yaml:7:26: routes./ws.replies.neg.max_size: expected an integer >= 0, got -1",
+        "ws-routes.yaml:7:26: routes./ws.replies.neg.max_size: expected a size in bytes from 0 to "
+            "67108864 (64 MiB), got -1",
     ]
 
 

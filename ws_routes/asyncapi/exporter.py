@@ -102,7 +102,7 @@ class _Exporter:
 
     def message(self, item: MessageSpec | ReplySpec, key: str) -> dict[str, Any]:
         body: dict[str, Any] = {"name": item.name, "contentType": _CONTENT_TYPES[item.kind]}
-        sizes = (item.min_size, item.max_size) if isinstance(item, MessageSpec) else (None, None)
+        sizes = (item.min_size, item.max_size)
         schema = item.schema.value if item.schema is not None else None
         if item.kind == "bytes":
             body["payload"] = {"type": "string", "format": "binary"}

@@ -41,7 +41,7 @@ _SCHEMA_FORMATS = (
     "application/schema+json",
     "application/schema+yaml",
 )
-_CLIENT_ONLY = ("weight", "strategy", "reply", "min_size", "max_size")
+_CLIENT_ONLY = ("weight", "strategy", "reply")
 
 
 @dataclass(slots=True)
@@ -200,7 +200,7 @@ def read_message(
     description = message.get("description", message.get("summary"))
     if isinstance(description, str) and description.strip():
         body["description"] = description.strip()
-    if kind == "bytes" and isinstance(schema, Mapping) and direction == "messages":
+    if kind == "bytes" and isinstance(schema, Mapping):
         for size, keyword in (("min_size", "minLength"), ("max_size", "maxLength")):
             if isinstance(schema.get(keyword), int):
                 body[size] = schema[keyword]
