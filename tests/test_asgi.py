@@ -278,8 +278,8 @@ def test_returning_after_accept_without_close_is_abnormal_1006() -> None:
 
     async def main() -> None:
         conn = await connect(app, "/ws")
-        assert await conn.settle(1) == ([ServerClose(1006)], True)
-        assert conn.server_close == ServerClose(1006)
+        assert await conn.settle(1) == ([ServerClose(1006, dropped=True)], True)
+        assert conn.server_close == ServerClose(1006, dropped=True)
         assert conn.app_error is None
 
     run(main())

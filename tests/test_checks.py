@@ -743,3 +743,34 @@ def test_close_reasons_with_lone_surrogates_are_measured_as_sent() -> None:
     assert failure.actual == "160 bytes"
     (failure,) = run(transcript(sent(0), server_close(1006, "\ud800")))
     assert failure.actual == "connection closed with code 1006 ('\\ud800')"
+
+
+# -- close_before_return ---------------------------------------------------------------------------
+
+
+def dropped(index: int | None = 0) -> Frame:
+    return Frame(direction="server_close", code=1006, index=index, dropped=True)
+
+
+def test_a_handler_returning_without_closing_is_close_before_return_not_a_1006_close() -> None:
+    (failure,) = run(transcript(sent(0), dropped()))
+    assert failure.check == "close_before_return"
+    assert failure.message == "the handler returned without closing the connection"
+    assert failure.actual.endswith("the client sees an abnormal closure (1006)")
+    assert failure.index == 0
+
+
+def test_a_crash_without_a_close_is_no_server_errors_alone() -> None:
+    t = transcript(sent(0), server_close(1011), app_error=app_error(KeyError("x")))
+    found = checks(run(t))
+    assert found[0] == "no_server_error"
+    assert "close_before_return" not in found
+
+
+def test_close_before_return_can_be_switched_off() -> None:
+    settings = Settings(checks={"close_before_return": False})
+    assert run(transcript(sent(0), dropped()), route(settings=settings)) == []
+
+
+def test_a_real_1006_close_frame_is_still_close_code() -> None:
+    assert checks(run(transcript(sent(0), server_close(1006)))) == ["close_code"]

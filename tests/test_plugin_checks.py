@@ -425,3 +425,34 @@ app = Starlette(routes=[WebSocketRoute("/ws/stuck", ignores_close)])
             "  Sequences tested: 0",
         ]
     )
+
+
+def test_a_handler_that_returns_without_closing_is_its_own_finding(run_routes: RunRoutes) -> None:
+    app = (
+        STARLETTE_HEADER
+        + """
+async def returns(ws: WebSocket) -> None:
+    await ws.accept()
+    await ws.receive()
+
+
+async def closes(ws: WebSocket) -> None:
+    await ws.accept()
+    await ws.receive()
+    await ws.close()
+
+
+app = Starlette(routes=[WebSocketRoute("/ws/returns", returns), WebSocketRoute("/ws/closes", closes)])
+"""
+    )
+    result = run_routes(app, "-rf")
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "Check: close_before_return",
+            "Message: the handler returned without closing the connection",
+            "*x dropped (the handler returned without closing; clients see 1006)    [[]by server[]]",
+        ]
+    )
+    assert "which no endpoint may send" not in result.stdout.str()
+    assert "FAILED ws-routes::test_websocket[[]/ws/closes[]]" not in result.stdout.str()

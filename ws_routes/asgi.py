@@ -14,7 +14,7 @@ What the client sees, decided here and relied on by the checks:
   send yet: detected at once, reported as None plus an entry in ``protocol_errors``.
 * After accepting. ``websocket.close`` -> ``ServerClose(code or 1000, reason)``; the app raising
   -> ``ServerClose(1011)`` (uvicorn, hypercorn), with the exception and traceback in
-  ``app_error``; the app returning without a close -> ``ServerClose(1006)``: no close frame was
+  ``app_error``; the app returning without a close -> ``ServerClose(1006, dropped=True)``: no close frame was
   sent, so a client sees an abnormal closure (RFC 6455 7.1.5).
 * App ``receive()``: frames in order, then ``websocket.disconnect`` forever once the client
   closed (its code; 1006 for ``abort`` or before an accept) or the app closed (its code, echoed
@@ -488,7 +488,9 @@ class AsgiConnection:
             if self._state in (_State.CONNECTING, _State.RESPONDING):
                 self._refused(*self._response)
             elif self._state is _State.ACCEPTED and not self._client_gone:
-                self._push_close(ServerClose(1011 if error is not None else 1006))
+                self._push_close(
+                    ServerClose(1011) if error is not None else ServerClose(1006, dropped=True)
+                )
             self._state = _State.CLOSED
             self._wake()
 

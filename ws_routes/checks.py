@@ -377,7 +377,7 @@ def check_close_code(ctx: Context) -> Iterator[Failure]:
     t, spec = ctx.transcript, ctx.route.spec
     close = t.server_close()
     codes: list[tuple[int | None, str, Frame | None]] = []
-    if close is not None:
+    if close is not None and not close.dropped:  # no close frame: close_before_return's
         codes.append((close.code, close.reason, close))
     if isinstance(t.handshake, Rejected) and t.handshake.close_code is not None:
         codes.append((t.handshake.close_code, t.handshake.reason, None))
@@ -433,6 +433,30 @@ def check_close_code(ctx: Context) -> Iterator[Failure]:
                     index=index,
                     frame=_last_sent(t, index),
                 )
+
+
+def check_close_before_return(ctx: Context) -> Iterator[Failure]:
+    """The handler returned while the connection was open, without closing it.
+
+    In-process nothing visible happens; over a real server (uvicorn, hypercorn) the socket is
+    dropped without a close frame, so browsers and clients report an abnormal closure (1006)
+    and usually reconnect. A crash is no_server_error's (the server closes with 1011 then).
+    """
+    t = ctx.transcript
+    close = t.server_close()
+    if close is None or not close.dropped or t.app_error is not None:
+        return
+    yield Failure(
+        check="close_before_return",
+        error_type="protocol_violation",
+        message="the handler returned without closing the connection",
+        expected="the handler to close the connection (websocket.close) before it returns, "
+        "or to keep serving until the client closes",
+        actual="no close frame: over a real server the connection is dropped and the client "
+        "sees an abnormal closure (1006)",
+        index=close.index,
+        frame=_last_sent(t, close.index),
+    )
 
 
 def check_graceful_shutdown(ctx: Context) -> Iterator[Failure]:
@@ -600,6 +624,7 @@ CHECKS: tuple[tuple[str, Callable[[Context], Iterator[Failure]]], ...] = (
     ("reply_schema", check_replies),  # also yields undocumented_reply, switched separately
     ("reply_expected", check_reply_expected),
     ("close_code", check_close_code),
+    ("close_before_return", check_close_before_return),
     ("graceful_shutdown", check_graceful_shutdown),
     ("invalid_input", check_invalid_input),
     ("disconnect", check_disconnect),

@@ -303,6 +303,7 @@ def _record(
                     direction="server_close",
                     code=event.code,
                     reason=event.reason,
+                    dropped=event.dropped,
                     index=index,
                     elapsed_ms=clock.ms(),
                 )

@@ -430,7 +430,7 @@ def judge(route: CompiledRoute, probe: Probe, transcript: Transcript) -> ProbeOu
 
 
 def _is_crash(failure: Failure) -> bool:
-    if failure.check in ("no_server_error", "no_hang"):
+    if failure.check in ("no_server_error", "no_hang", "close_before_return"):
         return True
     return failure.check == "close_code" and failure.error_type == "protocol_violation"
 

@@ -44,6 +44,7 @@ CHECK_NAMES: tuple[str, ...] = (
     "undocumented_reply",
     "reply_expected",
     "close_code",
+    "close_before_return",
     "graceful_shutdown",
     "invalid_input",
     "auth_enforced",

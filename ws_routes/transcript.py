@@ -170,6 +170,8 @@ class Frame:
     reason: str = ""
     elapsed_ms: float = 0.0
     mutation: str | None = None
+    # A server_close without a close frame: the handler returned without closing.
+    dropped: bool = False
 
     def render(self, *, limit: int = _PREVIEW) -> str:
         return render_frame(self, limit=limit)
@@ -187,6 +189,8 @@ def render_frame(frame: Frame, *, limit: int = _PREVIEW) -> str:
         if frame.direction == "recv" and frame.name is None and frame.kind is not None:
             tags.append("undocumented")
         return text + (f"    [{', '.join(tags)}]" if tags else "")
+    if frame.dropped:
+        return "x dropped (the handler returned without closing; clients see 1006)    [by server]"
     if frame.direction in ("client_close", "server_close"):
         who = "client" if frame.direction == "client_close" else "server"
         reason = f" {render_payload('text', frame.reason, limit=limit)}" if frame.reason else ""

@@ -40,6 +40,9 @@ class ServerClose:
 
     code: int
     reason: str = ""
+    # No close frame at all: the handler returned without closing, and a real server then drops
+    # the connection (the client sees 1006, RFC 6455 7.1.5). ``code`` is 1006 then.
+    dropped: bool = False
 
 
 Event = TextFrame | BytesFrame | ServerClose
