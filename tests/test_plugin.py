@@ -169,6 +169,20 @@ def test_bad_spec_is_a_located_collection_error_without_traceback(run_routes: Ru
     assert "ws_routes/" not in output  # no frames of our own code either
 
 
+def test_a_collection_error_under_xdist_is_reported_not_an_internal_error(
+    run_routes: RunRoutes,
+) -> None:
+    # xdist sends each collect report to the controller; one holding pytest's CallInfo cannot
+    # be sent, and every collection error of ours used to be an INTERNALERROR under -n.
+    result = run_routes('raise ValueError("boom at import")\n', "-n", "2")
+    output = result.stdout.str() + result.stderr.str()
+    assert "INTERNALERROR" not in output
+    result.stdout.fnmatch_lines(
+        ["*ws_routes: importing app module 'app' raised ValueError: boom at import (at *app.py:1)"]
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
 def test_spec_route_missing_from_the_app_fails_that_item_only(run_routes: RunRoutes) -> None:
     spec = """
     routes:

@@ -303,6 +303,10 @@ def pytest_collection_modifyitems(
     collector = RoutesCollector.from_parent(session, name="ws-routes", nodeid="ws-routes")
     config.hook.pytest_collectstart(collector=collector)
     report: pytest.CollectReport = config.hook.pytest_make_collect_report(collector=collector)
+    # pytest's own collection drops the CallInfo that pytest_make_collect_report leaves on the
+    # report before anyone sees it; xdist cannot send a report holding one to the controller
+    # (every collection error became an INTERNALERROR under -n).
+    report.__dict__.pop("call", None)
     config.hook.pytest_collectreport(report=report)
     if report.passed:
         items.extend(node for node in report.result if isinstance(node, pytest.Item))
