@@ -146,15 +146,21 @@ def render_failure(
             tb = ["...", *tb[-traceback_lines:]]
         lines += ["", "App traceback:", _indent("\n".join(tb))]
     lines.extend(extra)
-    if reproduce_command or snippet:
-        lines += ["", "Reproduce with:"]
-        if reproduce_command:
-            lines.append(_indent(reproduce_command))
-        if snippet:
-            lines += ["Or replay this exact conversation in Python:", _indent(snippet.rstrip())]
+    lines += _reproduce_lines(reproduce_command, snippet)
     lines.append(RULE)
     # Printable whatever the server sent: lone surrogates become \udXXX escapes.
     return printable(redact("\n".join(lines), secrets))
+
+
+def _reproduce_lines(reproduce_command: str | None, snippet: str | None) -> list[str]:
+    if not reproduce_command and not snippet:
+        return []
+    lines = ["", "Reproduce with:"]
+    if reproduce_command:
+        lines.append(_indent(reproduce_command))
+    if snippet:
+        lines += ["Or replay this exact conversation in Python:", _indent(snippet.rstrip())]
+    return lines
 
 
 def render_internal_error(
@@ -184,12 +190,7 @@ def render_internal_error(
         lines += ["", f"Conversation it happened in ({transcript.messages_sent} message(s) sent):"]
         lines.append(_indent(render_handshake(transcript)))
         lines.extend(_indent(line) for line in transcript.render())
-    if reproduce_command or snippet:
-        lines += ["", "Reproduce with:"]
-        if reproduce_command:
-            lines.append(_indent(reproduce_command))
-        if snippet:
-            lines += ["Or replay this exact conversation in Python:", _indent(snippet.rstrip())]
+    lines += _reproduce_lines(reproduce_command, snippet)
     lines.append(RULE)
     return printable(redact("\n".join(lines), secrets))
 

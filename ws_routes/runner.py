@@ -587,21 +587,23 @@ class RouteRunner:
         return test  # type: ignore[no-any-return]
 
 
-def _failures(group: BaseExceptionGroup[Any]) -> list[ConversationFailed]:
-    found: list[ConversationFailed] = []
+E = TypeVar("E", bound=BaseException)
+
+
+def _leaves(group: BaseExceptionGroup[Any], kind: type[E]) -> list[E]:
+    """The exceptions of ``kind`` in ``group``, nested groups included, in order."""
+    found: list[E] = []
     for exc in group.exceptions:
-        if isinstance(exc, ConversationFailed):
+        if isinstance(exc, kind):
             found.append(exc)
         elif isinstance(exc, BaseExceptionGroup):
-            found += _failures(exc)
+            found += _leaves(exc, kind)
     return found
+
+
+def _failures(group: BaseExceptionGroup[Any]) -> list[ConversationFailed]:
+    return _leaves(group, ConversationFailed)
 
 
 def _internal_errors(group: BaseExceptionGroup[Any]) -> list[InternalError]:
-    found: list[InternalError] = []
-    for exc in group.exceptions:
-        if isinstance(exc, InternalError):
-            found.append(exc)
-        elif isinstance(exc, BaseExceptionGroup):
-            found += _internal_errors(exc)
-    return found
+    return _leaves(group, InternalError)
