@@ -51,7 +51,8 @@ def test_read_text_file_refuses_without_blocking_or_quoting(tmp_path: Path) -> N
     [
         ('{"a": NaN}', "invalid JSON: NaN is not JSON"),
         ('{"a": -Infinity}', "invalid JSON: -Infinity is not JSON"),
-        ("[" * 3000 + "]" * 3000, "invalid JSON: nested more than 100 lists or mappings deep"),
+        # Python < 3.13 gives up parsing first (RecursionError); the finding is the same.
+        ("[" * 3000 + "]" * 3000, "nested more than 100 lists or mappings deep"),
         ("[" * 101 + "]" * 101, "nested more than 100 lists or mappings deep"),
         ('{"a": }', "invalid JSON: Expecting value"),
     ],

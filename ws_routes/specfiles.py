@@ -125,9 +125,9 @@ def parse_json(text: str, display: str) -> Any:
         raise SpecError(f"invalid JSON: {exc.msg}", location=location) from None
     except ValueError as exc:  # NaN, Infinity, or a number too long for int()
         raise SpecError(f"invalid JSON: {exc}", location=Location(file=display)) from None
-    except RecursionError:
+    except RecursionError:  # the same finding as too_deep's below, where the parser gave up first
         raise SpecError(
-            f"invalid JSON: {nesting_message()}", location=Location(file=display)
+            nesting_message(), location=Location(file=display), hint="flatten it"
         ) from None
     deep = too_deep(data)
     if deep is not None:
