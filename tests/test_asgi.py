@@ -577,6 +577,42 @@ def test_send_after_client_disconnect_raises_oserror_in_the_app() -> None:
     assert caught[1].code == 1006
 
 
+def test_a_task_sending_after_the_client_left_and_the_handler_returned_gets_client_disconnected() -> (
+    None
+):
+    # As on a real server: the task's send fails because the client left, not because of an
+    # ASGI protocol error of the app's (the handler returning closed nothing on the wire).
+    caught: list[BaseException] = []
+    gate = asyncio.Event()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        async def late() -> None:
+            await gate.wait()
+            try:
+                await send({"type": "websocket.send", "text": "too late"})
+            except BaseException as exc:
+                caught.append(exc)
+
+        await receive()
+        await send({"type": "websocket.accept"})
+        task = asyncio.get_running_loop().create_task(late())
+        tasks.append(task)
+        await receive()  # the client's close
+
+    tasks: list[asyncio.Task[None]] = []
+
+    async def main() -> None:
+        conn = await connect(app)
+        assert await conn.close(timeout=1) is True
+        gate.set()
+        await asyncio.wait(tasks, timeout=1)
+        assert conn.protocol_errors == []
+
+    run(main())
+    assert len(caught) == 1
+    assert isinstance(caught[0], ClientDisconnected)
+
+
 def test_system_exit_in_the_app_is_an_app_error_not_the_end_of_the_loop() -> None:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         raise SystemExit(3)

@@ -94,6 +94,7 @@ Watch = Callable[[float | None, str], None]
 def _unwatched(limit: float | None, during: str) -> None:
     """The default ``watch``: nobody outside the loop is looking."""
 
+
 QUIET_ITERATIONS = 4
 # After cancelling an app that ignored a close, wait this long for the cancellation to land.
 _CANCEL_GRACE = 0.2
@@ -567,7 +568,9 @@ class AsgiConnection:
             self._wake()
         elif not isinstance(mtype, str):
             self._refuse(f"expected an ASGI message dict with a 'type', got {message!r:.200}")
-        elif mtype == "websocket.send" and self._client_gone and self._state is _State.ACCEPTED:
+        elif mtype == "websocket.send" and self._client_gone and self._open_until_client_left():
+            # Also once the handler has returned: a task it left behind sending to a client that
+            # left gets what a real server raises, not a protocol error of its own.
             raise ClientDisconnected("the client disconnected")
         elif mtype == "websocket.accept" and self._state is _State.CONNECTING:
             if self._client_gone:
@@ -632,6 +635,14 @@ class AsgiConnection:
             self._resolve(Rejected(status=403, close_code=code, reason=reason))
         elif not self._client_gone:  # closing after the client left is a harmless no-op
             self._push_close(ServerClose(code, reason))
+
+    def _open_until_client_left(self) -> bool:
+        """Accepted, and not closed by the server: the client's leaving is what ended it."""
+        return self._state is _State.ACCEPTED or (
+            self._state is _State.CLOSED
+            and isinstance(self.handshake, Accepted)
+            and self.server_close is None
+        )
 
     def _refuse(self, problem: str) -> NoReturn:
         self.protocol_errors.append(problem)

@@ -208,6 +208,11 @@ def _connection_end(t: Transcript) -> tuple[str, str]:
         )
         return "refused", code
     for frame in t.frames:
+        if frame.direction == "server_close" and frame.dropped:
+            return (
+                "dropped by the server (the handler returned)",
+                "None (no close frame; clients see 1006)",
+            )
         if frame.direction == "server_close":
             return "closed by the server", str(frame.code)
         if frame.direction == "client_close":
