@@ -191,3 +191,35 @@ def test_a_refused_credential_hint_says_where_it_went(run_routes: RunRoutes) -> 
         ]
     )
     assert "let-me-in" not in result.stdout.str()
+
+
+def test_a_route_that_closes_every_connection_right_after_accepting_is_skipped_with_a_hint(
+    run_routes: RunRoutes,
+) -> None:
+    # An auth check after accept: every connection is closed before a message can go, so the
+    # route's messages were never tested; a pass would say they were.
+    app = (
+        STARLETTE_HEADER
+        + """
+async def gated(ws: WebSocket) -> None:
+    await ws.accept()
+    if ws.query_params.get("token") != "sesame":
+        await ws.close(code=4001)
+        return
+    await echo_accepted(ws)
+
+
+app = Starlette(routes=[WebSocketRoute("/ws/gated", gated)])
+"""
+    )
+    result = run_routes(app, "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(
+        [
+            "SKIPPED [[]1] *: /ws/gated: the server closed all * connections right after "
+            "accepting them (close code 4001), so no message could be tested; pass credentials "
+            "with --routes-auth, or describe the route in ws-routes.yaml (auth, close_codes)"
+        ]
+    )
+    passing = run_routes(app, "--routes-auth", "query:token:sesame")
+    passing.assert_outcomes(passed=1)

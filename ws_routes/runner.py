@@ -200,6 +200,8 @@ class RouteRunner:
         self._internal: InternalError | None = None
         self._first_failure_at: int | None = None
         self.warnings: list[str] = []
+        # Codes the server closed with before the first message of a conversation could go.
+        self._closed_at_once: set[int] = set()
         # Read on the caller's thread: Hypothesis keeps the current settings per thread, and the
         # searches run on the loop thread.
         self._settings = settings()
@@ -350,6 +352,13 @@ class RouteRunner:
         except LoopBlocked as exc:
             raise self._blocked(exc, transcript, conversation) from None
         stats.messages += transcript.messages_sent
+        close = transcript.server_close()
+        if (
+            close is not None
+            and close.code not in (None, 1000, 1001)  # a push-once route says goodbye so
+            and not transcript.messages_sent
+        ):
+            self._closed_at_once.add(close.code)
         stats.negative += sum(1 for f in transcript.sent if f.mutation)
         if transcript.aborted:
             stats.aborts += 1
@@ -462,30 +471,42 @@ class RouteRunner:
                             result.failure.internal = result.internal
         # Distinct failures, not the failing replays shrinking went through.
         self.stats.failures = len(found)
-        refused_all = self.stats.connections == 0 and self.stats.refused > 0
-        if result.failure is None and result.error is None and refused_all:
-            # Every refusal was allowed (or the route is undescribed), so nothing failed, but
-            # nothing was tested either: say so instead of passing silently.
-            auth = self.route.spec.auth
-            if auth is not None and self.credential is None:
-                hint = "the route requires auth and has no credential: set auth.token or pass --routes-auth"
-            elif self.credential is not None:
-                hint = (
-                    f"the credential was sent in {self.credential.where()}; if the app reads it "
-                    "elsewhere, pass --routes-auth query:NAME:TOKEN, header:NAME:VALUE or "
-                    "cookie:NAME:VALUE, or set the route's auth (query_param, header, cookie, "
-                    "first_message) in ws-routes.yaml"
-                    + ("; also check the route's close_codes" if self.route.spec.declared else "")
-                )
-            elif self.route.spec.declared:
-                hint = "check the credentials and the route's close_codes"
-            else:
-                hint = "pass credentials with --routes-auth, or describe the route in ws-routes.yaml (auth, close_codes)"
-            result.skipped = (
-                f"{self.route.spec.path}: the app refused all {self.stats.refused} connections, "
-                f"so no message could be tested; {hint}"
-            )
+        if result.failure is None and result.error is None and result.internal is None:
+            # Nothing failed, but nothing was tested either: say so instead of passing silently.
+            result.skipped = self._untested()
         return result
+
+    def _untested(self) -> str | None:
+        """Why no message of the route could be tested, or None when some were."""
+        stats, path = self.stats, self.route.spec.path
+        if stats.connections == 0 and stats.refused > 0:
+            what = f"the app refused all {stats.refused} connections"
+        elif stats.connections > 0 and stats.messages == 0 and self._closed_at_once:
+            # Accepted, then closed before any message could go (an auth check after accept).
+            codes = ", ".join(str(c) for c in sorted(self._closed_at_once))
+            what = (
+                f"the server closed all {stats.connections} connections right after accepting "
+                f"them (close code {codes})"
+            )
+        else:
+            return None
+        return f"{path}: {what}, so no message could be tested; {self._untested_hint()}"
+
+    def _untested_hint(self) -> str:
+        auth = self.route.spec.auth
+        if auth is not None and self.credential is None:
+            return "the route requires auth and has no credential: set auth.token or pass --routes-auth"
+        if self.credential is not None:
+            return (
+                f"the credential was sent in {self.credential.where()}; if the app reads it "
+                "elsewhere, pass --routes-auth query:NAME:TOKEN, header:NAME:VALUE or "
+                "cookie:NAME:VALUE, or set the route's auth (query_param, header, cookie, "
+                "first_message) in ws-routes.yaml"
+                + ("; also check the route's close_codes" if self.route.spec.declared else "")
+            )
+        if self.route.spec.declared:
+            return "check the credentials and the route's close_codes"
+        return "pass credentials with --routes-auth, or describe the route in ws-routes.yaml (auth, close_codes)"
 
     def _find_swallowed_exception(
         self, loop: LoopThread, transport: AsgiTransport, failed: ConversationFailed
