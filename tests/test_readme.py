@@ -40,7 +40,8 @@ def test_every_option_is_documented() -> None:
     assert not missing
 
 
-def test_the_example_command_shows_the_planted_bug() -> None:
+def test_the_example_command_shows_the_planted_bug(tmp_path: Path) -> None:
+    import os
     import subprocess
     import sys
 
@@ -48,6 +49,8 @@ def test_the_example_command_shows_the_planted_bug() -> None:
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *command],
         cwd=ROOT / "examples",
+        # As on a fresh machine: no example database of earlier runs to replay failures from.
+        env={**os.environ, "HYPOTHESIS_STORAGE_DIRECTORY": str(tmp_path)},
         capture_output=True,
         text=True,
         timeout=300,
