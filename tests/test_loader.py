@@ -455,9 +455,10 @@ def test_nesting_limits_in_yaml_toml_and_pyproject(tmp_path: Path) -> None:
     assert error.startswith("ws-routes.yaml:1:103: a.0.0.0.0....(92 more)....0.0.0: nested more")
     assert "than 100 lists or mappings deep" in error
     _write(tmp_path / "ws-routes.toml", "a = " + "[" * 600 + "]" * 600 + "\n")
-    assert _strings("ws-routes.toml") == [
-        "ws-routes.toml: (top level): invalid TOML: nested more than 100 lists or mappings deep"
-    ]
+    # Located at the value where the parser gets that far (3.13), else at the file.
+    (error,) = _strings("ws-routes.toml")
+    assert error.startswith("ws-routes.toml: ")
+    assert error.endswith(": nested more than 100 lists or mappings deep (flatten it)")
     _write(tmp_path / "deep.toml", "a = " + "[" * 150 + "]" * 150 + "\n")
     (error,) = _strings("deep.toml")
     assert error.startswith("deep.toml: a.0.0.0.0....")

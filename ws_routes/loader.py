@@ -72,9 +72,10 @@ def _parse_toml(text: str, display: str) -> dict[str, Any]:
         data = tomllib.loads(text)
     except RecursionError:
         # tomllib parses nested arrays and inline tables recursively; past Python's recursion
-        # limit the text is far deeper than the limit below anyway.
+        # limit the text is far deeper than the limit below anyway. The same finding as the
+        # limit's, so it reads alike on every Python (3.13's parser goes deeper first).
         raise SpecError(
-            f"invalid TOML: {nesting_message()}", location=Location(file=display)
+            nesting_message(), location=Location(file=display), hint="flatten it"
         ) from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
