@@ -238,11 +238,8 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report: pytest.TestReport = yield
-    state = item.config.stash.get(_STATE, None)
-    if isinstance(item, WebSocketRouteItem) and state is not None:
-        from ws_routes.redaction import redact_report
-
-        redact_report(report, state.redactor)
+    if isinstance(item, WebSocketRouteItem):
+        _redact_report(item.config, report)
     return report
 
 
@@ -251,12 +248,18 @@ def pytest_make_collect_report(
     collector: pytest.Collector,
 ) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
     report: pytest.CollectReport = yield
-    state = collector.config.stash.get(_STATE, None)
-    if isinstance(collector, RoutesCollector) and state is not None:
+    if isinstance(collector, RoutesCollector):
+        _redact_report(collector.config, report)
+    return report
+
+
+def _redact_report(config: pytest.Config, report: pytest.TestReport | pytest.CollectReport) -> None:
+    """Every secret of the run out of a report of ours, whatever channel prints it."""
+    state = config.stash.get(_STATE, None)
+    if state is not None:
         from ws_routes.redaction import redact_report
 
         redact_report(report, state.redactor)
-    return report
 
 
 def _take_route_ids(config: pytest.Config) -> None:

@@ -201,15 +201,7 @@ def _check_message(
                     hint="bound JSON values in the schema instead",
                 )
             )
-    low: Any = message.get("min_size")
-    high: Any = message.get("max_size")
-    if _is_int(low) and _is_int(high) and low > high:
-        errors.append(
-            ctx.error(
-                f"min_size {low} is greater than max_size {high}", pointer_join(pointer, "min_size")
-            )
-        )
-    return errors
+    return errors + _size_order(message, pointer, ctx)
 
 
 def _check_reply_sizes(
@@ -227,15 +219,17 @@ def _check_reply_sizes(
             for key in ("min_size", "max_size")
             if key in reply
         ]
-    low: Any = reply.get("min_size")
-    high: Any = reply.get("max_size")
+    return errors + _size_order(reply, pointer, ctx)
+
+
+def _size_order(item: Mapping[str, Any], pointer: str, ctx: SpecContext) -> list[SpecError]:
+    """min_size above max_size, on a message or a bytes reply."""
+    low: Any = item.get("min_size")
+    high: Any = item.get("max_size")
     if _is_int(low) and _is_int(high) and low > high:
-        errors.append(
-            ctx.error(
-                f"min_size {low} is greater than max_size {high}", pointer_join(pointer, "min_size")
-            )
-        )
-    return errors
+        message = f"min_size {low} is greater than max_size {high}"
+        return [ctx.error(message, pointer_join(pointer, "min_size"))]
+    return []
 
 
 def _check_route(path: str, raw: Any, pointer: str, ctx: SpecContext) -> list[SpecError]:
