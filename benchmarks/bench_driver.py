@@ -26,8 +26,8 @@ from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from ws_routes.asgi import AsgiTransport
-from ws_routes.loop import LoopThread
+from ws_routes.driver.asgi import AsgiTransport
+from ws_routes.driver.loop import LoopThread
 
 MESSAGES = 20_000
 CONNECTIONS = 2_000

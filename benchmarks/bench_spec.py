@@ -16,8 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from ws_routes.compile import compile_route
-from ws_routes.loader import load_spec
+from ws_routes.compile.route import compile_route
+from ws_routes.spec.loader import load_spec
 
 ROUTE = """\
   /ws/r{i}/{{room}}:

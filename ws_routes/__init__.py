@@ -10,13 +10,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ws_routes.compile import compile_route
-    from ws_routes.conversation import run_conversation
+    from ws_routes.compile.registry import register_message_strategy
+    from ws_routes.compile.route import compile_route
+    from ws_routes.engine.conversation import run_conversation
     from ws_routes.errors import SpecError, WsRoutesError, WsRoutesWarning
     from ws_routes.generate.formats import register_format
-    from ws_routes.loader import load_spec
-    from ws_routes.replay import replay
-    from ws_routes.websocket import register_message_strategy
+    from ws_routes.report.replay import replay
+    from ws_routes.spec.loader import load_spec
 
 __all__ = [
     "SpecError",
@@ -36,12 +36,12 @@ _LAZY = {
     "SpecError": "ws_routes.errors",
     "WsRoutesError": "ws_routes.errors",
     "WsRoutesWarning": "ws_routes.errors",
-    "compile_route": "ws_routes.compile",
-    "load_spec": "ws_routes.loader",
+    "compile_route": "ws_routes.compile.route",
+    "load_spec": "ws_routes.spec.loader",
     "register_format": "ws_routes.generate.formats",
-    "register_message_strategy": "ws_routes.websocket",
-    "replay": "ws_routes.replay",
-    "run_conversation": "ws_routes.conversation",
+    "register_message_strategy": "ws_routes.compile.registry",
+    "replay": "ws_routes.report.replay",
+    "run_conversation": "ws_routes.engine.conversation",
 }
 
 

@@ -2,6 +2,6 @@
 
 import sys
 
-from ws_routes.cli import main
+from ws_routes.tools.cli import main
 
 sys.exit(main())

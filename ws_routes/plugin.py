@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from ws_routes.compile import CompiledRoute
-    from ws_routes.credentials import Credential, Redactor
+    from ws_routes.compile.credentials import Credential, Redactor
+    from ws_routes.compile.route import CompiledRoute
+    from ws_routes.driver.transcript import Failure, Transcript
+    from ws_routes.engine.stats import RouteStats
     from ws_routes.errors import WsRoutesWarning
     from ws_routes.options import RunOptions
-    from ws_routes.report import RouteStats
-    from ws_routes.spec import RouteSpec, Spec
-    from ws_routes.transcript import Failure, Transcript
+    from ws_routes.spec.model import RouteSpec, Spec
 
 __all__ = ["RoutesCollector", "WebSocketRouteItem", "WsRoutesWarning"]
 
@@ -181,10 +181,10 @@ def pytest_configure(config: pytest.Config) -> None:
             http = None if _pytest_routes(config) is not None else _HTTP_NOTE
             config.pluginmanager.register(_RoutesAloneNote(http), "ws_routes_note")
         return
-    from ws_routes.credentials import Redactor
+    from ws_routes.compile.credentials import Redactor
 
     if options.auth is not None:
-        from ws_routes.credentials import parse_auth_option
+        from ws_routes.compile.credentials import parse_auth_option
         from ws_routes.errors import WsRoutesError
 
         try:
@@ -219,7 +219,7 @@ def _filter_asyncio_logger(state: _State) -> None:
     the route ended ("Task exception was never retrieved"), outside any item."""
     import logging
 
-    from ws_routes.redaction import RedactingFilter
+    from ws_routes.report.redaction import RedactingFilter
 
     state.log_filter = RedactingFilter(state.redactor)
     logging.getLogger("asyncio").addFilter(state.log_filter)
@@ -257,7 +257,7 @@ def _redact_report(config: pytest.Config, report: pytest.TestReport | pytest.Col
     """Every secret of the run out of a report of ours, whatever channel prints it."""
     state = config.stash.get(_STATE, None)
     if state is not None:
-        from ws_routes.redaction import redact_report
+        from ws_routes.report.redaction import redact_report
 
         redact_report(report, state.redactor)
 
@@ -343,11 +343,11 @@ class RoutesCollector(pytest.Collector):
 def _plan_routes(
     config: pytest.Config, state: _State
 ) -> list[tuple[RouteSpec, dict[str, str] | None, str | None]]:
-    from ws_routes.discovery import inspect_app, load_app, match_routes
+    from ws_routes.app.discovery import inspect_app, load_app, match_routes
+    from ws_routes.compile.registry import pattern_matches
     from ws_routes.errors import AppLoadError
-    from ws_routes.loader import load_spec
-    from ws_routes.spec import default_route
-    from ws_routes.websocket import pattern_matches
+    from ws_routes.spec.loader import load_spec
+    from ws_routes.spec.model import default_route
 
     options = state.options
     rootdir = config.rootpath
@@ -410,8 +410,8 @@ def __getattr__(name: str) -> Any:
 def _warn_unmatched_registrations(paths: list[str]) -> None:
     import warnings
 
+    from ws_routes.compile.registry import pattern_matches, registered_strategies
     from ws_routes.errors import WsRoutesWarning
-    from ws_routes.websocket import pattern_matches, registered_strategies
 
     for reg in registered_strategies():
         if not any(pattern_matches(reg.pattern, path) for path in paths):
@@ -478,11 +478,11 @@ class WebSocketRouteItem(pytest.Item):
         return self.path, None, self.name
 
     def runtest(self) -> None:
-        from ws_routes.compile import compile_route
-        from ws_routes.credentials import credential_for
+        from ws_routes.compile.credentials import credential_for
+        from ws_routes.compile.route import compile_route
+        from ws_routes.engine.runner import RouteRunner
         from ws_routes.errors import WsRoutesError, WsRoutesWarning
-        from ws_routes.redaction import app_output_redacted
-        from ws_routes.runner import RouteRunner
+        from ws_routes.report.redaction import app_output_redacted
 
         state = self.config.stash[_STATE]
         if self.problem:
@@ -559,7 +559,7 @@ class WebSocketRouteItem(pytest.Item):
         return chosen if chosen is not None else hypothesis_settings().max_examples
 
     def _verbose_printer(self, compiled: CompiledRoute) -> Any:
-        from ws_routes.report import render_handshake
+        from ws_routes.report.render import render_handshake
 
         state = self.config.stash[_STATE]
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
@@ -592,8 +592,8 @@ class WebSocketRouteItem(pytest.Item):
     def repr_failure(
         self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
     ) -> str | Any:
+        from ws_routes.engine.runner import ConversationFailed, InternalError
         from ws_routes.errors import WsRoutesError
-        from ws_routes.runner import ConversationFailed, InternalError
 
         state = self.config.stash[_STATE]
         exc = excinfo.value
@@ -606,7 +606,7 @@ class WebSocketRouteItem(pytest.Item):
         return super().repr_failure(excinfo)
 
     def _render_conversation_failure(self, exc: Any, state: _State) -> str:
-        from ws_routes.report import render_failure, replay_snippet, reproduce_command
+        from ws_routes.report.render import render_failure, replay_snippet, reproduce_command
 
         app = state.options.app or (state.spec.app if state.spec else None) or "module:app"
         args = list(self.config.invocation_params.args)
@@ -648,7 +648,7 @@ class WebSocketRouteItem(pytest.Item):
         return report
 
     def _render_internal_error(self, exc: Any, state: _State) -> str:
-        from ws_routes.report import render_internal_error, replay_snippet, reproduce_command
+        from ws_routes.report.render import render_internal_error, replay_snippet, reproduce_command
 
         app = state.options.app or (state.spec.app if state.spec else None) or "module:app"
         args = list(self.config.invocation_params.args)
@@ -737,7 +737,8 @@ class _SessionReporter:
     def _summary(self, terminalreporter: Any) -> None:
         if not self.collected:
             return
-        from ws_routes.report import RouteStats, render_summary
+        from ws_routes.engine.stats import RouteStats
+        from ws_routes.report.render import render_summary
 
         merged: dict[str, RouteStats] = {}
         for text in self.collected:

@@ -36,7 +36,7 @@ __all__ = ["MAX_VALUE_DEPTH", "RECURSION_LIMIT", "Compiler", "Context"]
 
 RECURSION_LIMIT = 3
 # Nested draws the schema's values may take: a conversation already spends ~28 of the 100
-# nested draws Hypothesis allows (measured with ws_routes.conversation.conversations).
+# nested draws Hypothesis allows (measured with ws_routes.engine.conversation.conversations).
 MAX_VALUE_DEPTH = 60
 _TYPE_ORDER = ("null", "boolean", "integer", "float", "string", "array", "object")
 

@@ -18,7 +18,7 @@ import functools
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from hypothesis import strategies as st
 
@@ -38,12 +38,22 @@ from ws_routes.mutate.sites import (
     is_free,
     positions,
 )
-from ws_routes.spec import Kind, RouteSpec
+from ws_routes.spec.model import Kind, MessageSpec, RouteSpec
 
-if TYPE_CHECKING:
-    from ws_routes.compile import CompiledMessage
+__all__ = ["MUTATION_FAMILIES", "Mutant", "ValidMessage", "mutants", "sweep"]
 
-__all__ = ["MUTATION_FAMILIES", "Mutant", "mutants", "sweep"]
+
+class ValidMessage(Protocol):
+    """What mutants start from: a message's spec and the strategy of its valid values.
+
+    Defined here, not taken from the compiler: the compiler builds mutants into its
+    ``CompiledMessage`` (which satisfies this), so mutate must not import it back."""
+
+    @property
+    def spec(self) -> MessageSpec: ...
+
+    @property
+    def strategy(self) -> st.SearchStrategy[Any]: ...
 
 # Locations a structural mutation tries before it is sent as maybe valid.
 _RETRIES = 3
@@ -111,14 +121,21 @@ _NOT_JSON_VARIANTS: tuple[tuple[str, Callable[[Any], str]], ...] = (
 class _Mutator:
     """Everything one message's mutants need, built once; :meth:`draw` is the per-draw work."""
 
-    def __init__(self, route: RouteSpec, message: CompiledMessage, *, lone_surrogates: bool):
+    def __init__(
+        self,
+        route: RouteSpec,
+        message: ValidMessage,
+        *,
+        registered: frozenset[Kind],
+        lone_surrogates: bool,
+    ):
         spec = message.spec
         self.label = f"mutants({route.path!r}, {spec.name!r})"
         self.kind: Kind = spec.kind
         self.name = spec.name
         self.values = message.strategy
         self.limit = route.settings.max_message_size
-        self.oracle = oracle_for(route)
+        self.oracle = oracle_for(route, registered)
         self.shape = self.oracle.shapes.get(spec.name) or ANYTHING
         self.types = Types(self.shape)
         self.own = self.oracle.own(self.kind, spec.name)
@@ -283,15 +300,17 @@ class _Mutator:
 
 def sweep(
     route: RouteSpec,
-    message: CompiledMessage,
+    message: ValidMessage,
     value: Any,
     *,
     per_family: int = 6,
+    registered: frozenset[Kind] = frozenset(),
     lone_surrogates: bool = True,
 ) -> list[Mutant]:
     """Mutants of ``value`` (a valid ``message``): each applicable family, at up to
     ``per_family`` places, top of the value first. Deterministic: no Hypothesis draws."""
-    return _Mutator(route, message, lone_surrogates=lone_surrogates).sweep(value, per_family)
+    mutator = _Mutator(route, message, registered=registered, lone_surrogates=lone_surrogates)
+    return mutator.sweep(value, per_family)
 
 
 def with_every_property(schema: Any) -> dict[str, Any] | None:
@@ -315,7 +334,11 @@ def _draw_mutant(draw: st.DrawFn, mutator: _Mutator) -> Mutant:
 
 
 def mutants(
-    route: RouteSpec, message: CompiledMessage, *, lone_surrogates: bool = True
+    route: RouteSpec,
+    message: ValidMessage,
+    *,
+    registered: frozenset[Kind] = frozenset(),
+    lone_surrogates: bool = True,
 ) -> st.SearchStrategy[Mutant] | None:
     """Mutants of one message type of ``route``, or None when nothing applies.
 
@@ -323,6 +346,8 @@ def mutants(
         route: the route the message belongs to; all its message types (with any registered
             strategy and ``auth.first_message``) decide whether a mutant is ``invalid``.
         message: the compiled message; its strategy supplies the valid values mutants start from.
+        registered: the kinds with a registered strategy on this route (it may carry anything
+            of that kind, so nothing sent as that kind is known to be invalid).
         lone_surrogates: also insert lone surrogates into strings (a frame carrying one is not
             valid UTF-8: turn this off for transports that must encode frames).
 
@@ -330,7 +355,7 @@ def mutants(
         A strategy of :class:`Mutant`: families shrink towards ``wrong_frame_kind``, locations
         towards the top of the value.
     """
-    mutator = _Mutator(route, message, lone_surrogates=lone_surrogates)
+    mutator = _Mutator(route, message, registered=registered, lone_surrogates=lone_surrogates)
     if not mutator.families:
         return None
     return _draw_mutant(mutator)

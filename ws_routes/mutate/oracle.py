@@ -23,8 +23,7 @@ from ws_routes.errors import SchemaCompileError
 from ws_routes.generate.canonical import Canonicaliser
 from ws_routes.generate.node import Node
 from ws_routes.generate.validate import is_valid
-from ws_routes.spec import Kind, RouteSpec, Schema
-from ws_routes.websocket import strategy_for
+from ws_routes.spec.model import Kind, RouteSpec, Schema
 
 __all__ = ["ANYTHING", "NOT_JSON", "Oracle", "Shape", "byte_size", "encode_json", "oracle_for"]
 
@@ -178,10 +177,9 @@ class Oracle:
         return self.json_invalid(payload)
 
 
-def _build(route: RouteSpec) -> Oracle:
+def _build(route: RouteSpec, registered: frozenset[Kind]) -> Oracle:
     # What the server may accept: the declared messages, the authenticating first message, and
     # any registered strategy (it overrides the schemas, so its kind may carry anything).
-    registered = {k for k in ("json", "text", "bytes") if strategy_for(route.path, k) is not None}
     shapes: dict[str, Shape | None] = {}
     by_kind: dict[str, list[Accepts]] = {"json": [], "text": [], "bytes": []}
     for message in route.messages:
@@ -204,12 +202,13 @@ def _build(route: RouteSpec) -> Oracle:
 
 
 # compile_route asks for every message of one route in a row: build the validators once.
-_last: tuple[RouteSpec, Oracle] | None = None
+_last: tuple[RouteSpec, frozenset[Kind], Oracle] | None = None
 
 
-def oracle_for(route: RouteSpec) -> Oracle:
-    """The oracle of ``route`` (the last one is cached, by identity)."""
+def oracle_for(route: RouteSpec, registered: frozenset[Kind] = frozenset()) -> Oracle:
+    """The oracle of ``route``, whose ``registered`` kinds have a registered strategy (the last
+    one is cached, by the route's identity)."""
     global _last
-    if _last is None or _last[0] is not route:
-        _last = (route, _build(route))
-    return _last[1]
+    if _last is None or _last[0] is not route or _last[1] != registered:
+        _last = (route, registered, _build(route, registered))
+    return _last[2]

@@ -18,7 +18,7 @@ from ws_routes.generate.node import ALL_TYPES, Node
 from ws_routes.generate.patterns import pattern_search
 from ws_routes.generate.values import json_equal, json_type
 from ws_routes.mutate.oracle import Shape
-from ws_routes.spec import Kind
+from ws_routes.spec.model import Kind
 
 __all__ = [
     "CHARS",

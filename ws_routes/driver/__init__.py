@@ -1,0 +1,1 @@
+"""Stage 4, driving a connection: the transport interface, the in-process ASGI driver, the loop thread."""

@@ -1,0 +1,630 @@
+"""Run one route: a loop thread, the app's lifespan once, and a Hypothesis test of conversations.
+
+This is the engine behind each pytest item, usable without pytest. Before the conversations, the
+route's probes (:mod:`ws_routes.engine.probes`) run once each; a probe failure ends the route as it is,
+with nothing to shrink, except the baseline's, which the conversations get to find and shrink
+first. Hangs never stall a run:
+a handshake or shutdown that times out, and an app that blocks the event loop, end the route at
+once with a ``no_hang`` failure instead of being shrunk (each replay would cost a full timeout).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sysconfig
+import time
+import traceback
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis.database import ExampleDatabase
+from hypothesis.errors import FlakyFailure, HypothesisException
+
+from ws_routes.compile.credentials import Credential
+from ws_routes.compile.route import CompiledRoute
+from ws_routes.driver.apps import blocked_message, running_app
+from ws_routes.driver.asgi import AsgiTransport
+from ws_routes.driver.loop import LoopBlocked, LoopThread
+from ws_routes.driver.swallowed import trace_exceptions
+from ws_routes.driver.transcript import Failure, Transcript
+from ws_routes.driver.transport import Accepted, AppError, Rejected
+from ws_routes.engine.checks import evaluate
+from ws_routes.engine.conversation import Conversation, conversations, run_conversation
+from ws_routes.engine.probes import Probe, build_probes, lint_warnings, run_probe
+from ws_routes.engine.stats import RouteStats
+from ws_routes.errors import WsRoutesError
+from ws_routes.spec.model import SERVER_ERROR_CLOSE_CODES
+
+__all__ = [
+    "ConversationFailed",
+    "InternalError",
+    "RouteDatabase",
+    "RouteResult",
+    "RouteRunner",
+    "running_app",
+]
+
+
+class ConversationFailed(WsRoutesError):
+    """A check failed; carries everything the report needs. Subclassed per check (see below)."""
+
+    def __init__(self, failure: Failure, transcript: Transcript, conversation: Conversation):
+        self.failure = failure
+        self.transcript = transcript
+        self.conversation = conversation
+        self.flaky = False
+        # The name of the probe that failed, when a probe did (reports print it).
+        self.probe: str | None = None
+        # Other distinct findings on the same route, reported after this one.
+        self.also: list[ConversationFailed] = []
+        # A bug of ws_routes met later on the same route (reported after the findings).
+        self.internal: InternalError | None = None
+        super().__init__(f"{failure.check}: {failure.message}")
+
+
+T = TypeVar("T")
+class InternalError(WsRoutesError):
+    """ws_routes itself raised while testing a route: a bug of ours, not a finding.
+
+    Raised inside the Hypothesis test like a failure, so Hypothesis shrinks the conversation
+    that sets it off; it carries our traceback and that conversation for the report.
+    """
+
+    def __init__(
+        self,
+        exc: BaseException,
+        transcript: Transcript | None,
+        conversation: Conversation | None,
+    ):
+        self.traceback = "".join(traceback.format_exception(exc))
+        self.transcript = transcript
+        self.conversation = conversation
+        super().__init__(f"internal error in ws_routes: {type(exc).__name__}: {exc}"[:500])
+
+
+_FAILURE_TYPES: dict[str, type[ConversationFailed]] = {}
+
+
+def _failure_type(check: str, bug: str = "") -> type[ConversationFailed]:
+    # One exception type per bug (see _bug), so Hypothesis treats different bugs as different
+    # (it reports each, shrunk on its own) and does not let shrinking slip from one to another.
+    key = bug or check
+    if key not in _FAILURE_TYPES:
+        name = "".join(p.title() for p in check.split("_")) + "Failed"
+        _FAILURE_TYPES[key] = type(name, (ConversationFailed,), {"__module__": __name__})
+    return _FAILURE_TYPES[key]
+
+
+def _bug(failure: Failure, transcript: Transcript) -> str:
+    """What tells this failure's bug from others: the type of the exception it is about and the
+    app's line that raised it, else what was violated.
+
+    A bug is the same wherever it is reached from: the same crash or leak after a mutant (an
+    invalid_input negative case) and without one is one bug, so shrinking can drop the mutant.
+    """
+    error = failure.cause
+    if error is not None:
+        # The app's own line, not the library's: json.loads raising from two places in the
+        # decoder on two inputs is one bug (an unguarded json.loads), not two.
+        where = ""
+        tb = error.exception.__traceback__
+        while tb is not None:
+            filename = tb.tb_frame.f_code.co_filename
+            if not where or not filename.startswith(_LIBRARY_PATHS):
+                where = f"{filename}:{tb.tb_lineno}"
+            tb = tb.tb_next
+        return f"raised {type(error.exception).__qualname__}@{where}"
+    return failure.origin or f"{failure.check}|{failure.error_type}"
+
+
+# Where the standard library and installed packages live: frames there are not the app's.
+_LIBRARY_PATHS = tuple(
+    {sysconfig.get_paths()[name] for name in ("stdlib", "platstdlib", "purelib", "platlib")}
+)
+
+
+# How many Hypothesis searches a route gets: after each that finds bugs, another one ignores
+# them and looks for different ones, so one easy crash does not hide the rest.
+_SEARCHES = 3
+
+
+class _Abandon(BaseException):
+    # A BaseException passes straight through Hypothesis: no replay, no shrinking.
+    def __init__(self, failure: ConversationFailed | None = None, skip: str | None = None):
+        super().__init__(skip or (failure and str(failure)))
+        self.failure = failure
+        self.skip = skip
+
+
+class RouteDatabase(ExampleDatabase):
+    """Prefixes every key with the route, so a failure replays on its own route only."""
+
+    def __init__(self, inner: ExampleDatabase, route: str):
+        super().__init__()
+        self._inner = inner
+        self._prefix = hashlib.sha256(f"ws_routes:{route}".encode()).digest()[:16]
+
+    def save(self, key: bytes, value: bytes) -> None:
+        self._inner.save(self._prefix + key, value)
+
+    def fetch(self, key: bytes) -> Iterable[bytes]:
+        return self._inner.fetch(self._prefix + key)
+
+    def delete(self, key: bytes, value: bytes) -> None:
+        self._inner.delete(self._prefix + key, value)
+
+    def move(self, src: bytes, dest: bytes, value: bytes) -> None:
+        self._inner.move(self._prefix + src, self._prefix + dest, value)
+
+
+@dataclass(slots=True, kw_only=True)
+class RouteResult:
+    stats: RouteStats
+    failure: ConversationFailed | None = None
+    skipped: str | None = None
+    error: str | None = None
+    # Server-realism lints (probes.lint_warnings): not failures; one per route.
+    warnings: list[str] = field(default_factory=list)
+    # A bug of ws_routes that ended the route early; ``failure`` keeps what came before it.
+    internal: InternalError | None = None
+
+
+class RouteRunner:
+    """Tests one compiled route against one app."""
+
+    def __init__(
+        self,
+        app: Any,
+        route: CompiledRoute,
+        *,
+        credential: Credential | None = None,
+        seed: int | None = None,
+        max_examples: int = 100,
+        on_conversation: Callable[[Transcript, list[Failure]], None] | None = None,
+        probes: bool = True,
+        on_probe: Callable[[Probe, Transcript, list[Failure]], None] | None = None,
+    ) -> None:
+        self.app = app
+        self.route = route
+        self.credential = credential
+        self.seed = seed
+        self.max_examples = max_examples
+        self.on_conversation = on_conversation
+        self.probes = probes
+        self.on_probe = on_probe
+        self.stats = RouteStats(route=route.spec.path)
+        self._ignore: frozenset[type[ConversationFailed]] = frozenset()
+        # An internal error that surfaced next to findings (a Hypothesis group holding both).
+        self._internal: InternalError | None = None
+        self._first_failure_at: int | None = None
+        self.warnings: list[str] = []
+        # Codes the server closed with before the first message of a conversation could go.
+        self._closed_at_once: set[int] = set()
+        # Read on the caller's thread: Hypothesis keeps the current settings per thread, and the
+        # searches run on the loop thread.
+        self._settings = settings()
+        # What runs on the loop now (transcript, conversation, probe name, when it started): what
+        # a blocked loop is reported with, since the thread that was running it never returns.
+        self._current: tuple[Transcript, Conversation, str | None, float] = (
+            Transcript(route=route.spec.path, path=route.spec.path),
+            Conversation(path=route.spec.path),
+            None,
+            time.perf_counter(),
+        )
+
+    def _hard_deadline(self, conversation: Conversation) -> float:
+        # Only for a loop that keeps running: a blocked one is found at the timeout of the wait
+        # it blocked (LoopThread.watch); this bounds a conversation that never ends anyway.
+        s = self.route.spec.settings
+        return 2 * s.connection_timeout + s.message_timeout * (len(conversation.steps) + 1) + 5.0
+
+    def _run(self, loop: LoopThread, coro: Coroutine[Any, Any, T], conversation: Conversation) -> T:
+        # A wait on the app that names no timeout of its own (after the accept, a reply poll)
+        # is held to message_timeout: a reply may still come (see LoopThread.watch).
+        return loop.run(
+            coro,
+            timeout=self._hard_deadline(conversation),
+            stall=self.route.spec.settings.message_timeout,
+        )
+
+    def _blocked(
+        self, exc: LoopBlocked, transcript: Transcript, conversation: Conversation
+    ) -> _Abandon:
+        # The conversation never reached its end, where the driver notes the time.
+        transcript.elapsed_ms = round((time.perf_counter() - self._current[3]) * 1000, 3)
+        if exc.responsive:  # the loop ran, but the conversation outlived every timeout in it
+            message = f"the conversation did not end within its hard deadline ({exc})"
+            actual = "the conversation was cancelled; the route was not tested further"
+        else:
+            message = blocked_message(exc, self.route.spec.settings)
+            actual = "the event loop stopped responding; the run was abandoned"
+        failure = Failure(
+            check="no_hang",
+            error_type="timeout",
+            message=message,
+            expected="handlers to await instead of blocking (time.sleep, busy loops, sync I/O)",
+            actual=actual,
+            index=transcript.sent[-1].index if transcript.sent else None,
+        )
+        return _Abandon(_failure_type("no_hang")(failure, transcript, conversation))
+
+    def _warn(self, warning: str | None) -> None:
+        # One lint per route: the same mistake seen in a hundred conversations is one warning.
+        if warning is not None and not self.warnings:
+            self.warnings.append(warning)
+
+    def _run_probes(
+        self, loop: LoopThread, transport: AsgiTransport
+    ) -> tuple[ConversationFailed | None, list[ConversationFailed]]:
+        """Run every probe once; return (failing baseline, the other probes' distinct bugs).
+
+        A failing baseline connects as conversations do, so what broke is no probe's doing: the
+        conversations find it too, shrunk and reported as usual. Every other probe's failure is
+        already minimal and is kept, one per bug; the conversations then look for other bugs. A
+        hang ends the route at once (each replay would cost a full timeout).
+        """
+        baseline: ConversationFailed | None = None
+        found: list[ConversationFailed] = []
+        for probe in build_probes(self.route, self.credential):
+            transcript = Transcript(route=self.route.spec.path, path=probe.conversation.path)
+            self._current = (transcript, probe.conversation, probe.name, time.perf_counter())
+            try:
+                outcome = self._run(
+                    loop,
+                    run_probe(transport, self.route, probe, transcript=transcript),
+                    probe.conversation,
+                )
+            except LoopBlocked as exc:
+                abandon = self._blocked(exc, transcript, probe.conversation)
+                assert abandon.failure is not None
+                abandon.failure.probe = probe.name
+                raise abandon from None
+            except Exception as exc:
+                raise InternalError(exc, transcript, probe.conversation) from exc
+            self._count_probe(probe)
+            for warning in outcome.warnings:
+                self._warn(warning)
+            if self.on_probe is not None:
+                self.on_probe(probe, transcript, outcome.failures)
+            if not outcome.failures:
+                continue
+            first = outcome.failures[0]
+            bug = _bug(first, transcript)
+            error = _failure_type(first.check, bug)(first, transcript, probe.conversation)
+            error.probe = probe.name
+            hang = first.check == "no_hang" or first.error_type == "timeout"
+            if hang:
+                # Every other probe and conversation would hang too, each costing a full timeout,
+                # and a hang has nothing to shrink: the route ends with this one, keeping what
+                # the probes before it found.
+                error.also.extend(([baseline] if baseline else []) + found)
+                raise _Abandon(error)
+            if probe.baseline:
+                baseline = baseline or error
+            elif type(error) not in {type(f) for f in found}:
+                found.append(error)
+        if baseline is not None:  # the conversations shrink that one; other probes' copies go
+            found = [f for f in found if type(f) is not type(baseline)]
+        return baseline, found
+
+    def _count_probe(self, probe: Probe) -> None:
+        stats = self.stats
+        if probe.group == "negative":
+            stats.negative += 1
+        elif probe.group == "auth":
+            stats.auth_probes += 1
+        elif probe.group == "origin":
+            stats.origin_probes += 1
+        elif probe.name.startswith("path:"):
+            stats.path_probes += 1
+        else:
+            stats.handshake_cells += 1
+
+    def _run_one(
+        self, loop: LoopThread, transport: AsgiTransport, conversation: Conversation
+    ) -> None:
+        transcript = Transcript(route=self.route.spec.path, path=conversation.path)
+        self._current = (transcript, conversation, None, time.perf_counter())
+        try:
+            self._run_and_judge(loop, transport, conversation, transcript)
+        except (ConversationFailed, _Abandon):
+            raise
+        except Exception as exc:  # ours: the app's exceptions are caught by the driver
+            raise InternalError(exc, transcript, conversation) from exc
+
+    def _run_and_judge(
+        self,
+        loop: LoopThread,
+        transport: AsgiTransport,
+        conversation: Conversation,
+        transcript: Transcript,
+    ) -> None:
+        stats = self.stats
+        stats.sequences += 1
+        try:
+            self._run(
+                loop,
+                run_conversation(transport, self.route, conversation, transcript=transcript),
+                conversation,
+            )
+        except LoopBlocked as exc:
+            raise self._blocked(exc, transcript, conversation) from None
+        stats.messages += transcript.messages_sent
+        close = transcript.server_close()
+        if (
+            close is not None
+            and close.code not in (None, 1000, 1001)  # a push-once route says goodbye so
+            and not transcript.messages_sent
+        ):
+            self._closed_at_once.add(close.code)
+        stats.negative += sum(1 for f in transcript.sent if f.mutation)
+        if transcript.aborted:
+            stats.aborts += 1
+        for warning in lint_warnings(self.route, transcript):
+            self._warn(warning)
+        if isinstance(transcript.handshake, Accepted):
+            stats.connections += 1
+        elif isinstance(transcript.handshake, Rejected):
+            stats.refused += 1
+        failures = evaluate(self.route, conversation, transcript)
+        if self.on_conversation is not None:
+            self.on_conversation(transcript, failures)
+        if not failures:
+            return
+        # The first failure is the most severe; the others in the same conversation are mostly
+        # its consequences (a crash also closes with 1011 and leaves replies unsent), so they
+        # must not count as further bugs when a later search ignores the first.
+        failure = failures[0]
+        kind = _failure_type(failure.check, _bug(failure, transcript))
+        if kind in self._ignore:
+            return  # found and reported in an earlier search: look for other bugs
+        if self._first_failure_at is None:
+            self._first_failure_at = stats.sequences
+        error = kind(failure, transcript, conversation)
+        if failure.check == "no_hang":
+            raise _Abandon(error)
+        raise error
+
+    def run(self) -> RouteResult:
+        """Probe the route, then run up to ``max_examples`` conversations; shrink and return
+        what failed: the first bug, with any others in ``failure.also``."""
+        result = RouteResult(stats=self.stats, warnings=self.warnings)
+        with running_app(self.app, timeout=self.route.spec.settings.connection_timeout) as (
+            loop,
+            transport,
+        ):
+            started = time.perf_counter()
+            negative = False
+            found: list[ConversationFailed] = []
+
+            def explore() -> None:
+                nonlocal negative
+                baseline, probed = self._run_probes(loop, transport) if self.probes else (None, [])
+                # A negative probe's bug may not need the mutant at all (a reply that breaks the
+                # schema, a crash on any input): the conversations look for it too, and their
+                # shrunk copy, without the mutant if it can go, replaces the probe's.
+                later = [f for f in probed if f.failure.error_type == "negative_case"]
+                found.extend(f for f in probed if f not in later)
+                # A negative probe already found how bad input breaks the route (typically a
+                # handler that crashes on a binary frame): the conversations then stay valid, so
+                # that crash cannot mask the bugs only sequences of valid messages reach.
+                negative = bool(later)
+                for search in range(_SEARCHES):
+                    budget = self.max_examples
+                    if search:
+                        # What the first search had left, and at least a quarter of it again.
+                        used = self._first_failure_at or 0
+                        budget = max(self.max_examples - used, self.max_examples // 4, 1)
+                    # Bugs found so far (by the probes too) are skipped: look for other ones.
+                    self._ignore = frozenset(type(f) for f in found)
+                    new = self._search(loop, transport, search, budget, not negative)
+                    if not new:
+                        break
+                    found.extend(new)
+                    if any(f.flaky for f in new):
+                        break  # replays disagree: another search would chase the same ghost
+                for missed in ([baseline] if baseline else []) + later:
+                    if type(missed) not in {type(f) for f in found}:  # the conversations missed it
+                        found.append(missed)
+
+            try:
+                # On the loop thread: each conversation then runs without a thread hop.
+                loop.call(explore)
+            except LoopBlocked as exc:  # the loop never came back; its thread was abandoned
+                transcript, conversation, probe, _ = self._current
+                blocked = self._blocked(exc, transcript, conversation).failure
+                assert blocked is not None
+                blocked.probe = probe
+                found.append(blocked)
+            except _Abandon as abandon:
+                if abandon.failure is not None:
+                    found.append(abandon.failure)
+                elif not found:
+                    result.skipped = abandon.skip
+            except HypothesisException as exc:
+                if not found:  # a later search's trouble must not hide what an earlier one found
+                    result.error = f"{type(exc).__name__}: {exc}"
+            except InternalError as exc:
+                result.internal = exc
+            except Exception as exc:  # ours, outside any conversation (probes, bookkeeping)
+                transcript, conversation, _probe, _ = self._current
+                result.internal = InternalError(exc, transcript, conversation)
+            finally:
+                self.stats.elapsed_s = round(time.perf_counter() - started, 3)
+            result.internal = result.internal or self._internal
+            if found:
+                # Bugs in valid traffic first: they are what a negative case would otherwise hide.
+                found.sort(key=lambda f: f.failure.error_type == "negative_case")
+                result.failure = found[0]
+                result.failure.also.extend(found[1:])
+                result.failure.internal = result.internal
+                if loop.usable:
+                    for each in found:
+                        try:
+                            self._find_swallowed_exception(loop, transport, each)
+                        except Exception as exc:  # ours; the finding stands without it
+                            result.internal = result.internal or InternalError(
+                                exc, each.transcript, each.conversation
+                            )
+                            result.failure.internal = result.internal
+        # Distinct failures, not the failing replays shrinking went through.
+        self.stats.failures = len(found)
+        if result.failure is None and result.error is None and result.internal is None:
+            # Nothing failed, but nothing was tested either: say so instead of passing silently.
+            result.skipped = self._untested()
+        return result
+
+    def _untested(self) -> str | None:
+        """Why no message of the route could be tested, or None when some were."""
+        stats, path = self.stats, self.route.spec.path
+        if stats.connections == 0 and stats.refused > 0:
+            what = f"the app refused all {stats.refused} connections"
+        elif stats.connections > 0 and stats.messages == 0 and self._closed_at_once:
+            # Accepted, then closed before any message could go (an auth check after accept).
+            codes = ", ".join(str(c) for c in sorted(self._closed_at_once))
+            what = (
+                f"the server closed all {stats.connections} connections right after accepting "
+                f"them (close code {codes})"
+            )
+        else:
+            return None
+        return f"{path}: {what}, so no message could be tested; {self._untested_hint()}"
+
+    def _untested_hint(self) -> str:
+        auth = self.route.spec.auth
+        if auth is not None and self.credential is None:
+            return "the route requires auth and has no credential: set auth.token or pass --routes-auth"
+        if self.credential is not None:
+            return (
+                f"the credential was sent in {self.credential.where()}; if the app reads it "
+                "elsewhere, pass --routes-auth query:NAME:TOKEN, header:NAME:VALUE or "
+                "cookie:NAME:VALUE, or set the route's auth (query_param, header, cookie, "
+                "first_message) in ws-routes.yaml"
+                + ("; also check the route's close_codes" if self.route.spec.declared else "")
+            )
+        if self.route.spec.declared:
+            return "check the credentials and the route's close_codes"
+        return "pass credentials with --routes-auth, or describe the route in ws-routes.yaml (auth, close_codes)"
+
+    def _find_swallowed_exception(
+        self, loop: LoopThread, transport: AsgiTransport, failed: ConversationFailed
+    ) -> None:
+        """Replay a server-error close that came without an exception, tracing the app's code."""
+        t = failed.transcript
+        close = t.server_close()
+        if t.app_error is not None or close is None or close.code not in SERVER_ERROR_CLOSE_CODES:
+            return
+        replayed = Transcript(route=t.route, path=t.path)
+        try:
+            _, found = self._run(
+                loop,
+                trace_exceptions(
+                    run_conversation(
+                        transport, self.route, failed.conversation, transcript=replayed
+                    )
+                ),
+                failed.conversation,
+            )
+        except (LoopBlocked, WsRoutesError):
+            return
+        if found is not None:
+            note = "(the framework caught this and closed the connection; found by replaying with tracing)\n"
+            t.app_error = AppError(found.exception, note + found.traceback)
+            t.app_error_index = close.index
+
+    def _search(
+        self, loop: LoopThread, transport: AsgiTransport, search: int, budget: int, negative: bool
+    ) -> list[ConversationFailed]:
+        """One Hypothesis run; the bugs it found, each shrunk ([] when none)."""
+        test = self._hypothesis_test(
+            loop, transport, negative=negative, max_examples=budget, key=search
+        )
+        try:
+            test()
+        except ConversationFailed as failed:
+            return [failed]
+        except FlakyFailure as flaky:  # a failure that did not reproduce on every replay
+            found = _failures(flaky)
+            if not found:
+                internal = _internal_errors(flaky)
+                if internal:
+                    raise internal[0] from None
+                raise
+            found[0].flaky = True
+            return found[:1]
+        except BaseExceptionGroup as group:  # several distinct bugs, each shrunk
+            found = _failures(group)
+            internal = _internal_errors(group)
+            if not found:
+                if internal:
+                    raise internal[0] from None
+                raise
+            self._internal = self._internal or (internal[0] if internal else None)
+            return found
+        return []
+
+    def _hypothesis_test(
+        self,
+        loop: LoopThread,
+        transport: AsgiTransport,
+        *,
+        negative: bool = True,
+        max_examples: int | None = None,
+        key: int = 0,
+    ) -> Callable[[], None]:
+        strategy = conversations(self.route, credential=self.credential, negative=negative)
+        parent = self._settings  # the current profile, as --hypothesis-profile loaded it
+        database = parent.database
+        run_one = self._run_one
+
+        def conversation_test(conversation: Conversation) -> None:
+            run_one(loop, transport, conversation)
+
+        test = given(strategy)(conversation_test)
+        if self.seed is not None:
+            # seed() switches the database off; settings() below switches it back on, per route,
+            # so a seeded run still replays the last failure first.
+            test = seed(self.seed)(test)
+        test = settings(
+            parent=parent,
+            max_examples=max_examples if max_examples is not None else self.max_examples,
+            deadline=None,
+            # Each search has its own key: a bug the first one saved must not be replayed, found
+            # "fixed" (it is ignored there) and deleted by the second.
+            database=RouteDatabase(
+                database, self.route.spec.path + (f"#search{key}" if key else "")
+            )
+            if database is not None
+            else None,
+            # Each distinct bug (see _bug) is shrunk and reported: a crash on one input must not
+            # hide another bug of the same route.
+            report_multiple_bugs=True,
+            suppress_health_check=list(HealthCheck),
+            phases=[p for p in parent.phases if p is not Phase.explain],
+            print_blob=False,
+        )(test)
+        return test  # type: ignore[no-any-return]
+
+
+E = TypeVar("E", bound=BaseException)
+
+
+def _leaves(group: BaseExceptionGroup[Any], kind: type[E]) -> list[E]:
+    """The exceptions of ``kind`` in ``group``, nested groups included, in order."""
+    found: list[E] = []
+    for exc in group.exceptions:
+        if isinstance(exc, kind):
+            found.append(exc)
+        elif isinstance(exc, BaseExceptionGroup):
+            found += _leaves(exc, kind)
+    return found
+
+
+def _failures(group: BaseExceptionGroup[Any]) -> list[ConversationFailed]:
+    return _leaves(group, ConversationFailed)
+
+
+def _internal_errors(group: BaseExceptionGroup[Any]) -> list[InternalError]:
+    return _leaves(group, InternalError)

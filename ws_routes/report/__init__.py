@@ -1,0 +1,1 @@
+"""Stage 6, reporting: failure reports, redaction, and replaying a conversation."""

@@ -1,0 +1,1 @@
+"""Front ends beside pytest: the ``ws-routes`` command (init, check, schema, AsyncAPI import/export)."""
