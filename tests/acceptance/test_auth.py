@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ECHO_APP, STARLETTE_HEADER, RunRoutes
+
+from tests.conftest import ECHO_APP, STARLETTE_HEADER, RunRoutes
 
 REFUSING_APP = (
     STARLETTE_HEADER

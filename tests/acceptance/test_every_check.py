@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from glob import escape
 
-from conftest import STARLETTE_HEADER, RunRoutes
+from tests.conftest import STARLETTE_HEADER, RunRoutes
 
 
 def failed(route: str) -> str:

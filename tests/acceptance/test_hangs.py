@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import QUIET_ARGS, STARLETTE_HEADER, RunRoutes, seed_hypothesis_dir
+
+from tests.conftest import QUIET_ARGS, STARLETTE_HEADER, RunRoutes, seed_hypothesis_dir
 
 SMALL = ("--routes-max-examples", "10")
 

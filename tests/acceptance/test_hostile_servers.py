@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import STARLETTE_HEADER, RunRoutes
+from tests.conftest import STARLETTE_HEADER, RunRoutes
 
 
 def test_a_close_reason_with_a_lone_surrogate_is_reported_as_a_finding(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import STARLETTE_HEADER, RunRoutes, node
+from tests.conftest import STARLETTE_HEADER, RunRoutes, node
 
 NEGATIVE_APP = (
     STARLETTE_HEADER

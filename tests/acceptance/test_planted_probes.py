@@ -6,7 +6,7 @@ both the findings and the absence of false positives.
 
 from __future__ import annotations
 
-from conftest import STARLETTE_HEADER, RunRoutes, node
+from tests.conftest import STARLETTE_HEADER, RunRoutes, node
 
 SMALL = ("--routes-max-examples", "5", "-rs")
 

@@ -9,7 +9,8 @@ route selection, verbose output and registered message strategies.
 from __future__ import annotations
 
 import pytest
-from conftest import ECHO_APP, STARLETTE_HEADER, RunRoutes, node
+
+from tests.conftest import ECHO_APP, STARLETTE_HEADER, RunRoutes, node
 
 
 def test_a_passing_route_prints_the_summary_block(run_routes: RunRoutes) -> None:

@@ -12,8 +12,8 @@ import textwrap
 from typing import Any
 
 import pytest
-from conftest import STARLETTE_HEADER, RunRoutes, node
 
+from tests.conftest import STARLETTE_HEADER, RunRoutes, node
 from ws_routes import plugin
 
 # What pytest-routes 0.4 does with the flags both plugins know: other defaults and types.

@@ -8,7 +8,8 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-from conftest import RunRoutes
+
+from tests.conftest import RunRoutes
 
 APP = (Path(__file__).resolve().parents[1] / "data" / "redaction_app.py").read_text(encoding="utf-8")
 TOKEN = 'Zq8/x+y z&w="\u00fc"-9f3KpL2mN7vR4tY1'

@@ -9,7 +9,8 @@ import sys
 import textwrap
 
 import pytest
-from conftest import FAST_ARGS, STARLETTE_HEADER, RunRoutes, node, section
+
+from tests.conftest import FAST_ARGS, STARLETTE_HEADER, RunRoutes, node, section
 
 DIVIDE_APP = (
     STARLETTE_HEADER

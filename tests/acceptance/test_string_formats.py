@@ -4,7 +4,8 @@ filterwarnings = error), register_format silences it, and bytes replies are held
 from __future__ import annotations
 
 import pytest
-from conftest import STARLETTE_HEADER, RunRoutes
+
+from tests.conftest import STARLETTE_HEADER, RunRoutes
 
 PAY_APP = (
     STARLETTE_HEADER

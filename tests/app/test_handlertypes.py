@@ -10,8 +10,8 @@ from litestar.handlers import WebsocketListener
 from starlette.applications import Starlette
 from starlette.endpoints import WebSocketEndpoint
 from starlette.routing import WebSocketRoute
-from typed_listeners import Ack, Join, Leave, either, join, shout, sink
 
+from tests.typed_listeners import Ack, Join, Leave, either, join, shout, sink
 from ws_routes.app.discovery import DiscoveredRoute, inspect_app
 from ws_routes.app.handlertypes import HandlerReader, HandlerShape, Part
 from ws_routes.app.typeschema import json_schema_for

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from schema_strategies import reaches
 
+from tests.schema_strategies import reaches
 from ws_routes.generate import any_json, awkward_bytes, awkward_text
 from ws_routes.generate.values import json_size
 

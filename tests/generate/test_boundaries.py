@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hypothesis import find
 from hypothesis import strategies as st
-from schema_strategies import reaches
 
+from tests.schema_strategies import reaches
 from ws_routes.generate.boundaries import with_edges
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 from hypothesis import given, settings
-from schema_strategies import RECURSIVE_SCHEMAS, reaches, validator
 
+from tests.schema_strategies import RECURSIVE_SCHEMAS, reaches, validator
 from ws_routes.errors import SchemaCompileError
 from ws_routes.generate import from_schema
 from ws_routes.generate.compiler import RECURSION_LIMIT

@@ -14,8 +14,8 @@ from typing import Any
 
 import jsonschema_rs
 import pytest
-from schema_strategies import examples, reaches, validator
 
+from tests.schema_strategies import examples, reaches, validator
 from ws_routes.generate import from_schema
 from ws_routes.generate.formats import format_ok
 from ws_routes.generate.values import json_size

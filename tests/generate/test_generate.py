@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, note, reject, settings
 from hypothesis import strategies as st
-from schema_strategies import gen_schemas, validator
 
 import ws_routes.generate as generate
+from tests.schema_strategies import gen_schemas, validator
 from ws_routes.errors import SchemaCompileError
 from ws_routes.generate import check_schema, from_schema
 from ws_routes.generate.values import json_size

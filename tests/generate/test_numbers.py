@@ -9,8 +9,8 @@ import jsonschema_rs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from schema_strategies import reaches
 
+from tests.schema_strategies import reaches
 from ws_routes.generate.numbers import NoNumber, float_strategy, integer_strategy, is_multiple
 
 

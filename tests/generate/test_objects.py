@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from schema_strategies import reaches, validator
 
+from tests.schema_strategies import reaches, validator
 from ws_routes.errors import SchemaCompileError
 from ws_routes.generate import from_schema
 from ws_routes.generate.values import json_size

@@ -8,8 +8,8 @@ import jsonschema_rs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from schema_strategies import PATTERNS, reaches
 
+from tests.schema_strategies import PATTERNS, reaches
 from ws_routes.generate.patterns import (
     PatternError,
     pattern_error,

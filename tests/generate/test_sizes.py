@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, note, reject, settings
 from hypothesis import strategies as st
-from schema_strategies import gen_schemas
 
+from tests.schema_strategies import gen_schemas
 from ws_routes.errors import SchemaCompileError
 from ws_routes.generate import from_schema
 from ws_routes.generate.canonical import Canonicaliser

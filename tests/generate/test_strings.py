@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from schema_strategies import reaches
 
+from tests.schema_strategies import reaches
 from ws_routes.generate.canonical import Canonicaliser
 from ws_routes.generate.failures import CutOff, Unsatisfiable
 from ws_routes.generate.strings import string_strategy

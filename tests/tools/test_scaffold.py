@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 import pydantic
 import pytest
-from conftest import RunRoutes
 from fastapi import FastAPI, Query, WebSocket
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,8 +18,9 @@ from litestar.connection import WebSocket as LitestarWebSocket
 from starlette.applications import Starlette
 from starlette.endpoints import WebSocketEndpoint
 from starlette.routing import WebSocketRoute
-from typed_listeners import Ack, Join, either, join, shout, sink
 
+from tests.conftest import RunRoutes
+from tests.typed_listeners import Ack, Join, either, join, shout, sink
 from ws_routes.app.discovery import inspect_app
 from ws_routes.app.typeschema import json_schema_for
 from ws_routes.compile.route import compile_route
