@@ -24,8 +24,10 @@ import types
 import typing
 import uuid
 from collections import abc
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
+
+from ws_routes.app.schemarefs import inline_single_use, rename_refs, tag_property
 
 __all__ = ["Mode", "json_schema_for"]
 
@@ -89,20 +91,8 @@ class _Builder:
     # -- the document ----------------------------------------------------------------------
 
     def finish(self, root: dict[str, Any]) -> dict[str, Any]:
-        """Inline definitions used once (and not recursive); keep the rest under ``$defs``."""
-        defs = dict(self.defs)
-        while True:
-            counts = _ref_counts([root, *defs.values()])
-            once = [
-                n for n in defs if counts.get(n, 0) <= 1 and not _reaches(defs, defs[n], n, set())
-            ]
-            if not once:
-                break
-            name = once[0]
-            body = defs.pop(name)
-            root = _substitute(root, name, body)
-            defs = {k: _substitute(v, name, body) for k, v in defs.items()}
-        return {**root, "$defs": defs} if defs else root
+        """The document: definitions used once inlined, the rest under ``$defs``."""
+        return inline_single_use(root, self.defs)
 
     def define(self, cls: type, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """``{"$ref": ...}`` to ``cls``'s definition, building it once (recursion-safe)."""
@@ -132,8 +122,8 @@ class _Builder:
             self.defs[target] = {}  # reserved until refs are renamed below
             new.append(name)
         for name in new:
-            self.defs[renames[name]] = _rename_refs(defs[name], renames)
-        return _rename_refs(schema, renames)  # type: ignore[no-any-return]
+            self.defs[renames[name]] = rename_refs(defs[name], renames)
+        return rename_refs(schema, renames)  # type: ignore[no-any-return]
 
     # -- types -----------------------------------------------------------------------------
 
@@ -208,7 +198,7 @@ class _Builder:
                 members.append(schema)
         if len(members) == 1:
             return members[0]
-        if _tag_property(members, self.defs) is not None:
+        if tag_property(members, self.defs) is not None:
             return {"oneOf": members}
         return {"anyOf": members}
 
@@ -407,105 +397,3 @@ def _constrain(schema: dict[str, Any], item: Any) -> dict[str, Any]:
     if isinstance(pattern, str) and out.get("type") == "string":
         out["pattern"] = pattern
     return out
-
-
-def _tag_property(members: list[dict[str, Any]], defs: Mapping[str, Any]) -> str | None:
-    """A required property that is a different constant in every member: a tagged union."""
-    objects = [_resolve(m, defs) for m in members]
-    if len(objects) < 2 or any(o.get("type") != "object" for o in objects):
-        return None
-    common: set[str] = set.intersection(*(set(o.get("required", ())) for o in objects))
-    for name in sorted(common):
-        tags = [_constant(o.get("properties", {}).get(name)) for o in objects]
-        if any(t is _NO_CONSTANT for t in tags):
-            continue
-        if len({json.dumps(t, sort_keys=True) for t in tags}) == len(tags):
-            return name
-    return None
-
-
-_NO_CONSTANT = object()
-
-
-def _constant(schema: Any) -> Any:
-    if not isinstance(schema, Mapping):
-        return _NO_CONSTANT
-    if "const" in schema:
-        return schema["const"]
-    enum_values = schema.get("enum")
-    if isinstance(enum_values, list) and len(enum_values) == 1:
-        return enum_values[0]
-    return _NO_CONSTANT
-
-
-def _resolve(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Mapping[str, Any]:
-    seen: set[str] = set()
-    while set(schema) == {"$ref"} and isinstance(schema["$ref"], str):
-        name = schema["$ref"].removeprefix("#/$defs/")
-        if name in seen or name not in defs:
-            break
-        seen.add(name)
-        schema = defs[name]
-    return schema
-
-
-def _walk_refs(value: Any) -> Iterator[str]:
-    if isinstance(value, Mapping):
-        ref = value.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            yield ref.removeprefix("#/$defs/")
-        for item in value.values():
-            yield from _walk_refs(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _walk_refs(item)
-
-
-def _ref_counts(values: list[Any]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for value in values:
-        for name in _walk_refs(value):
-            counts[name] = counts.get(name, 0) + 1
-    return counts
-
-
-def _reaches(defs: Mapping[str, Any], value: Any, target: str, seen: set[str]) -> bool:
-    for name in _walk_refs(value):
-        if name == target:
-            return True
-        if name not in seen and name in defs:
-            seen.add(name)
-            if _reaches(defs, defs[name], target, seen):
-                return True
-    return False
-
-
-def _substitute(value: Any, name: str, body: Any) -> Any:
-    """Replace ``{"$ref": "#/$defs/name", ...}`` by the definition (siblings kept beside it)."""
-    if isinstance(value, Mapping):
-        if value.get("$ref") == f"#/$defs/{name}":
-            siblings = {k: _substitute(v, name, body) for k, v in value.items() if k != "$ref"}
-            if not siblings:
-                return body
-            if set(siblings) & set(body):
-                return {**siblings, "allOf": [*siblings.get("allOf", []), body]}
-            return {**body, **siblings}
-        return {k: _substitute(v, name, body) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_substitute(v, name, body) for v in value]
-    return value
-
-
-def _rename_refs(value: Any, renames: Mapping[str, str]) -> Any:
-    if not renames:
-        return value
-    if isinstance(value, Mapping):
-        out = {k: _rename_refs(v, renames) for k, v in value.items()}
-        ref = value.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            name = ref.removeprefix("#/$defs/")
-            out["$ref"] = f"#/$defs/{renames.get(name, name)}"
-        return out
-    if isinstance(value, list):
-        return [_rename_refs(v, renames) for v in value]
-    return value
