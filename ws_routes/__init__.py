@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ws_routes.compile.registry import register_message_strategy
     from ws_routes.compile.route import compile_route
-    from ws_routes.engine.conversation import run_conversation
+    from ws_routes.engine.play import run_conversation
     from ws_routes.errors import SpecError, WsRoutesError, WsRoutesWarning
     from ws_routes.generate.formats import register_format
     from ws_routes.report.replay import replay
@@ -41,7 +41,7 @@ _LAZY = {
     "register_format": "ws_routes.generate.formats",
     "register_message_strategy": "ws_routes.compile.registry",
     "replay": "ws_routes.report.replay",
-    "run_conversation": "ws_routes.engine.conversation",
+    "run_conversation": "ws_routes.engine.play",
 }
 
 

@@ -1,42 +1,22 @@
-"""Conversations: what the strategy draws, and running one against a small Starlette app."""
+"""Conversations: what the strategy draws for a route (running one is tests/engine/test_play.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, find, given, settings
-from hypothesis import strategies as st
-from starlette.applications import Starlette
-from starlette.routing import WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from ws_routes.compile import registry as websocket
 from ws_routes.compile.credentials import Credential
 from ws_routes.compile.route import CompiledRoute, compile_route
-from ws_routes.driver.asgi import AsgiTransport
-from ws_routes.driver.loop import LoopThread
-from ws_routes.driver.transcript import Transcript
-from ws_routes.driver.transport import Accepted, Rejected
-from ws_routes.engine.conversation import (
-    Conversation,
-    Step,
-    conversations,
-    encode_payload,
-    run_conversation,
-)
-from ws_routes.engine.runner import running_app
-from ws_routes.spec.model import InvalidSpec, MessageSpec, ReplySpec, RouteSpec, Schema, Settings
+from ws_routes.engine.conversation import Conversation, Step, conversations, encode_payload
+from ws_routes.spec.model import InvalidSpec, MessageSpec, RouteSpec, Schema, Settings
 
 FIXED = settings(
     max_examples=80, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
 )
 QUICK = Settings(connection_timeout=1.0, message_timeout=0.5)
 SAY = MessageSpec(name="say", kind="text", reply=("echo",))
-ECHO_REPLY = ReplySpec(name="echo", kind="text")
 
 
 def compiled(**fields: Any) -> CompiledRoute:
@@ -198,220 +178,6 @@ def test_conversation_url() -> None:
     assert Conversation(path="/ws").url == "/ws"
 
 
-# -- running a conversation ------------------------------------------------------------------------
-
-
-async def echo(ws: WebSocket) -> None:
-    await ws.accept(subprotocol=(ws.scope["subprotocols"] or [None])[0])
-    try:
-        while True:
-            text = await ws.receive_text()
-            if text == "boom":
-                raise ValueError("boom")
-            if text == "bye":
-                await ws.close(code=4000, reason="bye")
-                return
-            if text == "later":
-                pending.add(asyncio.create_task(send_later(ws)))
-                continue
-            if text != "quiet":
-                await ws.send_text(text)
-    except WebSocketDisconnect:
-        if ws.query_params.get("fail_on_close"):
-            raise RuntimeError("cleanup failed") from None
-
-
-pending: set[asyncio.Task[None]] = set()
-
-
-async def send_later(ws: WebSocket) -> None:
-    for _ in range(3):
-        await asyncio.sleep(0.01)  # a reply that comes from a background task, not at once
-    await ws.send_text("later")
-
-
-async def whoami(ws: WebSocket) -> None:
-    await ws.accept()
-    await ws.send_json(
-        {
-            "query": dict(ws.query_params),
-            "auth": ws.headers.get("authorization"),
-            "cookies": ws.cookies,
-        }
-    )
-    while (await ws.receive())["type"] != "websocket.disconnect":
-        pass
-
-
-async def refuse(ws: WebSocket) -> None:
-    await ws.close(code=4001)
-
-
-async def heartbeat_leak(ws: WebSocket) -> None:
-    await ws.accept()
-
-    async def beat() -> None:
-        while True:
-            await asyncio.sleep(10)
-            await ws.send_text("ping")
-
-    pending.add(asyncio.create_task(beat()))  # never cancelled: it outlives the connection
-    while (await ws.receive())["type"] != "websocket.disconnect":
-        pass
-
-
-async def validating(ws: WebSocket) -> None:
-    """Answers bad input with an error reply from a background task (must_reject waits for it)."""
-    await ws.accept()
-
-    async def complain() -> None:
-        await asyncio.sleep(0.01)
-        await ws.send_json({"error": "bad input"})
-
-    while True:
-        message = await ws.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        if message.get("text") != "ok":
-            pending.add(asyncio.create_task(complain()))
-
-
-APP = Starlette(
-    routes=[
-        WebSocketRoute("/ws/leak", heartbeat_leak),
-        WebSocketRoute("/ws/validating", validating),
-        WebSocketRoute("/ws/echo", echo),
-        WebSocketRoute("/ws/whoami", whoami),
-        WebSocketRoute("/ws/refuse", refuse),
-    ]
-)
-
-
-@pytest.fixture(scope="module")
-def app_loop() -> Iterator[tuple[LoopThread, AsgiTransport]]:
-    with running_app(APP, timeout=2.0) as running:
-        yield running
-
-
-def converse(
-    app_loop: tuple[LoopThread, AsgiTransport], route: CompiledRoute, *steps: Step, **fields: Any
-) -> Transcript:
-    loop, transport = app_loop
-    conversation = Conversation(path=fields.pop("path", route.spec.path), steps=steps, **fields)
-    result: Transcript = loop.run(run_conversation(transport, route, conversation), timeout=10)
-    return result
-
-
-def say(text: str, *, wait: bool = True) -> Step:
-    return Step("say", "text", text, wait)
-
-
-def test_echo_conversation_transcript(app_loop: tuple[LoopThread, AsgiTransport]) -> None:
-    route = compiled(replies=(ECHO_REPLY,), subprotocols=("chat.v1",))
-    t = converse(app_loop, route, say("a"), say("b"), subprotocols=("chat.v1",), close_code=1001)
-    assert t.handshake == Accepted(subprotocol="chat.v1")
-    assert t.render() == [
-        '> text "a"    [say]',
-        '< text "a"    [echo]',
-        '> text "b"    [say]',
-        '< text "b"    [echo]',
-        "x close 1001    [by client]",
-    ]
-    assert [f.index for f in t.frames] == [0, 0, 1, 1, 1]
-    assert (t.messages_sent, t.app_stopped, t.app_error, t.missed_replies) == (2, True, None, [])
-    assert t.subprotocols == ("chat.v1",)
-
-
-def test_burst_replies_are_collected_after_the_last_message(
-    app_loop: tuple[LoopThread, AsgiTransport],
-) -> None:
-    route = compiled(replies=(ECHO_REPLY,))
-    t = converse(app_loop, route, say("a", wait=False), say("b", wait=False), say("c"))
-    assert [f.direction for f in t.frames[:3]] == ["send", "send", "send"]
-    assert [(f.data, f.index) for f in t.received] == [("a", 2), ("b", 2), ("c", 2)]
-    assert t.missed_replies == []
-
-
-def test_missing_reply_is_recorded(app_loop: tuple[LoopThread, AsgiTransport]) -> None:
-    t = converse(app_loop, compiled(replies=(ECHO_REPLY,)), say("x"), say("quiet"))
-    assert t.missed_replies == [(1, ("echo",))]
-
-
-def test_reply_from_a_background_task_is_waited_for(
-    app_loop: tuple[LoopThread, AsgiTransport],
-) -> None:
-    t = converse(app_loop, compiled(replies=(ECHO_REPLY,)), say("later"))
-    assert [f.data for f in t.received] == ["later"]
-    assert t.missed_replies == []
-
-
-def test_server_close_stops_sending(app_loop: tuple[LoopThread, AsgiTransport]) -> None:
-    t = converse(app_loop, compiled(), say("bye"), say("x"), say("y"))
-    assert t.render() == [
-        '> text "bye"    [say]',
-        'x close 4000 "bye"    [by server]',
-        "! server closed: 2 message(s) not sent",
-    ]
-    assert t.messages_sent == 1
-    close = t.server_close()
-    assert close is not None
-    assert (close.code, close.index) == (4000, 0)
-
-
-def test_app_error_is_attributed_to_the_message(app_loop: tuple[LoopThread, AsgiTransport]) -> None:
-    t = converse(app_loop, compiled(), say("ok"), say("boom"))
-    assert t.app_error is not None
-    assert t.app_error.summary == "ValueError: boom"
-    assert (t.app_error_index, t.app_error_phase) == (1, "conversation")
-    assert t.render()[-1] == "x close 1011    [by server]"
-    assert "ValueError: boom" in t.app_error.traceback
-
-
-def test_error_after_the_client_closed_is_a_shutdown_error(
-    app_loop: tuple[LoopThread, AsgiTransport],
-) -> None:
-    t = converse(app_loop, compiled(), say("ok"), path="/ws/echo", query=(("fail_on_close", "1"),))
-    assert t.app_error is not None
-    assert t.app_error.summary == "RuntimeError: cleanup failed"
-    assert (t.app_error_index, t.app_error_phase) == (0, "shutdown")
-
-
-def test_refused_handshake_sends_nothing(app_loop: tuple[LoopThread, AsgiTransport]) -> None:
-    t = converse(app_loop, compiled(path="/ws/refuse"), say("never"))
-    assert t.handshake == Rejected(status=403, close_code=4001)
-    assert (t.frames, t.messages_sent, t.app_stopped) == ([], 0, True)
-
-
-def test_credentials_reach_the_app(app_loop: tuple[LoopThread, AsgiTransport]) -> None:
-    route = compiled(path="/ws/whoami", messages=())
-    t = converse(
-        app_loop,
-        route,
-        query=(("token", "q"),),
-        headers=(("authorization", "Bearer h"), ("cookie", "session=c")),
-    )
-    (reply,) = t.received
-    assert json.loads(reply.data) == {
-        "query": {"token": "q"},
-        "auth": "Bearer h",
-        "cookies": {"session": "c"},
-    }
-    assert t.query_string == "token=q"
-
-
-def test_registered_kind_the_spec_does_not_declare_can_be_sent(
-    app_loop: tuple[LoopThread, AsgiTransport], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # compile_route adds a message named after the registered kind; the runner must not then
-    # look that name up in the spec's messages (KeyError: 'bytes').
-    monkeypatch.setattr(websocket, "_registry", [])
-    websocket.register_message_strategy("/ws/echo", "json", st.just({"n": 1}))
-    route = compiled()
-    assert [m.spec.name for m in route.messages] == ["say", "json"]
-    t = converse(app_loop, route, Step("json", "json", {"n": 1}))
-    assert t.render()[0] == '> json {"n": 1}    [json]'
-
-
 def test_first_message_auth_is_drawn_from_its_schema_and_carries_the_token() -> None:
     from hypothesis import given, settings
 
@@ -448,49 +214,7 @@ def test_first_message_auth_is_drawn_from_its_schema_and_carries_the_token() -> 
     assert seen
 
 
-# -- aborts, leaks, negative steps ---------------------------------------------------------------
-
-
-def test_abort_drops_the_connection_without_a_close_frame(
-    app_loop: tuple[LoopThread, AsgiTransport],
-) -> None:
-    t = converse(app_loop, compiled(replies=(ECHO_REPLY,)), say("hi"), close_code=None)
-    assert [f.direction for f in t.frames] == ["send", "recv", "abort"]
-    assert t.aborted
-    assert t.app_stopped
-    assert t.app_error is None
-    assert t.leaked_tasks == []
-    assert t.task_errors == []
-
-
-def test_abort_after_a_burst_does_not_wait_for_replies(
-    app_loop: tuple[LoopThread, AsgiTransport],
-) -> None:
-    t = converse(app_loop, compiled(), say("a", wait=False), say("b", wait=False), close_code=None)
-    assert [f.direction for f in t.frames] == ["send", "send", "abort"]
-
-
-def test_tasks_holding_the_connection_after_it_ended_are_leaked(
-    app_loop: tuple[LoopThread, AsgiTransport],
-) -> None:
-    t = converse(app_loop, compiled(path="/ws/leak"), say("x"))
-    assert len(t.leaked_tasks) == 1
-    assert "beat" in t.leaked_tasks[0]
-
-
-def test_must_reject_waits_for_an_error_reply_from_a_background_task(
-    app_loop: tuple[LoopThread, AsgiTransport],
-) -> None:
-    route = compiled(
-        path="/ws/validating",
-        replies=(ReplySpec(name="error", kind="json", error=True),),
-        invalid=InvalidSpec(must_reject=True),
-    )
-    mutant = Step("say", "text", "{", mutation="text that is not JSON", invalid=True)
-    t = converse(app_loop, route, mutant)
-    assert [(f.name, f.index) for f in t.received] == [("error", 0)]
-    assert t.missed_replies == []  # a rejection is not an expected reply
-    assert [f.mutation for f in t.sent] == ["text that is not JSON"]
+# -- negative steps --------------------------------------------------------------------------------
 
 
 def test_negative_conversations_mix_mutants_with_valid_messages() -> None:

@@ -28,7 +28,8 @@ from ws_routes.driver.transport import (
     TextFrame,
 )
 from ws_routes.engine.checks import evaluate
-from ws_routes.engine.conversation import Conversation, Step, _Clock, _record
+from ws_routes.engine.conversation import Conversation, Step
+from ws_routes.engine.play import _Clock, _record
 from ws_routes.engine.stats import RouteStats
 from ws_routes.report.render import render_failure, render_summary, replay_snippet
 from ws_routes.spec.model import InvalidSpec, MessageSpec, ReplySpec, RouteSpec, Schema

@@ -310,7 +310,7 @@ class AsgiConnection:
         events = self._events
         if not events and not self._finished():
             deadline = self._loop.time() + timeout
-            # ``timeout`` may be a short poll (conversation._collect): the silence allowed is the
+            # ``timeout`` may be a short poll (play._collect): the silence allowed is the
             # watcher's default (message_timeout), as a reply may still come.
             self._watch(None, "waiting for a reply")
             try:

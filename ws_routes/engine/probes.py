@@ -27,7 +27,8 @@ from ws_routes.compile.route import CompiledMessage, CompiledRoute
 from ws_routes.driver.transcript import Failure, Frame, Transcript
 from ws_routes.driver.transport import Accepted, Rejected, Transport
 from ws_routes.engine.checks import evaluate, is_server_error_close
-from ws_routes.engine.conversation import Conversation, Step, apply_credential, run_conversation
+from ws_routes.engine.conversation import Conversation, Step, apply_credential
+from ws_routes.engine.play import run_conversation
 from ws_routes.errors import SchemaCompileError
 from ws_routes.generate import from_schema
 from ws_routes.mutate import Mutant, sweep, with_every_property

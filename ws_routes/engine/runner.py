@@ -31,7 +31,8 @@ from ws_routes.driver.swallowed import trace_exceptions
 from ws_routes.driver.transcript import Failure, Transcript
 from ws_routes.driver.transport import Accepted, AppError, Rejected
 from ws_routes.engine.checks import evaluate
-from ws_routes.engine.conversation import Conversation, conversations, run_conversation
+from ws_routes.engine.conversation import Conversation, conversations
+from ws_routes.engine.play import run_conversation
 from ws_routes.engine.probes import Probe, build_probes, lint_warnings, run_probe
 from ws_routes.engine.stats import RouteStats
 from ws_routes.errors import WsRoutesError

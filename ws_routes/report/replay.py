@@ -17,7 +17,8 @@ from ws_routes.app.discovery import discover, load_app
 from ws_routes.compile.route import CompiledRoute, compile_route
 from ws_routes.driver.transcript import Failure, Transcript
 from ws_routes.engine.checks import evaluate
-from ws_routes.engine.conversation import Conversation, Step, run_conversation
+from ws_routes.engine.conversation import Conversation, Step
+from ws_routes.engine.play import run_conversation
 from ws_routes.engine.runner import running_app
 from ws_routes.errors import WsRoutesError, did_you_mean
 from ws_routes.report.render import render_handshake
