@@ -1,0 +1,84 @@
+"""Checks: pure functions from (route, conversation, transcript) to failures.
+
+Each check has a name (reports print it; ``settings.checks`` switches it off) and only reads the
+transcript, so checks are cheap and can be tested without an app.
+
+The checks live in one module per family (crashes, handshake, replies, closing, negative), all
+built on ``common``; this module holds their order, which is the order failures are reported in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from ws_routes.driver.transcript import Failure, Transcript
+from ws_routes.engine.checks.closing import (
+    check_close_before_return,
+    check_close_code,
+    check_disconnect,
+    check_graceful_shutdown,
+    is_benign_disconnect,
+)
+from ws_routes.engine.checks.common import Context, is_server_error_close, valid_close_code
+from ws_routes.engine.checks.crashes import (
+    check_flood,
+    check_no_hang,
+    check_no_server_error,
+    check_protocol,
+)
+from ws_routes.engine.checks.handshake import check_handshake, check_subprotocol
+from ws_routes.engine.checks.negative import as_negative, check_invalid_input
+from ws_routes.engine.checks.replies import check_replies, check_reply_expected
+
+if TYPE_CHECKING:
+    from ws_routes.compile.route import CompiledRoute
+    from ws_routes.engine.conversation import Conversation
+
+__all__ = [
+    "CHECKS",
+    "Context",
+    "evaluate",
+    "is_benign_disconnect",
+    "is_server_error_close",
+    "valid_close_code",
+]
+
+
+CHECKS: tuple[tuple[str, Callable[[Context], Iterator[Failure]]], ...] = (
+    ("no_server_error", check_no_server_error),
+    ("no_hang", check_no_hang),
+    ("flood", check_flood),
+    ("handshake", check_handshake),
+    ("subprotocol_negotiation", check_subprotocol),
+    ("reply_schema", check_replies),  # also yields undocumented_reply, switched separately
+    ("reply_expected", check_reply_expected),
+    ("close_code", check_close_code),
+    ("close_before_return", check_close_before_return),
+    ("graceful_shutdown", check_graceful_shutdown),
+    ("invalid_input", check_invalid_input),
+    ("disconnect", check_disconnect),
+    ("no_server_error", check_protocol),
+)
+
+
+def evaluate(
+    route: CompiledRoute, conversation: Conversation, transcript: Transcript
+) -> list[Failure]:
+    """Every failure in ``transcript``, most severe first; disabled checks are skipped."""
+    settings = route.spec.settings
+    ctx = Context(route, conversation, transcript)
+    failures: list[Failure] = []
+    for name, check in CHECKS:
+        if name == "reply_schema":
+            if not (
+                settings.check_enabled("reply_schema")
+                or settings.check_enabled("undocumented_reply")
+            ):
+                continue
+        elif not settings.check_enabled(name):
+            continue
+        failures.extend(check(ctx))
+    if any(step.mutation for step in conversation.steps):
+        failures = [as_negative(f, conversation.steps) for f in failures]
+    return failures

@@ -1,0 +1,74 @@
+"""Negative cases: invalid input must be refused (``invalid_input``), and any failure that
+follows a mutant is reported as a finding about that mutant."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from ws_routes.driver.transcript import Failure
+from ws_routes.engine.checks.common import Context, burst_end
+
+if TYPE_CHECKING:
+    from ws_routes.engine.conversation import Step
+
+__all__ = ["as_negative", "check_invalid_input"]
+
+
+def check_invalid_input(ctx: Context) -> Iterator[Failure]:
+    """With ``invalid.must_reject``: every invalid message is answered by a documented error
+    reply or a close with an allowed code, never by silence."""
+    route, t = ctx.route, ctx.transcript
+    spec = route.spec
+    if not spec.invalid.must_reject:
+        return
+    errors = {r.spec.name for r in route.replies if r.spec.error}
+    codes = set(spec.invalid.close_codes) | set(spec.close_codes or ())
+    steps = ctx.conversation.steps
+    for frame in t.sent:
+        i = frame.index
+        if i is None or i >= len(steps) or not (steps[i].mutation and steps[i].invalid):
+            continue
+        # In a burst, what the server answers is collected after the burst's last message.
+        last = burst_end(steps, i)
+        answered = any(
+            f.index is not None
+            and i <= f.index <= last
+            and (
+                (f.direction == "recv" and f.name in errors)
+                or (f.direction == "server_close" and f.code in codes)
+            )
+            for f in t.frames
+        )
+        if not answered:
+            yield Failure(
+                check="invalid_input",
+                error_type="negative_case",
+                message=f"invalid message {i} ({steps[i].mutation}) was not rejected",
+                expected=(f"an error reply ({', '.join(sorted(errors))}) or " if errors else "a ")
+                + f"close with one of {sorted(codes)} within {spec.settings.message_timeout} s",
+                actual="; ".join(f.render() for f in t.frames if f.index == i and f is not frame)
+                or "silence",
+                index=i,
+                frame=frame,
+            )
+            return
+
+
+def as_negative(failure: Failure, steps: tuple[Step, ...]) -> Failure:
+    """Name the mutant a failure follows: it is a finding about bad input (invalid_input)."""
+    if failure.index is None or failure.check in ("no_hang", "invalid_input"):
+        return failure
+    mutants = [(i, s) for i, s in enumerate(steps[: failure.index + 1]) if s.mutation]
+    if not mutants:
+        return failure
+    i, step = mutants[-1]
+    where = "" if i == failure.index else f" (sent as message {i})"
+    return replace(
+        failure,
+        check="invalid_input",
+        error_type="negative_case",
+        message=f"negative case, {step.mutation}{where}: {failure.message}",
+        origin=f"{failure.check}|{failure.error_type}",
+    )

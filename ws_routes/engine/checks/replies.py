@@ -1,0 +1,124 @@
+"""Checks of what the server sends back: every reply declared (``reply_schema``,
+``undocumented_reply``), and every expected reply sent (``reply_expected``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ws_routes.compile.route import strict_json
+from ws_routes.driver.transcript import Failure, Frame, printable
+from ws_routes.engine.checks.common import Context, answers_invalid, burst_end, last_sent
+
+__all__ = ["check_replies", "check_reply_expected"]
+
+
+def check_replies(ctx: Context) -> Iterator[Failure]:
+    """Every reply matches a declared one.
+
+    What answers invalid input is held to the contract only where it is an error reply: a
+    server may tolerate a bad message and answer it (echoing the too-long id it was sent), and
+    without ``invalid.must_reject`` the spec does not say it must refuse it.
+    """
+    route, t, settings = ctx.route, ctx.transcript, ctx.route.spec.settings
+    if not route.replies:
+        return
+    kinds = {r.spec.kind for r in route.replies}
+    steps = ctx.conversation.steps
+
+    def failure(check: str, message: str, expected: str, actual: str, frame: Frame) -> Failure:
+        return Failure(
+            check=check,
+            error_type="contract_violation",
+            message=message,
+            expected=expected,
+            actual=actual,
+            index=frame.index,
+            frame=last_sent(t, frame.index),
+        )
+
+    for frame in t.received:
+        if frame.name is not None:
+            continue
+        tolerated = answers_invalid(steps, frame.index)
+        if frame.kind == "text" and "json" in kinds and "text" not in kinds:
+            if settings.check_enabled("undocumented_reply") and not tolerated:
+                yield failure(
+                    "undocumented_reply",
+                    "a reply is not valid JSON, and only JSON replies are declared",
+                    f"JSON, one of {[r.spec.name for r in route.replies]}",
+                    frame.render() + "\n" + _json_error(frame.data),
+                    frame,
+                )
+                return
+            continue
+        same_kind = [r for r in route.replies if r.spec.kind == frame.kind]
+        if same_kind and settings.check_enabled("reply_schema"):
+            # jsonschema's detailed errors are slow: computed once per reply type, failures only.
+            reasons, closest = min(
+                ((r.errors(frame.data), r) for r in same_kind), key=lambda pair: len(pair[0])
+            )
+            if tolerated and not closest.spec.error:
+                continue
+            if not reasons:  # the fast validator and jsonschema disagree on an edge case
+                reasons = [
+                    "(jsonschema finds no error here; jsonschema-rs, which checks replies, does)"
+                ]
+            yield failure(
+                "reply_schema",
+                f"a {frame.kind} reply matches none of the declared replies",
+                f"one of {[r.spec.name for r in same_kind]} (closest: {closest.spec.name!r})",
+                frame.render() + "\n" + "\n".join(reasons[:5]),
+                frame,
+            )
+            return
+        if not same_kind and settings.check_enabled("undocumented_reply") and not tolerated:
+            yield failure(
+                "undocumented_reply",
+                f"the server sent a {frame.kind} frame, but no {frame.kind} reply is declared",
+                f"replies of kind {sorted(kinds)}",
+                frame.render(),
+                frame,
+            )
+            return
+
+
+def _json_error(data: object) -> str:
+    try:
+        strict_json(data if isinstance(data, (str, bytes)) else "")
+    except ValueError as exc:
+        return printable(str(exc))[:300]
+    except RecursionError:
+        return "nested deeper than Python's JSON parser goes"
+    return "valid JSON"  # not reached: the frame was read as text because it did not parse
+
+
+def check_reply_expected(ctx: Context) -> Iterator[Failure]:
+    t = ctx.transcript
+    close = t.server_close()
+    steps = ctx.conversation.steps
+    unrecognised = {f.index for f in t.received if f.name is None}
+    missed = [
+        (index, names)
+        for index, names in t.missed_replies
+        # A server that closed in answer to this burst could not reply any more: whether the
+        # close was right is close_code's question.
+        if (
+            close is None
+            or close.index is None
+            or not index <= close.index <= burst_end(steps, index)
+        )
+        # A reply came but matched no declared one: reply_schema (or undocumented_reply) says so.
+        and not any(index <= i <= burst_end(steps, index) for i in unrecognised if i is not None)
+    ]
+    if missed:
+        index, names = missed[0]
+        timeout = ctx.route.spec.settings.message_timeout
+        yield Failure(
+            check="reply_expected",
+            error_type="missing_reply",
+            message=f"no {' or '.join(names)} reply to message {index}",
+            expected=f"a reply of type {' or '.join(map(repr, names))} within {timeout} s",
+            actual="the server went quiet without sending one",
+            index=index,
+            frame=last_sent(t, index),
+        )
