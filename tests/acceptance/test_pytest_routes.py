@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import STARLETTE_HEADER, RunRoutes, node
-from ws_routes import plugin
+from ws_routes.plugin.state import STATE
 
 # What pytest-routes 0.4 does with the flags both plugins know: other defaults and types.
 OTHER_PLUGIN = """
@@ -51,7 +51,7 @@ def configure(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Any
         config = pytester.parseconfigure(
             *ORDERS[order], "--routes-websocket", "--routes-app", "app:app", *args
         )
-        return config.stash[plugin._STATE].options, config
+        return config.stash[STATE].options, config
 
     return run
 
@@ -105,7 +105,7 @@ def test_loaded_from_a_conftest_we_still_register_what_is_missing(
     config = pytester.parseconfigure(
         "-p", "other_plugin", "--routes-websocket", "--routes-ws-include", "/ws/*"
     )
-    options = config.stash[plugin._STATE].options
+    options = config.stash[STATE].options
     assert options.enabled
     assert options.include == ("/ws/*",)
 

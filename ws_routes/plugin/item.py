@@ -1,0 +1,253 @@
+"""One pytest item per WebSocket route: runs it, and renders its failures for pytest."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ws_routes.plugin.state import NOTE_PROPERTY, STATE, STATS_PROPERTY, VERBOSE_PROPERTY, State
+
+if TYPE_CHECKING:
+    from ws_routes.compile.route import CompiledRoute
+    from ws_routes.driver.transcript import Failure, Transcript
+    from ws_routes.spec.model import RouteSpec
+
+
+class WebSocketRouteItem(pytest.Item):
+    """One WebSocket route: many generated conversations, shrunk to a minimal failing one."""
+
+    def __init__(
+        self,
+        *,
+        route: RouteSpec,
+        converters: dict[str, str] | None,
+        problem: str | None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.route = route
+        self.converters = converters
+        self.problem = problem
+        self._verbose_log: list[str] = []
+        note = self.config.stash[STATE].note
+        if note:
+            self.user_properties.append((NOTE_PROPERTY, note))
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, self.name
+
+    def runtest(self) -> None:
+        from ws_routes.compile.credentials import credential_for
+        from ws_routes.compile.route import compile_route
+        from ws_routes.engine.runner import RouteRunner
+        from ws_routes.errors import WsRoutesError, WsRoutesWarning
+        from ws_routes.report.redaction import app_output_redacted
+
+        state = self.config.stash[STATE]
+        if self.problem:
+            raise WsRoutesError(self.problem)
+        if not self.route.settings.enabled:
+            pytest.skip(f"{self.route.path}: disabled in the spec (settings.enabled: false)")
+        compiled = _compile_softly(compile_route, self.route, self.converters)
+        credential = credential_for(self.route.auth, state.credential)
+        max_examples = self._max_examples(compiled)
+        printer = self._verbose_printer(compiled) if state.options.verbose else None
+        runner = RouteRunner(
+            state.app,
+            compiled,
+            credential=credential,
+            seed=state.seed,
+            max_examples=max_examples,
+            on_conversation=printer,
+            on_probe=(lambda probe, t, f: printer(t, f, f"probe {probe.name!r}"))
+            if printer
+            else None,
+        )
+        try:
+            with app_output_redacted(state.redactor):
+                result = runner.run()
+        finally:
+            if self._verbose_log:
+                self.user_properties.append((VERBOSE_PROPERTY, "\n".join(self._verbose_log)))
+        stats = result.stats
+        stats.outcome = (
+            "FAILED"
+            if result.failure or result.error or result.internal
+            else ("SKIPPED" if result.skipped else "passed")
+        )
+        self.user_properties.append((STATS_PROPERTY, stats.to_json()))
+        # A project that turns warnings into errors must still see the route's findings: with a
+        # failure (or error) to report, the lint stays a warning instead of replacing it.
+        keep_warning = result.failure is not None or result.error is not None
+        for warning in result.warnings:
+            self._warn(WsRoutesWarning(state.redactor.redact(warning)), always=keep_warning)
+        if result.failure is not None:
+            raise result.failure  # with result.internal, if any, attached to it
+        if result.internal is not None:
+            raise result.internal
+        if result.error:
+            raise WsRoutesError(f"{self.route.path}: {result.error}")
+        if result.skipped:
+            pytest.skip(result.skipped)
+
+    def _warn(self, warning: Warning, *, always: bool = False) -> None:
+        """Like ``Item.warn``, located at the route in the spec (an item has no line of its own).
+
+        ``always`` shows it as a warning even where filters would raise it as an error.
+        """
+        from ws_routes.errors import WsRoutesWarning
+
+        where = self.route.location
+        with warnings.catch_warnings():
+            if always:
+                warnings.simplefilter("always", WsRoutesWarning)
+            warnings.warn_explicit(
+                warning,
+                category=None,
+                filename=where.file or str(self.path),
+                lineno=where.line or 0,
+            )
+
+    def _max_examples(self, compiled: CompiledRoute) -> int:
+        from hypothesis import settings as hypothesis_settings
+
+        # --routes-max-examples and the spec are already merged into the route's settings.
+        chosen = compiled.spec.settings.max_examples
+        return chosen if chosen is not None else hypothesis_settings().max_examples
+
+    def _verbose_printer(self, compiled: CompiledRoute) -> Any:
+        from ws_routes.report.render import render_handshake
+
+        state = self.config.stash[STATE]
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        capture = self.config.pluginmanager.get_plugin("capturemanager")
+        counter = [0]
+
+        def show(transcript: Transcript, failures: list[Failure], label: str = "") -> None:
+            if not label:
+                counter[0] += 1
+                label = f"conversation {counter[0]}"
+            lines = [
+                f"--- {compiled.spec.path} {label}"
+                + (f": FAILED {failures[0].check}" if failures else "")
+            ]
+            lines += render_handshake(transcript).splitlines() + transcript.render(limit=160)
+            text = state.redactor.redact("\n".join(lines))
+            if hasattr(self.config, "workerinput"):
+                self._verbose_log.append(text)  # printed by the controller (VERBOSE_PROPERTY)
+                return
+            if reporter is None or capture is None:
+                print(text)
+                return
+            with capture.global_and_fixture_disabled():
+                reporter.write_line("")
+                for line in text.splitlines():
+                    reporter.write_line(line)
+
+        return show
+
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
+    ) -> str | Any:
+        from ws_routes.engine.runner import ConversationFailed, InternalError
+        from ws_routes.errors import WsRoutesError
+
+        state = self.config.stash[STATE]
+        exc = excinfo.value
+        if isinstance(exc, ConversationFailed):
+            return self._render_conversation_failure(exc, state)
+        if isinstance(exc, InternalError):
+            return self._render_internal_error(exc, state)
+        if isinstance(exc, WsRoutesError):
+            return state.redactor.redact(str(exc))
+        return super().repr_failure(excinfo)
+
+    def _render_conversation_failure(self, exc: Any, state: State) -> str:
+        from ws_routes.report.render import render_failure, replay_snippet, reproduce_command
+
+        app = state.options.app or (state.spec.app if state.spec else None) or "module:app"
+        args = list(self.config.invocation_params.args)
+        seed = state.seed
+        command = reproduce_command(args, route=self.route.path, seed=seed)
+        spec_source = state.spec.source if state.spec else None
+        if spec_source:
+            spec_source = os.path.relpath(spec_source, self.config.invocation_params.dir)
+        snippet = replay_snippet(app, exc.conversation, spec=spec_source)
+        extra = (
+            [
+                "",
+                "Note: this failure did not reproduce on every replay (flaky: timing or shared state).",
+            ]
+            if exc.flaky
+            else []
+        )
+        report = render_failure(
+            exc.failure,
+            exc.transcript,
+            reproduce_command=command,
+            snippet=snippet,
+            secrets=state.redactor,
+            extra=extra,
+            probe=exc.probe,
+        )
+        for other in exc.also:
+            report += f"\n\nALSO FOUND ON {self.route.path} (a separate bug):\n" + render_failure(
+                other.failure,
+                other.transcript,
+                reproduce_command=command,
+                snippet=replay_snippet(app, other.conversation, spec=spec_source),
+                secrets=state.redactor,
+                probe=other.probe,
+                traceback_lines=6,
+            )
+        if exc.internal is not None:
+            report += "\n\n" + self._render_internal_error(exc.internal, state)
+        return report
+
+    def _render_internal_error(self, exc: Any, state: State) -> str:
+        from ws_routes.report.render import render_internal_error, replay_snippet, reproduce_command
+
+        app = state.options.app or (state.spec.app if state.spec else None) or "module:app"
+        args = list(self.config.invocation_params.args)
+        command = reproduce_command(args, route=self.route.path, seed=state.seed)
+        snippet = replay_snippet(app, exc.conversation) if exc.conversation is not None else None
+        return render_internal_error(
+            self.route.path,
+            exc.traceback,
+            exc.transcript,
+            reproduce_command=command,
+            snippet=snippet,
+            secrets=state.redactor,
+        )
+
+
+def _compile_softly(
+    compile_route: Any, route: RouteSpec, converters: dict[str, str] | None
+) -> CompiledRoute:
+    """``compile_route``, with its notes (an unknown ``format``, say) never raised as errors.
+
+    They describe a correct spec that ws_routes honours only in part, so a project whose
+    ``filterwarnings = error`` must not fail on them: such a filter shows them as warnings, while
+    ``ignore`` filters still silence them. Other warnings pass through untouched.
+    """
+    from ws_routes.errors import WsRoutesWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compiled: CompiledRoute = compile_route(route, converters=converters)
+    for record in caught:
+        message, where = record.message, (record.category, record.filename, record.lineno)
+        if not isinstance(message, WsRoutesWarning):
+            warnings.warn_explicit(message, *where)
+            continue
+        try:
+            warnings.warn_explicit(message, *where)
+        except WsRoutesWarning:
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", WsRoutesWarning)
+                warnings.warn_explicit(message, *where)
+    return compiled
