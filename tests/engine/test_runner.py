@@ -1,218 +1,24 @@
-"""The route runner: per-route database keys, shrinking, stats, seeds, hangs and refusals."""
+"""The route runner: running, stats, hangs, probes and counters, and internal errors."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import replace
 from typing import Any
 
 import pytest
-from hypothesis import settings
-from hypothesis.database import ExampleDatabase, InMemoryExampleDatabase
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from tests.engine.runner_app import APP, COLD, QUICK, compiled, run
 from ws_routes.compile.credentials import credential_for
-from ws_routes.compile.route import CompiledRoute, compile_route
+from ws_routes.compile.route import CompiledRoute
 from ws_routes.driver.transcript import Failure, Transcript
-from ws_routes.driver.transport import Accepted, AppError
+from ws_routes.driver.transport import Accepted
 from ws_routes.engine.conversation import Conversation, Step
-from ws_routes.engine.runner import (
-    ConversationFailed,
-    RouteDatabase,
-    RouteResult,
-    RouteRunner,
-    _bug,
-    running_app,
-)
-from ws_routes.spec.model import (
-    AuthSpec,
-    InvalidSpec,
-    MessageSpec,
-    RouteSpec,
-    Settings,
-    default_route,
-)
-
-QUICK = Settings(connection_timeout=0.5, message_timeout=0.2, max_messages=4)
-
-
-async def short_only(ws: WebSocket) -> None:
-    """Echoes text, but crashes on any message of three characters or more."""
-    await ws.accept()
-    try:
-        while True:
-            text = await ws.receive_text()
-            if len(text) >= 3:
-                raise ValueError(f"too long: {text!r}")
-            await ws.send_text(text)
-    except WebSocketDisconnect:
-        pass
-
-
-async def echo(ws: WebSocket) -> None:
-    await ws.accept()
-    try:
-        while True:
-            await ws.send_text(await ws.receive_text())
-    except WebSocketDisconnect:
-        pass
-
-
-async def refuse(ws: WebSocket) -> None:
-    await ws.close(code=4001)
-
-
-async def never_accepts(ws: WebSocket) -> None:
-    await asyncio.Event().wait()
-
-
-async def always_graphql_ws(ws: WebSocket) -> None:
-    """Selects its subprotocol whatever the client offered."""
-    await ws.accept(subprotocol="graphql-ws")
-    await echo_accepted(ws)
-
-
-async def guarded(ws: WebSocket) -> None:
-    """Refuses foreign origins (HTTP 403) and missing tokens (4001 after accepting)."""
-    if ws.headers.get("origin") not in (None, "https://app.example"):
-        await ws.close()
-        return
-    await ws.accept()
-    if ws.query_params.get("token") != "t0ken":
-        await ws.close(code=4001)
-        return
-    await echo_accepted(ws)
-
-
-async def per_item(ws: WebSocket) -> None:
-    """Crashes on item 0, the simplest id there is, before accepting."""
-    share = 100 // ws.path_params["id"]
-    await ws.accept()
-    await ws.send_text(str(share))
-    await echo_accepted(ws)
-
-
-COLD = {"started": False}
-
-
-async def cold_start(ws: WebSocket) -> None:
-    """Crashes on the first connection of the process only."""
-    first, COLD["started"] = not COLD["started"], True
-    await ws.accept()
-    if first:
-        raise RuntimeError("cache not warmed up")
-    await echo_accepted(ws)
-
-
-async def echo_accepted(ws: WebSocket) -> None:
-    try:
-        while True:
-            await ws.send_text(await ws.receive_text())
-    except WebSocketDisconnect:
-        pass
-
-
-async def two_bugs(ws: WebSocket) -> None:
-    """Two different crashes: an empty message, and a long one."""
-    await ws.accept()
-    while True:
-        text = await ws.receive_text()
-        if len(text) >= 3:  # the longest this test's messages get
-            raise KeyError(text)
-        await ws.send_text(text[0])  # IndexError on ""
-
-
-APP = Starlette(
-    routes=[
-        WebSocketRoute("/ws/two", two_bugs),
-        WebSocketRoute("/ws/short", short_only),
-        WebSocketRoute("/ws/echo", echo),
-        WebSocketRoute("/ws/refuse", refuse),
-        WebSocketRoute("/ws/hang", never_accepts),
-        WebSocketRoute("/ws/greedy", always_graphql_ws),
-        WebSocketRoute("/ws/guarded/{id:int}", guarded),
-        WebSocketRoute("/ws/items/{id:int}", per_item),
-        WebSocketRoute("/ws/cold", cold_start),
-    ]
-)
-
-
-# Negative cases are the conversation tests' business; these test running, shrinking and probes.
-POSITIVE = InvalidSpec(enabled=False)
-
-
-def compiled(path: str, **fields: Any) -> CompiledRoute:
-    messages = (MessageSpec(name="say", kind="text", max_size=12),)
-    return compile_route(
-        RouteSpec(
-            **{"path": path, "messages": messages, "settings": QUICK, "invalid": POSITIVE, **fields}
-        )
-    )
-
-
-def run(route: CompiledRoute, **kw: Any) -> RouteResult:
-    kw.setdefault("seed", 1)
-    kw.setdefault("max_examples", 40)
-    return RouteRunner(APP, route, **kw).run()
-
-
-@contextmanager
-def profile_database(db: ExampleDatabase | None) -> Iterator[None]:
-    """Run with the current Hypothesis profile, but with ``db`` as its example database."""
-    # By the settings object, not the profile's name: get_current_profile_name() needs
-    # Hypothesis 6.139, newer than the minimum this suite runs on.
-    previous = settings.default
-    settings.register_profile("ws-routes-test-db", parent=previous, database=db)
-    settings.load_profile("ws-routes-test-db")
-    try:
-        yield
-    finally:
-        settings.register_profile("ws-routes-test-restored", parent=previous)
-        settings.load_profile("ws-routes-test-restored")
-
-
-@pytest.fixture
-def example_db() -> Iterator[InMemoryExampleDatabase]:
-    """An in-memory example database for this test only."""
-    db = InMemoryExampleDatabase()
-    with profile_database(db):
-        yield db
-
-
-@pytest.fixture
-def no_example_db() -> Iterator[None]:
-    """No example database: nothing saved by earlier runs is replayed."""
-    with profile_database(None):
-        yield
-
-
-# -- RouteDatabase ---------------------------------------------------------------------------------
-
-
-def test_route_database_prefixes_keys_and_isolates_routes() -> None:
-    inner = InMemoryExampleDatabase()
-    a, b = RouteDatabase(inner, "/ws/a"), RouteDatabase(inner, "/ws/b")
-    a.save(b"key", b"value")
-    assert list(a.fetch(b"key")) == [b"value"]
-    assert list(b.fetch(b"key")) == []
-    assert list(inner.fetch(b"key")) == []
-    (stored,) = inner.data
-    assert stored.endswith(b"key")
-    assert len(stored) == 16 + 3
-    assert RouteDatabase(inner, "/ws/a")._prefix == a._prefix  # stable across runs
-
-    a.move(b"key", b"other", b"value")
-    assert (list(a.fetch(b"key")), list(a.fetch(b"other"))) == ([], [b"value"])
-    a.delete(b"other", b"value")
-    assert list(a.fetch(b"other")) == []
-
+from ws_routes.engine.runner import RouteRunner, running_app
+from ws_routes.spec.model import AuthSpec
 
 # -- running ---------------------------------------------------------------------------------------
 
@@ -227,49 +33,6 @@ def test_passing_route_counts_every_conversation() -> None:
     assert stats.messages == sum(t.messages_sent for t, _ in seen) > 0
     assert (stats.refused, stats.failures) == (0, 0)
     assert all(failures == [] for _, failures in seen)
-
-
-def test_failure_is_shrunk_to_a_minimal_conversation() -> None:
-    result = run(compiled("/ws/short"), max_examples=100)
-    failed = result.failure
-    assert isinstance(failed, ConversationFailed)
-    assert type(failed).__name__ == "NoServerErrorFailed"
-    assert failed.failure.check == "no_server_error"
-    assert failed.conversation.steps == (Step("say", "text", "000"),)
-    assert failed.transcript.render() == ['> text "000"    [say]', "x close 1011    [by server]"]
-    assert str(failed) == "no_server_error: the app raised ValueError: too long: '000'"
-    assert not failed.flaky
-    assert result.stats.failures >= 1
-
-
-@pytest.mark.usefixtures("no_example_db")
-def test_same_seed_draws_the_same_conversations() -> None:
-    def transcripts_of_a_run() -> list[list[str]]:
-        transcripts: list[list[str]] = []
-        run(
-            compiled("/ws/echo"),
-            seed=99,
-            max_examples=15,
-            on_conversation=lambda t, _f: transcripts.append(t.render()),
-        )
-        return transcripts
-
-    first, second = transcripts_of_a_run(), transcripts_of_a_run()
-    assert len(first) == 15
-    assert first == second
-
-
-def test_seeded_failure_is_saved_under_the_route_key(example_db: InMemoryExampleDatabase) -> None:
-    route = compiled("/ws/short")
-    first = run(route, max_examples=100)
-    assert first.failure is not None
-    prefix = RouteDatabase(example_db, "/ws/short")._prefix
-    assert any(key.startswith(prefix) for key in example_db.data)
-
-    # The next run replays the saved failure first: one example is enough to fail again.
-    replayed = run(route, max_examples=1, seed=2)
-    assert replayed.failure is not None
-    assert replayed.failure.conversation.steps == (Step("say", "text", "000"),)
 
 
 def test_hang_ends_the_route_at_once() -> None:
@@ -312,28 +75,6 @@ def test_an_app_blocking_the_loop_ends_the_route_with_what_it_was_sent(
     sent = [f.data for f in result.failure.transcript.sent]
     assert len(sent) >= 3  # the app blocked on the third message
     assert sent == [s.payload for s in result.failure.conversation.steps[: len(sent)]]
-
-
-def test_undeclared_route_refusing_everything_is_skipped() -> None:
-    route = compile_route(default_route("/ws/refuse", QUICK))
-    result = run(route, max_examples=10)
-    assert result.failure is None
-    assert result.skipped is not None
-    assert "the app refused all 10 connections" in result.skipped
-    assert "--routes-auth" in result.skipped
-    assert (result.stats.refused, result.stats.connections) == (10, 0)
-
-
-def test_declared_auth_route_refusing_everything_is_skipped_with_refusals_counted() -> None:
-    route = compiled("/ws/refuse", auth=AuthSpec(query_param="token", reject_close_codes=(4001,)))
-    result = run(route, max_examples=10)
-    assert result.failure is None
-    assert result.skipped is not None
-    assert (
-        "requires auth and has no credential: set auth.token or pass --routes-auth"
-        in result.skipped
-    )
-    assert (result.stats.refused, result.stats.connections) == (10, 0)
 
 
 def test_declared_route_refusing_with_an_undeclared_code_fails_handshake() -> None:
@@ -453,51 +194,6 @@ def test_negative_frames_and_aborted_connections_are_counted() -> None:
     assert (stats.sequences, stats.negative, stats.aborts) == (2, 2, 1)
 
 
-def test_distinct_bugs_of_a_route_are_each_shrunk_and_reported() -> None:
-    result = run(compiled("/ws/two"), max_examples=200)
-    assert result.failure is not None
-    found = [result.failure, *result.failure.also]
-    summaries = sorted(f.transcript.app_error.summary.split(":")[0] for f in found if f.transcript.app_error)
-    assert summaries == ["IndexError", "KeyError"]
-    assert result.stats.failures == 2
-    for failure in found:
-        assert len(failure.conversation.steps) == 1  # each shrunk on its own
-
-
-def _parse(text: str) -> Any:
-    return json.loads(text)  # one app line; the decoder raises from different lines inside
-
-
-def test_one_app_line_is_one_bug_wherever_the_library_raised() -> None:
-    def bug_of(text: str) -> str:
-        try:
-            _parse(text)
-        except ValueError as exc:
-            t = Transcript(route="/ws", path="/ws", app_error=AppError(exc, ""))
-            failure = Failure(check="no_server_error", error_type="server_error", message="", expected="", actual="")
-            return _bug(replace(failure, cause=t.app_error), t)
-        raise AssertionError("parsed")
-
-    assert bug_of("") == bug_of("{")  # "Expecting value" and "Expecting property name"
-    assert "test_runner.py" in bug_of("")
-
-
-def test_a_bug_is_keyed_by_the_exception_its_failure_is_about() -> None:
-    try:
-        raise KeyError("x")
-    except KeyError as exc:
-        error = AppError(exc, "")
-    t = Transcript(route="/ws", path="/ws", app_error=error)
-    crash = Failure(check="no_server_error", error_type="server_error", message="", expected="", actual="", cause=error)
-    leak = Failure(check="disconnect", error_type="resource_leak", message="", expected="", actual="")
-    assert _bug(crash, t).startswith("raised KeyError@")
-    # The leak is the leak, whatever else the app raised in the same conversation.
-    assert _bug(leak, t) == "disconnect|resource_leak"
-    # After a mutant, a failure keeps its bug: the same leak with and without one is one bug.
-    negative = replace(leak, check="invalid_input", error_type="negative_case", origin="disconnect|resource_leak")
-    assert _bug(negative, t) == _bug(leak, t)
-
-
 def test_a_handler_blocking_each_connection_under_the_hard_deadline_is_a_no_hang() -> None:
     async def sleeps(ws: WebSocket) -> None:
         await ws.accept()
@@ -514,6 +210,8 @@ def test_a_handler_blocking_each_connection_under_the_hard_deadline_is_a_no_hang
     for thread in threading.enumerate():  # let the abandoned loop unwind now, not in a later test
         if thread.name == "ws-routes-loop":
             thread.join(10)
+
+
 # -- internal errors -------------------------------------------------------------------------------
 
 

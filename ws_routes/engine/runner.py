@@ -1,30 +1,29 @@
-"""Run one route: a loop thread, the app's lifespan once, and a Hypothesis test of conversations.
+"""Run one route: a loop thread, the app's lifespan once, the probes, then Hypothesis searches.
 
 This is the engine behind each pytest item, usable without pytest. Before the conversations, the
-route's probes (:mod:`ws_routes.engine.probes`) run once each; a probe failure ends the route as it is,
-with nothing to shrink, except the baseline's, which the conversations get to find and shrink
-first. Hangs never stall a run:
-a handshake or shutdown that times out, and an app that blocks the event loop, end the route at
-once with a ``no_hang`` failure instead of being shrunk (each replay would cost a full timeout).
+route's probes (:mod:`ws_routes.engine.probes`) run once each; a probe's failure is already
+minimal and is kept as it is, except the baseline's, which the conversations get to find and
+shrink first. Hangs never stall a run: a handshake or shutdown that times out, and an app that
+blocks the event loop, end the route at once with a ``no_hang`` failure instead of being shrunk
+(each replay would cost a full timeout).
+
+One Hypothesis search is :mod:`ws_routes.engine.search`; what a failure becomes (one exception
+type per bug) is :mod:`ws_routes.engine.findings`; this module is the route's lifecycle around
+them: the loop thread, the probes, judging each conversation, the searches in rounds, the result.
 """
 
 from __future__ import annotations
 
-import hashlib
-import sysconfig
 import time
-import traceback
-from collections.abc import Callable, Coroutine, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from hypothesis import HealthCheck, Phase, given, seed, settings
-from hypothesis.database import ExampleDatabase
-from hypothesis.errors import FlakyFailure, HypothesisException
+from hypothesis import settings
+from hypothesis.errors import HypothesisException
 
 from ws_routes.compile.credentials import Credential
 from ws_routes.compile.route import CompiledRoute
-from ws_routes.driver.apps import blocked_message, running_app
+from ws_routes.driver.apps import running_app
 from ws_routes.driver.asgi import AsgiTransport
 from ws_routes.driver.loop import LoopBlocked, LoopThread
 from ws_routes.driver.swallowed import trace_exceptions
@@ -32,103 +31,32 @@ from ws_routes.driver.transcript import Failure, Transcript
 from ws_routes.driver.transport import Accepted, AppError, Rejected
 from ws_routes.engine.checks import evaluate
 from ws_routes.engine.conversation import Conversation, conversations
+from ws_routes.engine.findings import (
+    ConversationFailed,
+    InternalError,
+    bug_of,
+    failure_type,
+    hang_failure,
+)
 from ws_routes.engine.play import run_conversation
 from ws_routes.engine.probes import Probe, build_probes, lint_warnings, run_probe
+from ws_routes.engine.result import RouteResult, untested_reason
+from ws_routes.engine.search import SEARCHES, hypothesis_test, run_search, search_budget
 from ws_routes.engine.stats import RouteStats
 from ws_routes.errors import WsRoutesError
 from ws_routes.spec.model import SERVER_ERROR_CLOSE_CODES
 
+# ConversationFailed, InternalError, RouteResult (findings, result) and running_app (the driver)
+# are re-exported: the pytest layer, the report stage and the tests import them from here.
 __all__ = [
     "ConversationFailed",
     "InternalError",
-    "RouteDatabase",
     "RouteResult",
     "RouteRunner",
     "running_app",
 ]
 
-
-class ConversationFailed(WsRoutesError):
-    """A check failed; carries everything the report needs. Subclassed per check (see below)."""
-
-    def __init__(self, failure: Failure, transcript: Transcript, conversation: Conversation):
-        self.failure = failure
-        self.transcript = transcript
-        self.conversation = conversation
-        self.flaky = False
-        # The name of the probe that failed, when a probe did (reports print it).
-        self.probe: str | None = None
-        # Other distinct findings on the same route, reported after this one.
-        self.also: list[ConversationFailed] = []
-        # A bug of ws_routes met later on the same route (reported after the findings).
-        self.internal: InternalError | None = None
-        super().__init__(f"{failure.check}: {failure.message}")
-
-
 T = TypeVar("T")
-class InternalError(WsRoutesError):
-    """ws_routes itself raised while testing a route: a bug of ours, not a finding.
-
-    Raised inside the Hypothesis test like a failure, so Hypothesis shrinks the conversation
-    that sets it off; it carries our traceback and that conversation for the report.
-    """
-
-    def __init__(
-        self,
-        exc: BaseException,
-        transcript: Transcript | None,
-        conversation: Conversation | None,
-    ):
-        self.traceback = "".join(traceback.format_exception(exc))
-        self.transcript = transcript
-        self.conversation = conversation
-        super().__init__(f"internal error in ws_routes: {type(exc).__name__}: {exc}"[:500])
-
-
-_FAILURE_TYPES: dict[str, type[ConversationFailed]] = {}
-
-
-def _failure_type(check: str, bug: str = "") -> type[ConversationFailed]:
-    # One exception type per bug (see _bug), so Hypothesis treats different bugs as different
-    # (it reports each, shrunk on its own) and does not let shrinking slip from one to another.
-    key = bug or check
-    if key not in _FAILURE_TYPES:
-        name = "".join(p.title() for p in check.split("_")) + "Failed"
-        _FAILURE_TYPES[key] = type(name, (ConversationFailed,), {"__module__": __name__})
-    return _FAILURE_TYPES[key]
-
-
-def _bug(failure: Failure, transcript: Transcript) -> str:
-    """What tells this failure's bug from others: the type of the exception it is about and the
-    app's line that raised it, else what was violated.
-
-    A bug is the same wherever it is reached from: the same crash or leak after a mutant (an
-    invalid_input negative case) and without one is one bug, so shrinking can drop the mutant.
-    """
-    error = failure.cause
-    if error is not None:
-        # The app's own line, not the library's: json.loads raising from two places in the
-        # decoder on two inputs is one bug (an unguarded json.loads), not two.
-        where = ""
-        tb = error.exception.__traceback__
-        while tb is not None:
-            filename = tb.tb_frame.f_code.co_filename
-            if not where or not filename.startswith(_LIBRARY_PATHS):
-                where = f"{filename}:{tb.tb_lineno}"
-            tb = tb.tb_next
-        return f"raised {type(error.exception).__qualname__}@{where}"
-    return failure.origin or f"{failure.check}|{failure.error_type}"
-
-
-# Where the standard library and installed packages live: frames there are not the app's.
-_LIBRARY_PATHS = tuple(
-    {sysconfig.get_paths()[name] for name in ("stdlib", "platstdlib", "purelib", "platlib")}
-)
-
-
-# How many Hypothesis searches a route gets: after each that finds bugs, another one ignores
-# them and looks for different ones, so one easy crash does not hide the rest.
-_SEARCHES = 3
 
 
 class _Abandon(BaseException):
@@ -137,39 +65,6 @@ class _Abandon(BaseException):
         super().__init__(skip or (failure and str(failure)))
         self.failure = failure
         self.skip = skip
-
-
-class RouteDatabase(ExampleDatabase):
-    """Prefixes every key with the route, so a failure replays on its own route only."""
-
-    def __init__(self, inner: ExampleDatabase, route: str):
-        super().__init__()
-        self._inner = inner
-        self._prefix = hashlib.sha256(f"ws_routes:{route}".encode()).digest()[:16]
-
-    def save(self, key: bytes, value: bytes) -> None:
-        self._inner.save(self._prefix + key, value)
-
-    def fetch(self, key: bytes) -> Iterable[bytes]:
-        return self._inner.fetch(self._prefix + key)
-
-    def delete(self, key: bytes, value: bytes) -> None:
-        self._inner.delete(self._prefix + key, value)
-
-    def move(self, src: bytes, dest: bytes, value: bytes) -> None:
-        self._inner.move(self._prefix + src, self._prefix + dest, value)
-
-
-@dataclass(slots=True, kw_only=True)
-class RouteResult:
-    stats: RouteStats
-    failure: ConversationFailed | None = None
-    skipped: str | None = None
-    error: str | None = None
-    # Server-realism lints (probes.lint_warnings): not failures; one per route.
-    warnings: list[str] = field(default_factory=list)
-    # A bug of ws_routes that ended the route early; ``failure`` keeps what came before it.
-    internal: InternalError | None = None
 
 
 class RouteRunner:
@@ -235,21 +130,7 @@ class RouteRunner:
     ) -> _Abandon:
         # The conversation never reached its end, where the driver notes the time.
         transcript.elapsed_ms = round((time.perf_counter() - self._current[3]) * 1000, 3)
-        if exc.responsive:  # the loop ran, but the conversation outlived every timeout in it
-            message = f"the conversation did not end within its hard deadline ({exc})"
-            actual = "the conversation was cancelled; the route was not tested further"
-        else:
-            message = blocked_message(exc, self.route.spec.settings)
-            actual = "the event loop stopped responding; the run was abandoned"
-        failure = Failure(
-            check="no_hang",
-            error_type="timeout",
-            message=message,
-            expected="handlers to await instead of blocking (time.sleep, busy loops, sync I/O)",
-            actual=actual,
-            index=transcript.sent[-1].index if transcript.sent else None,
-        )
-        return _Abandon(_failure_type("no_hang")(failure, transcript, conversation))
+        return _Abandon(hang_failure(exc, self.route.spec.settings, transcript, conversation))
 
     def _warn(self, warning: str | None) -> None:
         # One lint per route: the same mistake seen in a hundred conversations is one warning.
@@ -292,8 +173,8 @@ class RouteRunner:
             if not outcome.failures:
                 continue
             first = outcome.failures[0]
-            bug = _bug(first, transcript)
-            error = _failure_type(first.check, bug)(first, transcript, probe.conversation)
+            bug = bug_of(first, transcript)
+            error = failure_type(first.check, bug)(first, transcript, probe.conversation)
             error.probe = probe.name
             hang = first.check == "no_hang" or first.error_type == "timeout"
             if hang:
@@ -378,7 +259,7 @@ class RouteRunner:
         # its consequences (a crash also closes with 1011 and leaves replies unsent), so they
         # must not count as further bugs when a later search ignores the first.
         failure = failures[0]
-        kind = _failure_type(failure.check, _bug(failure, transcript))
+        kind = failure_type(failure.check, bug_of(failure, transcript))
         if kind in self._ignore:
             return  # found and reported in an earlier search: look for other bugs
         if self._first_failure_at is None:
@@ -412,12 +293,8 @@ class RouteRunner:
                 # handler that crashes on a binary frame): the conversations then stay valid, so
                 # that crash cannot mask the bugs only sequences of valid messages reach.
                 negative = bool(later)
-                for search in range(_SEARCHES):
-                    budget = self.max_examples
-                    if search:
-                        # What the first search had left, and at least a quarter of it again.
-                        used = self._first_failure_at or 0
-                        budget = max(self.max_examples - used, self.max_examples // 4, 1)
+                for search in range(SEARCHES):
+                    budget = search_budget(search, self.max_examples, self._first_failure_at)
                     # Bugs found so far (by the probes too) are skipped: look for other ones.
                     self._ignore = frozenset(type(f) for f in found)
                     new = self._search(loop, transport, search, budget, not negative)
@@ -474,40 +351,10 @@ class RouteRunner:
         self.stats.failures = len(found)
         if result.failure is None and result.error is None and result.internal is None:
             # Nothing failed, but nothing was tested either: say so instead of passing silently.
-            result.skipped = self._untested()
+            result.skipped = untested_reason(
+                self.route, self.credential, self.stats, self._closed_at_once
+            )
         return result
-
-    def _untested(self) -> str | None:
-        """Why no message of the route could be tested, or None when some were."""
-        stats, path = self.stats, self.route.spec.path
-        if stats.connections == 0 and stats.refused > 0:
-            what = f"the app refused all {stats.refused} connections"
-        elif stats.connections > 0 and stats.messages == 0 and self._closed_at_once:
-            # Accepted, then closed before any message could go (an auth check after accept).
-            codes = ", ".join(str(c) for c in sorted(self._closed_at_once))
-            what = (
-                f"the server closed all {stats.connections} connections right after accepting "
-                f"them (close code {codes})"
-            )
-        else:
-            return None
-        return f"{path}: {what}, so no message could be tested; {self._untested_hint()}"
-
-    def _untested_hint(self) -> str:
-        auth = self.route.spec.auth
-        if auth is not None and self.credential is None:
-            return "the route requires auth and has no credential: set auth.token or pass --routes-auth"
-        if self.credential is not None:
-            return (
-                f"the credential was sent in {self.credential.where()}; if the app reads it "
-                "elsewhere, pass --routes-auth query:NAME:TOKEN, header:NAME:VALUE or "
-                "cookie:NAME:VALUE, or set the route's auth (query_param, header, cookie, "
-                "first_message) in ws-routes.yaml"
-                + ("; also check the route's close_codes" if self.route.spec.declared else "")
-            )
-        if self.route.spec.declared:
-            return "check the credentials and the route's close_codes"
-        return "pass credentials with --routes-auth, or describe the route in ws-routes.yaml (auth, close_codes)"
 
     def _find_swallowed_exception(
         self, loop: LoopThread, transport: AsgiTransport, failed: ConversationFailed
@@ -539,93 +386,19 @@ class RouteRunner:
         self, loop: LoopThread, transport: AsgiTransport, search: int, budget: int, negative: bool
     ) -> list[ConversationFailed]:
         """One Hypothesis run; the bugs it found, each shrunk ([] when none)."""
-        test = self._hypothesis_test(
-            loop, transport, negative=negative, max_examples=budget, key=search
+
+        def run_one(conversation: Conversation) -> None:
+            self._run_one(loop, transport, conversation)
+
+        test = hypothesis_test(
+            run_one,
+            conversations(self.route, credential=self.credential, negative=negative),
+            parent=self._settings,
+            seed=self.seed,
+            max_examples=budget,
+            route=self.route.spec.path,
+            key=search,
         )
-        try:
-            test()
-        except ConversationFailed as failed:
-            return [failed]
-        except FlakyFailure as flaky:  # a failure that did not reproduce on every replay
-            found = _failures(flaky)
-            if not found:
-                internal = _internal_errors(flaky)
-                if internal:
-                    raise internal[0] from None
-                raise
-            found[0].flaky = True
-            return found[:1]
-        except BaseExceptionGroup as group:  # several distinct bugs, each shrunk
-            found = _failures(group)
-            internal = _internal_errors(group)
-            if not found:
-                if internal:
-                    raise internal[0] from None
-                raise
-            self._internal = self._internal or (internal[0] if internal else None)
-            return found
-        return []
-
-    def _hypothesis_test(
-        self,
-        loop: LoopThread,
-        transport: AsgiTransport,
-        *,
-        negative: bool = True,
-        max_examples: int | None = None,
-        key: int = 0,
-    ) -> Callable[[], None]:
-        strategy = conversations(self.route, credential=self.credential, negative=negative)
-        parent = self._settings  # the current profile, as --hypothesis-profile loaded it
-        database = parent.database
-        run_one = self._run_one
-
-        def conversation_test(conversation: Conversation) -> None:
-            run_one(loop, transport, conversation)
-
-        test = given(strategy)(conversation_test)
-        if self.seed is not None:
-            # seed() switches the database off; settings() below switches it back on, per route,
-            # so a seeded run still replays the last failure first.
-            test = seed(self.seed)(test)
-        test = settings(
-            parent=parent,
-            max_examples=max_examples if max_examples is not None else self.max_examples,
-            deadline=None,
-            # Each search has its own key: a bug the first one saved must not be replayed, found
-            # "fixed" (it is ignored there) and deleted by the second.
-            database=RouteDatabase(
-                database, self.route.spec.path + (f"#search{key}" if key else "")
-            )
-            if database is not None
-            else None,
-            # Each distinct bug (see _bug) is shrunk and reported: a crash on one input must not
-            # hide another bug of the same route.
-            report_multiple_bugs=True,
-            suppress_health_check=list(HealthCheck),
-            phases=[p for p in parent.phases if p is not Phase.explain],
-            print_blob=False,
-        )(test)
-        return test  # type: ignore[no-any-return]
-
-
-E = TypeVar("E", bound=BaseException)
-
-
-def _leaves(group: BaseExceptionGroup[Any], kind: type[E]) -> list[E]:
-    """The exceptions of ``kind`` in ``group``, nested groups included, in order."""
-    found: list[E] = []
-    for exc in group.exceptions:
-        if isinstance(exc, kind):
-            found.append(exc)
-        elif isinstance(exc, BaseExceptionGroup):
-            found += _leaves(exc, kind)
-    return found
-
-
-def _failures(group: BaseExceptionGroup[Any]) -> list[ConversationFailed]:
-    return _leaves(group, ConversationFailed)
-
-
-def _internal_errors(group: BaseExceptionGroup[Any]) -> list[InternalError]:
-    return _leaves(group, InternalError)
+        found = run_search(test)
+        self._internal = self._internal or found.internal
+        return list(found.bugs)

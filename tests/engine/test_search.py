@@ -1,0 +1,110 @@
+"""One Hypothesis search: shrinking, seeds, the per-route database key, distinct bugs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from hypothesis import settings
+from hypothesis.database import ExampleDatabase, InMemoryExampleDatabase
+
+from tests.engine.runner_app import compiled, run
+from ws_routes.engine.conversation import Step
+from ws_routes.engine.database import RouteDatabase
+from ws_routes.engine.findings import ConversationFailed
+from ws_routes.engine.search import search_budget
+
+
+@contextmanager
+def profile_database(db: ExampleDatabase | None) -> Iterator[None]:
+    """Run with the current Hypothesis profile, but with ``db`` as its example database."""
+    # By the settings object, not the profile's name: get_current_profile_name() needs
+    # Hypothesis 6.139, newer than the minimum this suite runs on.
+    previous = settings.default
+    settings.register_profile("ws-routes-test-db", parent=previous, database=db)
+    settings.load_profile("ws-routes-test-db")
+    try:
+        yield
+    finally:
+        settings.register_profile("ws-routes-test-restored", parent=previous)
+        settings.load_profile("ws-routes-test-restored")
+
+
+@pytest.fixture
+def example_db() -> Iterator[InMemoryExampleDatabase]:
+    """An in-memory example database for this test only."""
+    db = InMemoryExampleDatabase()
+    with profile_database(db):
+        yield db
+
+
+@pytest.fixture
+def no_example_db() -> Iterator[None]:
+    """No example database: nothing saved by earlier runs is replayed."""
+    with profile_database(None):
+        yield
+
+
+def test_failure_is_shrunk_to_a_minimal_conversation() -> None:
+    result = run(compiled("/ws/short"), max_examples=100)
+    failed = result.failure
+    assert isinstance(failed, ConversationFailed)
+    assert type(failed).__name__ == "NoServerErrorFailed"
+    assert failed.failure.check == "no_server_error"
+    assert failed.conversation.steps == (Step("say", "text", "000"),)
+    assert failed.transcript.render() == ['> text "000"    [say]', "x close 1011    [by server]"]
+    assert str(failed) == "no_server_error: the app raised ValueError: too long: '000'"
+    assert not failed.flaky
+    assert result.stats.failures >= 1
+
+
+@pytest.mark.usefixtures("no_example_db")
+def test_same_seed_draws_the_same_conversations() -> None:
+    def transcripts_of_a_run() -> list[list[str]]:
+        transcripts: list[list[str]] = []
+        run(
+            compiled("/ws/echo"),
+            seed=99,
+            max_examples=15,
+            on_conversation=lambda t, _f: transcripts.append(t.render()),
+        )
+        return transcripts
+
+    first, second = transcripts_of_a_run(), transcripts_of_a_run()
+    assert len(first) == 15
+    assert first == second
+
+
+def test_seeded_failure_is_saved_under_the_route_key(example_db: InMemoryExampleDatabase) -> None:
+    route = compiled("/ws/short")
+    first = run(route, max_examples=100)
+    assert first.failure is not None
+    prefix = RouteDatabase(example_db, "/ws/short")._prefix
+    assert any(key.startswith(prefix) for key in example_db.data)
+
+    # The next run replays the saved failure first: one example is enough to fail again.
+    replayed = run(route, max_examples=1, seed=2)
+    assert replayed.failure is not None
+    assert replayed.failure.conversation.steps == (Step("say", "text", "000"),)
+
+
+def test_distinct_bugs_of_a_route_are_each_shrunk_and_reported() -> None:
+    result = run(compiled("/ws/two"), max_examples=200)
+    assert result.failure is not None
+    found = [result.failure, *result.failure.also]
+    summaries = sorted(
+        f.transcript.app_error.summary.split(":")[0] for f in found if f.transcript.app_error
+    )
+    assert summaries == ["IndexError", "KeyError"]
+    assert result.stats.failures == 2
+    for failure in found:
+        assert len(failure.conversation.steps) == 1  # each shrunk on its own
+
+
+def test_a_later_search_gets_what_the_first_left_and_at_least_a_quarter() -> None:
+    assert search_budget(0, 100, 30) == 100  # the first search: the whole budget
+    assert search_budget(1, 100, 30) == 70  # what was left after the first failure
+    assert search_budget(2, 100, 90) == 25  # little was left: a quarter again
+    assert search_budget(1, 100, None) == 100  # only the probes found bugs
+    assert search_budget(1, 2, 2) == 1  # never nothing

@@ -1,0 +1,144 @@
+"""One Hypothesis search of a route's conversations: the @given test, and the bugs it ended with.
+
+The route runner (:mod:`ws_routes.engine.runner`) runs up to :data:`SEARCHES` of them, each
+ignoring the bugs found before it, on the budget :func:`search_budget` leaves it. Each distinct
+bug raises its own exception type (:func:`ws_routes.engine.findings.failure_type`), so a search
+may end with several, each shrunk on its own, in an exception group, or with a failure that did
+not reproduce on every replay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as with_seed
+from hypothesis import strategies as st
+from hypothesis.errors import FlakyFailure
+
+from ws_routes.engine.conversation import Conversation
+from ws_routes.engine.database import RouteDatabase
+from ws_routes.engine.findings import ConversationFailed, InternalError
+
+__all__ = ["SEARCHES", "Found", "hypothesis_test", "run_search", "search_budget"]
+
+# How many Hypothesis searches a route gets: after each that finds bugs, another one ignores
+# them and looks for different ones, so one easy crash does not hide the rest.
+SEARCHES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What one search found: its distinct bugs, each shrunk (none when it passed)."""
+
+    bugs: tuple[ConversationFailed, ...] = ()
+    # An internal error Hypothesis reported next to the bugs: the bugs stand, ours is noted.
+    internal: InternalError | None = None
+
+
+def search_budget(search: int, max_examples: int, first_failure_at: int | None) -> int:
+    """How many examples search number ``search`` (from 0) of a route may run.
+
+    A later search gets what the first had left after its first failure (at conversation
+    ``first_failure_at``), and at least a quarter of the budget again.
+    """
+    if not search:
+        return max_examples
+    return max(max_examples - (first_failure_at or 0), max_examples // 4, 1)
+
+
+def hypothesis_test(
+    run_one: Callable[[Conversation], None],
+    strategy: st.SearchStrategy[Conversation],
+    *,
+    parent: settings,
+    seed: int | None,
+    max_examples: int,
+    route: str,
+    key: int = 0,
+) -> Callable[[], None]:
+    """The Hypothesis test running ``run_one`` on conversations drawn from ``strategy``.
+
+    ``parent`` is the current profile (as --hypothesis-profile loaded it); ``key`` tells the
+    route's searches apart in its example database.
+    """
+    database = parent.database
+
+    def conversation_test(conversation: Conversation) -> None:
+        run_one(conversation)
+
+    test = given(strategy)(conversation_test)
+    if seed is not None:
+        # seed() switches the database off; settings() below switches it back on, per route,
+        # so a seeded run still replays the last failure first.
+        test = with_seed(seed)(test)
+    test = settings(
+        parent=parent,
+        max_examples=max_examples,
+        deadline=None,
+        # Each search has its own key: a bug the first one saved must not be replayed, found
+        # "fixed" (it is ignored there) and deleted by the second.
+        database=RouteDatabase(database, route + (f"#search{key}" if key else ""))
+        if database is not None
+        else None,
+        # Each distinct bug (see findings.bug_of) is shrunk and reported: a crash on one input
+        # must not hide another bug of the same route.
+        report_multiple_bugs=True,
+        suppress_health_check=list(HealthCheck),
+        phases=[p for p in parent.phases if p is not Phase.explain],
+        print_blob=False,
+    )(test)
+    return test  # type: ignore[no-any-return]
+
+
+def run_search(test: Callable[[], None]) -> Found:
+    """Run one Hypothesis test; the bugs it found, each shrunk.
+
+    An internal error alone is raised (it ends the route); so is any other trouble of Hypothesis.
+    """
+    try:
+        test()
+    except ConversationFailed as failed:
+        return Found((failed,))
+    except FlakyFailure as flaky:  # a failure that did not reproduce on every replay
+        found = _failures(flaky)
+        if not found:
+            internal = _internal_errors(flaky)
+            if internal:
+                raise internal[0] from None
+            raise
+        found[0].flaky = True
+        return Found((found[0],))
+    except BaseExceptionGroup as group:  # several distinct bugs, each shrunk
+        found = _failures(group)
+        internal = _internal_errors(group)
+        if not found:
+            if internal:
+                raise internal[0] from None
+            raise
+        return Found(tuple(found), internal[0] if internal else None)
+    return Found()
+
+
+E = TypeVar("E", bound=BaseException)
+
+
+def _leaves(group: BaseExceptionGroup[Any], kind: type[E]) -> list[E]:
+    """The exceptions of ``kind`` in ``group``, nested groups included, in order."""
+    found: list[E] = []
+    for exc in group.exceptions:
+        if isinstance(exc, kind):
+            found.append(exc)
+        elif isinstance(exc, BaseExceptionGroup):
+            found += _leaves(exc, kind)
+    return found
+
+
+def _failures(group: BaseExceptionGroup[Any]) -> list[ConversationFailed]:
+    return _leaves(group, ConversationFailed)
+
+
+def _internal_errors(group: BaseExceptionGroup[Any]) -> list[InternalError]:
+    return _leaves(group, InternalError)
