@@ -1,0 +1,247 @@
+"""The client's side of a connection: its waits on the app (handshake, replies, quiet, stopping)
+and the tasks the app leaves behind."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from tests.driver.asgi_helpers import ECHO, Receive, Scope, Send, connect, run
+from ws_routes.driver.transport import Accepted, BytesFrame, TextFrame
+
+
+def test_echo_round_trip_settles_and_closes_cleanly() -> None:
+    async def main() -> None:
+        conn = await connect(ECHO, "/echo")
+        assert conn.handshake == Accepted()
+        await conn.send_text("hello")
+        assert await conn.receive(1) == TextFrame("hello")
+        await conn.send_bytes(b"\x00\x01")
+        await conn.send_text("again")
+        events, quiet = await conn.settle(1)
+        assert (events, quiet) == ([BytesFrame(b"\x00\x01"), TextFrame("again")], True)
+        assert conn.background_tasks == 0
+        assert await conn.close(timeout=1) is True
+        assert conn.app_stopped is True
+        assert (conn.app_error, conn.server_close, conn.protocol_errors) == (None, None, [])
+        assert conn.leaked_tasks == []
+
+    run(main())
+
+
+def test_handler_that_never_accepts_times_out_and_is_cancelled() -> None:
+    async def stuck(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await asyncio.Event().wait()  # never accepts, never listens
+
+    async def main() -> None:
+        start = time.perf_counter()
+        conn = await connect(stuck, timeout=0.2)
+        assert conn.handshake is None
+        assert 0.2 <= time.perf_counter() - start < 1.5
+        assert await conn.abort(timeout=0.05) is False
+        assert conn.app_stopped is False
+        assert conn.app_done
+
+    run(main())
+
+
+def test_receive_times_out() -> None:
+    async def main() -> None:
+        conn = await connect(ECHO, "/echo")
+        start = time.perf_counter()
+        assert await conn.receive(0.05) is None
+        assert 0.05 <= time.perf_counter() - start < 1
+        await conn.close(timeout=1)
+
+    run(main())
+
+
+def test_settle_waits_for_a_slow_reply_and_times_out_on_a_stuck_app() -> None:
+    async def slow(ws: WebSocket) -> None:
+        await ws.accept()
+        text = await ws.receive_text()
+        await asyncio.sleep(0.02)
+        await ws.send_text(text)
+        if text == "hang":
+            await asyncio.Event().wait()
+        await ws.receive_text()
+
+    app = Starlette(routes=[WebSocketRoute("/ws", slow)])
+
+    async def main() -> None:
+        conn = await connect(app, "/ws")
+        await conn.send_text("hi")
+        assert await conn.settle(1) == ([TextFrame("hi")], True)
+        await conn.abort(timeout=1)
+        conn = await connect(app, "/ws")
+        await conn.send_text("hang")
+        assert await conn.settle(0.1) == ([TextFrame("hang")], False)
+        assert await conn.abort(timeout=0.05) is False
+
+    run(main())
+
+
+def test_background_task_reply_and_leaked_tasks() -> None:
+    async def later(ws: WebSocket) -> None:
+        await ws.accept()
+        text = await ws.receive_text()
+
+        async def reply() -> None:
+            await asyncio.sleep(0.02)
+            await ws.send_text(text.upper())
+
+        async def heartbeat() -> None:  # forgotten: never cancelled, and it holds the socket
+            while True:
+                await asyncio.sleep(10)
+                await ws.send_text("ping")
+
+        async def shared() -> None:  # holds nothing of this connection: not its leak
+            await asyncio.Event().wait()
+
+        tasks = [asyncio.create_task(f()) for f in (reply, heartbeat, shared)]
+        await ws.receive()
+        del tasks
+
+    app = Starlette(routes=[WebSocketRoute("/ws", later)])
+
+    async def main() -> None:
+        conn = await connect(app, "/ws")
+        await conn.send_text("hi")
+        events, quiet = await conn.settle(1)
+        assert (events, quiet) == ([], True)
+        assert conn.background_tasks == 3
+        assert await conn.receive(1) == TextFrame("HI")
+        assert conn.background_tasks == 2
+        assert conn.leaked_tasks == []  # the app is still running
+        assert await conn.close(timeout=1) is True
+        assert len(conn.leaked_tasks) == 1
+        assert "heartbeat" in conn.leaked_tasks[0]
+        leaked, errors = await conn.finish_tasks()
+        assert len(leaked) == 1
+        assert "heartbeat" in leaked[0]
+        assert errors == []
+        assert conn.leaked_tasks == []  # cancelled
+        assert conn.background_tasks == 1  # the shared task is left alone
+
+    run(main())
+
+
+def test_unhandled_exceptions_in_background_tasks() -> None:
+    async def pump(ws: WebSocket) -> None:
+        await ws.accept()
+
+        async def sender() -> None:
+            await ws.receive_text()  # the disconnect arrives here, unhandled
+            await ws.send_text("never")
+
+        async def awaited() -> None:
+            raise ValueError("retrieved by the handler")
+
+        task = asyncio.create_task(sender())
+        with contextlib.suppress(ValueError):
+            await asyncio.create_task(awaited())
+        await asyncio.sleep(0.01)
+        del task
+
+    app = Starlette(routes=[WebSocketRoute("/ws", pump)])
+
+    async def main() -> None:
+        conn = await connect(app, "/ws")
+        assert await conn.abort(timeout=1) is True
+        leaked, errors = await conn.finish_tasks()
+        assert leaked == []
+        assert len(errors) == 1
+        error, client_gone = errors[0]
+        assert "WebSocketDisconnect" in error.summary
+        assert "sender" in error.traceback
+        assert client_gone is True
+
+    run(main())
+
+
+def test_cancelling_a_task_that_already_died_does_not_hide_its_exception() -> None:
+    async def feed(ws: WebSocket) -> None:
+        await ws.accept()
+
+        async def ticker(window: int) -> None:
+            await ws.send_text(str(100 // window))  # dies on 0 while the client is connected
+
+        async def patient() -> None:
+            await asyncio.sleep(10)  # cancelled while running: not an error
+
+        tasks = [asyncio.create_task(ticker(0)), asyncio.create_task(patient())]
+        try:
+            await ws.receive_text()
+        finally:
+            for task in tasks:  # the usual clean-up; for the dead ticker it reads nothing
+                task.cancel()
+
+    app = Starlette(routes=[WebSocketRoute("/ws", feed)])
+
+    async def main() -> None:
+        conn = await connect(app, "/ws")
+        await conn.settle(1)
+        assert await conn.close(1000, timeout=1) is True
+        _, errors = await conn.finish_tasks()
+        assert [(e.summary, gone) for e, gone in errors] == [
+            ("ZeroDivisionError: integer division or modulo by zero", False)
+        ]
+        assert "ticker" in errors[0][0].traceback
+
+    run(main())
+
+
+def test_waits_tell_the_watch_their_timeout_and_their_end() -> None:
+    seen: list[tuple[float | None, str]] = []
+
+    async def main() -> None:
+        transport = {"watch": lambda limit, during: seen.append((limit, during))}
+        conn = await connect(ECHO, "/echo", timeout=3.0, transport=transport)
+        await conn.send_text("hello")
+        await conn.settle(2.0)
+        await conn.close(timeout=4.0)
+
+    run(main())
+    assert (3.0, "waiting for the handshake") in seen
+    assert (2.0, "waiting for replies") in seen
+    assert (4.0, "waiting for the app to stop") in seen
+    assert seen[-1] == (None, "")  # every wait ends by lifting its limit
+
+
+def test_push_only_handler_settles_without_waiting_out_the_timeout() -> None:
+    """A handler that only sends never reads our message, so settle must not wait for it."""
+
+    async def feed(ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.send_text("hello")
+        try:
+            while True:
+                await asyncio.sleep(3600)  # a slow feed: nothing more for an hour
+                await ws.send_text("tick")
+        except WebSocketDisconnect:
+            pass
+
+    app = Starlette(routes=[WebSocketRoute("/feed", feed)])
+
+    async def scenario() -> tuple[list[Any], bool, float, bool]:
+        conn = await connect(app, "/feed")
+        await conn.settle(1.0)
+        await conn.send_text("are you there?")
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        events, quiet = await conn.settle(60.0)
+        waited = loop.time() - started
+        stopped = await conn.close(timeout=1.0)
+        return events, quiet, waited, stopped
+
+    events, quiet, waited, _stopped = run(scenario())
+    assert events == []
+    assert quiet
+    assert waited < 30.0  # far from the 60 s timeout: it returned as soon as the app sat idle

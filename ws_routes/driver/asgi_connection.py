@@ -1,0 +1,221 @@
+"""One in-process ASGI WebSocket connection as the client sees it: its waits on the app.
+
+:class:`AsgiConnection` implements :class:`ws_routes.driver.transport.Connection` on top of the
+connection's state machine (:mod:`ws_routes.driver.asgi_state_machine`): it sends the client's
+frames, and waits for the handshake, for replies, for the app to go quiet or to stop, and for
+the tasks the app left behind.
+
+Quiet (``settle``): the app is quiet when its task is done, or one of its tasks waits in our
+``receive()`` with nothing left in the inbox; and then up to ``QUIET_ITERATIONS`` more loop
+iterations produce no frame and leave it quiet (iterations stop early when CPython's ready queue
+is empty: nothing can run before I/O or a timer). Nothing polls: the client sleeps on one future
+that the app side resolves when it sends, finishes, or (during ``settle``) blocks in receive.
+
+Blocked loops: the connection takes a ``watch`` callback (``LoopThread.watch``) and tells it the
+timeout of each wait it starts (the handshake, replies, the app stopping) and when it ends, so a
+watchdog outside the loop can tell a loop the app blocked for longer than that timeout from a
+loop that merely waits.
+
+Background tasks: tasks not done that the app created on this connection, directly or through
+tasks it created, found by :mod:`ws_routes.driver.tasks`. ``finish_tasks`` judges them once the app
+has returned: which still hold the connection (leaked) and which died with an exception nobody
+retrieved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from ws_routes.driver.asgi_state_machine import AsgiStateMachine
+from ws_routes.driver.tasks import describe
+from ws_routes.driver.transport import AppError, Event
+
+__all__ = ["QUIET_ITERATIONS", "AsgiConnection"]
+
+QUIET_ITERATIONS = 4
+# After cancelling an app that ignored a close, wait this long for the cancellation to land.
+_CANCEL_GRACE = 0.2
+# After the app returned, how long its remaining tasks get to end on their own before the
+# ones still holding the connection count as leaked.
+_LEAK_GRACE = 0.05
+
+
+class AsgiConnection(AsgiStateMachine):
+    """One in-process connection; implements :class:`ws_routes.driver.transport.Connection`.
+
+    Attributes:
+        handshake, app_error, server_close, protocol_errors, app_stopped: see ``Connection``.
+        handshake_deadlock: The app called ``receive()`` twice before accepting.
+        scope: The ASGI scope the app was called with.
+    """
+
+    @property
+    def background_tasks(self) -> int:
+        return len(self._background())
+
+    @property
+    def leaked_tasks(self) -> Sequence[str]:
+        return [describe(t) for t in self._owner.leaked(self.scope)] if self._task.done() else []
+
+    async def finish_tasks(self) -> tuple[list[str], list[tuple[AppError, bool]]]:
+        """Once the app has returned: (leaked tasks, unhandled task errors with "client gone").
+
+        Tasks still pending get ``_LEAK_GRACE`` to end on their own; those still holding the
+        connection afterwards are leaked and get cancelled, so they cannot disturb later
+        connections. Tasks that do not hold it (shared by every connection) are left alone.
+        """
+        if not self._task.done():
+            return [], []
+        pending = self._owner.pending()
+        if pending:
+            self._watch(None, "waiting for the app's tasks to end")
+            try:
+                await asyncio.wait(pending, timeout=_LEAK_GRACE)
+            finally:
+                self._watch(None, "")
+        leaked = self._owner.leaked(self.scope)
+        names = [describe(t) for t in leaked]
+        for task in leaked:
+            task.cancel()
+        if leaked:
+            await asyncio.wait(leaked, timeout=_CANCEL_GRACE)
+        return names, self._owner.unhandled()
+
+    async def send_text(self, data: str) -> None:
+        self._deliver({"type": "websocket.receive", "text": data})
+
+    async def send_bytes(self, data: bytes) -> None:
+        self._deliver({"type": "websocket.receive", "bytes": data})
+
+    async def receive(self, timeout: float) -> Event | None:
+        events = self._events
+        if not events and not self._finished():
+            deadline = self._loop.time() + timeout
+            # ``timeout`` may be a short poll (play._collect): the silence allowed is the
+            # watcher's default (message_timeout), as a reply may still come.
+            self._watch(None, "waiting for a reply")
+            try:
+                await asyncio.sleep(0)  # the app usually answers within one iteration: no timer
+                while not events and not self._finished() and await self._wait_change(deadline):
+                    pass
+            finally:
+                self._watch(None, "")
+        return events.popleft() if events else None
+
+    async def settle(self, timeout: float) -> tuple[list[Event], bool]:
+        deadline = self._loop.time() + timeout
+        events, out = self._events, list[Event]()
+        spun = quiet = False
+        self._wake_on_quiet = True
+        self._watch(timeout, "waiting for replies")
+        try:
+            while True:
+                out += events
+                events.clear()
+                if self._quiet():
+                    quiet = await self._stays_quiet()
+                    if quiet:
+                        break
+                elif self._not_reading() and await self._stays_idle():
+                    # A push-only handler never reads what we send, so nothing it sends is an
+                    # answer to it: waiting out the timeout would only slow every step.
+                    quiet = True
+                    break
+                elif not spun:  # the app usually answers within one iteration: no timer
+                    spun = True
+                    await asyncio.sleep(0)
+                elif not await self._wait_change(deadline):
+                    break
+        finally:
+            self._wake_on_quiet = False
+            self._watch(None, "")
+        out += events
+        events.clear()
+        return out, quiet
+
+    async def close(self, code: int = 1000, reason: str = "", *, timeout: float) -> bool:
+        self._client_close(code, reason)
+        return await self._finish(timeout)
+
+    async def abort(self, *, timeout: float) -> bool:
+        self._client_disconnect(1006, "")
+        return await self._finish(timeout)
+
+    # -- waiting on the app --------------------------------------------------------------------
+
+    async def _stays_idle(self) -> bool:
+        """Nothing is runnable: the app waits on a timer or I/O, not on our message."""
+        ready = getattr(self._loop, "_ready", None)
+        for _ in range(QUIET_ITERATIONS):
+            await asyncio.sleep(0)
+            if self._events or not self._not_reading():
+                return False
+            if ready is not None and not ready:
+                return True
+        return ready is None
+
+    async def _stays_quiet(self) -> bool:
+        # CPython's ready queue is private (and absent on uvloop: then we always iterate).
+        ready = getattr(self._loop, "_ready", None)
+        for _ in range(QUIET_ITERATIONS):
+            if ready is not None and not ready:
+                return True
+            await asyncio.sleep(0)
+            if self._events or not self._quiet():
+                return False
+        return True
+
+    async def _wait_change(self, deadline: float) -> bool:
+        """Sleep until the app side reports a change (True) or ``deadline`` passes (False)."""
+        loop = self._loop
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            return False
+        waiter: asyncio.Future[bool] = loop.create_future()
+        self._client_waiter = waiter
+        timer = loop.call_later(remaining, _expire, waiter)
+        try:
+            return await waiter
+        finally:
+            timer.cancel()
+            self._client_waiter = None
+
+    async def _wait_handshake(self, timeout: float) -> None:
+        deadline = self._loop.time() + timeout
+        # Until the app answers: connection_timeout; once it has, see _resolve.
+        self._watch(timeout, "waiting for the handshake")
+        try:
+            await asyncio.sleep(0)
+            while not self._handshake_done and await self._wait_change(deadline):
+                pass
+        finally:
+            self._watch(None, "")
+        self._handshake_done = True  # None if nothing came: a later accept changes nothing
+
+    async def _finish(self, timeout: float) -> bool:
+        task = self._task
+        deadline = self._loop.time() + timeout
+        self._watch(timeout, "waiting for the app to stop")  # the grace covers _CANCEL_GRACE
+        try:
+            if not task.done():
+                await asyncio.sleep(0)  # most apps end within an iteration of the disconnect
+            while not task.done() and await self._wait_change(deadline):
+                pass
+            if task.done():
+                return True
+            self.app_stopped, self._cancelled = False, True
+            task.cancel()
+            await asyncio.wait([task], timeout=_CANCEL_GRACE)
+            return False
+        finally:
+            self._watch(None, "")
+
+    def _background(self) -> list[asyncio.Task[Any]]:
+        return self._owner.pending()
+
+
+def _expire(waiter: asyncio.Future[bool]) -> None:
+    if not waiter.done():
+        waiter.set_result(False)
