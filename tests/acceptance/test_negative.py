@@ -298,6 +298,19 @@ def test_must_reject_fails_on_silence_and_passes_on_a_close(run_routes: RunRoute
             "Route: /ws/rejects   [[]passed]",
         ]
     )
+    # Each family the server lets through is a finding of its own, named by its mutation.
+    unrejected = re.findall(
+        r"^Message: invalid message \d+ \((.*)\) was not rejected$", result.stdout.str(), re.M
+    )
+    assert len(unrejected) == len(set(unrejected)), unrejected
+    families = {
+        "bytes frame to a json message",
+        "text that is not JSON: a lone '{'",
+        "wrong type at (root): null instead of object",
+        "missing required field /type",
+        "empty text frame",
+    }
+    assert families <= set(unrejected), unrejected
 
 
 DISCONNECT_APP = (

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import threading
+from pathlib import Path
 
 import pytest
 
+import ws_routes.errors
 from ws_routes.app.faults import (
     DriverInterrupt,
     OsExitCalled,
+    is_app_code,
     is_app_fault,
     main_thread_deadline,
     trap_os_exit,
@@ -37,6 +41,20 @@ class Own(BaseException):
 )
 def test_is_app_fault(exc: BaseException, fault: bool) -> None:
     assert is_app_fault(exc) is fault
+
+
+def test_is_app_code_tells_the_apps_files_from_libraries_and_ours(tmp_path: Path) -> None:
+    assert is_app_code(__file__)
+    assert is_app_code(str(tmp_path / "app.py"))
+    assert not is_app_code(json.__file__)  # the standard library
+    assert not is_app_code(pytest.__file__)  # an installed package
+    assert not is_app_code(ws_routes.errors.__file__)  # ours
+    assert not is_app_code("<string>")  # generated code (dataclasses, exec): no file to show
+    assert not is_app_code("<frozen importlib._bootstrap>")
+    # Packages installed where this interpreter's scheme does not look: a distribution's
+    # dist-packages, another venv's site-packages.
+    assert not is_app_code("/usr/lib/python3/dist-packages/websockets/server.py")
+    assert not is_app_code(str(tmp_path / "venv" / "lib" / "site-packages" / "lib.py"))
 
 
 def test_os_exit_raises_on_the_trapped_thread_only_and_is_restored() -> None:

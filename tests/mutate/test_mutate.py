@@ -310,7 +310,7 @@ def mutants_of(value: Any, **kwargs: Any) -> st.SearchStrategy[Mutant]:
 
 
 @functools.cache
-def by_mutation(n: int = 600) -> dict[str, Mutant]:
+def by_mutation(n: int = 1000) -> dict[str, Mutant]:
     found: dict[str, Mutant] = {}
 
     @settings(FIXED, max_examples=n)
@@ -498,7 +498,62 @@ def test_sweep_covers_every_family_at_every_place_deterministically() -> None:
     assert first == sweep(route, message, value)
     families = {m.family for m in first}
     assert families >= {"wrong_frame_kind", "not_json", "wrong_type", "empty_frame", "oversize"}
-    places = {m.mutation.split(":")[0] for m in first if m.family == "wrong_type"}
-    assert len(places) > 1, "one wrong type per place before a second at the top"
+    wrong = [m.mutation for m in first if m.family == "wrong_type"]
+    places = list(dict.fromkeys(m.split(":")[0] for m in wrong))
+    assert len(places) > 1
+    # One wrong type per place before a second anywhere.
+    assert [m.split(":")[0] for m in wrong[: len(places)]] == places
     assert all(m.family in MUTATION_FAMILIES for m in first)
-    assert len([m for m in first if m.family == "wrong_type"]) <= 6
+
+
+STRINGS = {"type": "object", "properties": {f"s{i}": {"type": "string"} for i in range(9)}}
+STRING_NAMES = {"null", "boolean", "integer", "array", "object"}
+
+
+def strings_route() -> RouteSpec:
+    schema = {**STRINGS, "required": ["s0"]}
+    return _route("/strings", _json("m", schema))
+
+
+def test_the_sweep_sends_every_wrong_type_of_each_place_once() -> None:
+    route = routes()["rpc"]
+    message = CompiledMessage(spec=route.message("rpc"), strategy=st.just(None), source="test")
+    found = sweep(route, message, {"jsonrpc": "2.0", "method": "sum", "id": 1})
+    wrong = [m.mutation for m in found if m.family == "wrong_type"]
+    assert len(wrong) == len(set(wrong))
+    method = {m.split(": ")[1].split(" instead")[0] for m in wrong if " /method:" in m}
+    assert method == STRING_NAMES
+
+
+def test_the_sweep_bounds_wrong_types_to_the_first_places() -> None:
+    # Nine string fields and the root: every wrong type at the first six places, not 50 probes.
+    route = strings_route()
+    message = CompiledMessage(spec=route.message("m"), strategy=st.just(None), source="test")
+    value = {f"s{i}": "" for i in range(9)}
+    wrong = [m.mutation for m in sweep(route, message, value) if m.family == "wrong_type"]
+    places = list(dict.fromkeys(m.split(":")[0] for m in wrong))
+    assert places == ["wrong type at (root)", *(f"wrong type at /s{i}" for i in range(5))]
+    assert len(wrong) == 6 * 5  # the root: null, boolean, integer, string, array
+    assert {m.split(": ")[1].split(" instead")[0] for m in wrong if "/s4:" in m} == STRING_NAMES
+
+
+def test_wrong_types_of_a_string_field_vary_and_shrink_to_null() -> None:
+    strategy = fixed(strings_route(), "m", {"s0": "x"})
+    at_s0 = [m for m in draws(strategy, 300) if m.mutation.startswith("wrong type at /s0:")]
+    assert {m.mutation.split(": ")[1].split(" instead")[0] for m in at_s0} == STRING_NAMES
+    assert {json.dumps(m.payload["s0"]) for m in at_s0} == {"null", "false", "0", "[]", "{}"}
+    # A bug that any wrong type at /s0 reaches is reported with the simplest one.
+    smallest_at_s0 = find(
+        strategy,
+        lambda m: m.mutation.startswith("wrong type at /s0:"),
+        settings=settings(FIXED, max_examples=500),
+    )
+    assert smallest_at_s0.payload == {"s0": None}
+    # One that only a list reaches keeps the list.
+    listed = find(
+        strategy,
+        lambda m: m.family == "wrong_type" and isinstance(m.payload, dict)
+        and isinstance(m.payload.get("s0"), list),
+        settings=settings(FIXED, max_examples=500),
+    )
+    assert listed.mutation == "wrong type at /s0: array instead of string"

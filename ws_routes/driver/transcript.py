@@ -159,6 +159,8 @@ class Frame:
     ``index`` is the position of a sent message in the conversation (0-based), also set on
     received frames to the index of the last message sent before them. ``name`` is the message
     type of a sent frame, or the reply type a received frame matched (None: undocumented).
+    A sent mutant has its ``mutation`` (what it breaks) and ``family`` (of
+    ``ws_routes.mutate.MUTATION_FAMILIES``).
     """
 
     direction: Direction
@@ -170,6 +172,7 @@ class Frame:
     reason: str = ""
     elapsed_ms: float = 0.0
     mutation: str | None = None
+    family: str | None = None
     # A server_close without a close frame: the handler returned without closing.
     dropped: bool = False
 

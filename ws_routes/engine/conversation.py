@@ -35,7 +35,8 @@ class Step:
     """Send one message. ``wait`` False sends the next one straight away, without settling.
 
     A negative step sends a mutant of ``message`` (see :mod:`ws_routes.mutate`): ``mutation``
-    says how it breaks the spec, ``invalid`` whether no message type of the route accepts it.
+    says how it breaks the spec, ``family`` which mutation family it is of, ``invalid`` whether
+    no message type of the route accepts it.
     """
 
     message: str
@@ -44,6 +45,7 @@ class Step:
     wait: bool = True
     mutation: str | None = None
     invalid: bool = False
+    family: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -164,6 +166,7 @@ def _plan(
                         wait,
                         mutation=mutant.mutation,
                         invalid=mutant.invalid,
+                        family=mutant.family,
                     )
                 return go_on, Step(spec.name, spec.kind, draw(message.strategy), wait)
 

@@ -8,14 +8,15 @@ raising while testing a route, reported apart from the findings.
 
 from __future__ import annotations
 
-import sysconfig
 import traceback
 
+from ws_routes.app.faults import is_app_code
 from ws_routes.driver.apps import blocked_message
 from ws_routes.driver.loop import LoopBlocked
 from ws_routes.driver.transcript import Failure, Transcript
 from ws_routes.engine.conversation import Conversation
 from ws_routes.errors import WsRoutesError
+from ws_routes.mutate import FRAME_FAMILIES
 from ws_routes.spec.model import Settings
 
 __all__ = ["ConversationFailed", "InternalError", "bug_of", "failure_type", "hang_failure"]
@@ -72,25 +73,61 @@ def failure_type(check: str, bug: str = "") -> type[ConversationFailed]:
 
 
 def bug_of(failure: Failure, transcript: Transcript) -> str:
-    """What tells this failure's bug from others: the type of the exception it is about and the
-    app's line that raised it, else what was violated.
+    """What tells this failure's bug from others: the exception it is about and where it was
+    raised (:func:`_raised`); for a mutant the server did not reject, the mutation family; else
+    what was violated.
 
     A bug is the same wherever it is reached from: the same crash or leak after a mutant (an
     invalid_input negative case) and without one is one bug, so shrinking can drop the mutant.
     """
     error = failure.cause
     if error is not None:
-        # The app's own line, not the library's: json.loads raising from two places in the
-        # decoder on two inputs is one bug (an unguarded json.loads), not two.
-        where = ""
-        tb = error.exception.__traceback__
-        while tb is not None:
-            filename = tb.tb_frame.f_code.co_filename
-            if not where or not filename.startswith(_LIBRARY_PATHS):
-                where = f"{filename}:{tb.tb_lineno}"
-            tb = tb.tb_next
-        return f"raised {type(error.exception).__qualname__}@{where}"
+        return _raised(error.exception, _message_type(failure))
+    frame = failure.frame
+    if failure.check == "invalid_input" and not failure.origin and frame is not None:
+        # A server that lets invalid JSON through may still refuse a missing field: each family
+        # it does not reject is a bug of its own, shrunk within its family (one key for all let
+        # the shrinker slip to the simplest family, naming a mutation that was rejected).
+        return f"invalid_input|not rejected|{frame.family or frame.mutation}"
     return failure.origin or f"{failure.check}|{failure.error_type}"
+
+
+def _raised(exc: BaseException, message: str) -> str:
+    """The exception's type and the app's innermost line it passed through; when no frame of
+    the traceback is the app's, the innermost frame itself and the type of ``message``, the
+    message it followed.
+
+    The app's line, not the library's: json.loads raising from two places in the decoder on two
+    inputs is one bug (an unguarded json.loads), not two. But when the app only mounted a
+    library (a protocol server), every crash passes through the same frames of ours and the
+    library's: there, where the library raised and what it was handling tell the bugs apart (a
+    TypeError on a ``null`` frame and one on a ``payload: null`` are two bugs).
+    """
+    frames: list[tuple[str, str, int]] = []
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        frames.append((code.co_filename, code.co_name, tb.tb_lineno))
+        tb = tb.tb_next
+    name = type(exc).__qualname__
+    own = [(filename, line) for filename, _, line in frames if is_app_code(filename)]
+    if own:
+        filename, line = own[-1]
+        return f"raised {name}@{filename}:{line}"
+    if not frames:
+        return f"raised {name} after {message}"
+    filename, function, line = frames[-1]
+    return f"raised {name}@{filename}:{function}:{line} after {message}"
+
+
+def _message_type(failure: Failure) -> str:
+    """The type of the message the failure is attributed to ("" for none; for a task's error,
+    which may end at any message after the one that started it; or for a mutant that no longer
+    has the shape of its type: a binary frame is one bug whichever type it was made from)."""
+    frame = failure.frame
+    if frame is None or frame.direction != "send" or frame.family in FRAME_FAMILIES:
+        return ""
+    return frame.name or ""
 
 
 def hang_failure(
@@ -113,9 +150,3 @@ def hang_failure(
         index=transcript.sent[-1].index if transcript.sent else None,
     )
     return failure_type("no_hang")(failure, transcript, conversation)
-
-
-# Where the standard library and installed packages live: frames there are not the app's.
-_LIBRARY_PATHS = tuple(
-    {sysconfig.get_paths()[name] for name in ("stdlib", "platstdlib", "purelib", "platlib")}
-)

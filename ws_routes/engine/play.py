@@ -202,6 +202,7 @@ async def run_conversation(
                 index=index,
                 elapsed_ms=clock.ms(),
                 mutation=step.mutation,
+                family=step.family,
             )
         )
         if step.mutation is None:

@@ -68,6 +68,7 @@ def negative_probes(
                     mutant.payload,
                     mutation=mutant.mutation,
                     invalid=mutant.invalid,
+                    family=mutant.family,
                 )
                 conversation = conversation_for(route, base, credential, steps=(*prefix, step))
                 name = f"negative{after}: {spec.name}: {mutant.mutation}"

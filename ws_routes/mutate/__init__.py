@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from ws_routes.mutate.oracle import ANYTHING, NOT_JSON, byte_size, encode_json, oracle_for, parse
 from ws_routes.mutate.sites import (
     CHARS,
+    FRAME_FAMILIES,
     MUTATION_FAMILIES,
     SITES,
     STRING_FAMILIES,
@@ -40,7 +41,7 @@ from ws_routes.mutate.sites import (
 )
 from ws_routes.spec.model import Kind, MessageSpec, RouteSpec
 
-__all__ = ["MUTATION_FAMILIES", "Mutant", "ValidMessage", "mutants", "sweep"]
+__all__ = ["FRAME_FAMILIES", "MUTATION_FAMILIES", "Mutant", "ValidMessage", "mutants", "sweep"]
 
 
 class ValidMessage(Protocol):
@@ -116,6 +117,17 @@ _NOT_JSON_VARIANTS: tuple[tuple[str, Callable[[Any], str]], ...] = (
     ("single-quoted keys", _single_quoted),
     ("a trailing comma", _trailing_comma),
 )
+
+
+def _by_place(
+    make: Callable[[Ctx, Position], list[Site]], ctx: Ctx, found: list[Position]
+) -> dict[str, list[Site]]:
+    """The sites ``make`` finds at each of ``found``, grouped by place, places in order."""
+    by_place: dict[str, list[Site]] = {}
+    for pos in found:
+        for site in make(ctx, pos):
+            by_place.setdefault(repr(site.path), []).append(site)
+    return by_place
 
 
 class _Mutator:
@@ -251,18 +263,21 @@ class _Mutator:
                     found = [p for group in self._strings(value) for p in group]
                 else:
                     found = list(positions(self.shape, value))
-                by_place: dict[str, list[Site]] = {}
-                for pos in found:
-                    for site in SITES[family](ctx, pos):
-                        by_place.setdefault(repr(site.path), []).append(site)
+                places = list(_by_place(SITES[family], ctx, found).values())
+                limit = per_family
+                if family == "wrong_type":
+                    # Each wrong type at each place (of the first per_family ones): a handler
+                    # that checks for null may still crash on a number, an object or a list.
+                    places = places[:per_family]
+                    limit = sum(len(sites) for sites in places)
                 # One mutation per place before a second anywhere: a wrong type at /n matters
                 # more than a fifth wrong type at the top.
-                rounds = itertools.zip_longest(*by_place.values())
+                rounds = itertools.zip_longest(*places)
                 sites = [site for row in rounds for site in row if site is not None]
                 seen: set[str] = set()
                 for index in range(len(sites)):
                     mutant = self.at_site(family, value, sites, index)
-                    if mutant.mutation not in seen and len(seen) < per_family:
+                    if mutant.mutation not in seen and len(seen) < limit:
                         seen.add(mutant.mutation)
                         out.append(mutant)
         return out
@@ -291,9 +306,16 @@ class _Mutator:
                 found = [p for group in self._strings(value) for p in group]
             else:
                 found = list(positions(self.shape, value))
-            sites = [s for pos in found for s in SITES[family](ctx, pos)]
-            if sites:
-                return self.at_site(family, value, sites, draw(_below(len(sites))))
+            places = list(_by_place(SITES[family], ctx, found).values())
+            if places:
+                # The place first (shrinking to the top of the value), then what goes there
+                # (shrinking to the simplest: null before false, 0, "", [] and {} for a wrong
+                # type), so every place is drawn as often whatever it has to offer.
+                place = draw(_below(len(places)))
+                index = sum(len(sites) for sites in places[:place])
+                index += draw(_below(len(places[place])))
+                sites = [site for group in places for site in group]
+                return self.at_site(family, value, sites, index)
         # This value has no place for the family (no string, the optional object left out...).
         return self.wrong_frame_kind(value)
 

@@ -23,6 +23,7 @@ from ws_routes.spec.model import Kind
 __all__ = [
     "CHARS",
     "DELETE",
+    "FRAME_FAMILIES",
     "MUTATION_FAMILIES",
     "SITES",
     "STRING_FAMILIES",
@@ -45,6 +46,8 @@ STRUCTURAL = frozenset(
     {"wrong_type", "missing_required", "unknown_discriminator", "extra_field", "out_of_bounds"}
 )
 STRING_FAMILIES = ("nul", "lone_surrogate", "non_bmp")
+# Mutants of the whole frame: what they break is no longer a message of the type they came from.
+FRAME_FAMILIES = frozenset({"wrong_frame_kind", "not_json", "empty_frame", "oversize"})
 _FAMILIES_BY_KIND: dict[Kind, frozenset[str]] = {
     "json": frozenset(MUTATION_FAMILIES),
     "text": frozenset(MUTATION_FAMILIES) - STRUCTURAL - {"not_json"} | {"out_of_bounds"},

@@ -69,3 +69,38 @@ def test_must_reject_ignores_mutants_that_may_be_valid() -> None:
     awkward = Step("say", "text", "a\x00b", mutation="NUL in a string", invalid=False)
     t = transcript(sent(0, "a\x00b", mutation=awkward.mutation), client_close())
     assert evaluate(must_reject_route(), negative_conversation(awkward), t) == []
+
+
+def test_an_unrejected_mutant_is_named_with_its_frame_and_family() -> None:
+    # The frame (and its family) is what keeps each unrejected family a finding of its own.
+    r = must_reject_route()
+    binary = Step(
+        "say", "bytes", b"\x00", mutation=MUTANT.mutation, invalid=True, family="wrong_frame_kind"
+    )
+    empty = Step("say", "text", "", mutation="empty text frame", invalid=True, family="empty_frame")
+    frames = [
+        sent(0, b"\x00", kind="bytes", mutation=binary.mutation, family=binary.family),
+        sent(1, "", mutation=empty.mutation, family=empty.family),
+    ]
+    first = evaluate(r, negative_conversation(binary, empty), transcript(*frames, client_close(index=1)))
+    assert checks(first) == ["invalid_input"]  # the first unrejected one; the rest follow it
+    assert first[0].frame == frames[0]
+    assert first[0].frame.family == "wrong_frame_kind"
+    assert "(bytes frame to a text message) was not rejected" in first[0].message
+    # Once the binary frame is rejected, the empty frame is what the failure is about.
+    rejected = transcript(frames[0], received(0, {"e": 1}, name="error"), frames[1], client_close(index=1))
+    second = evaluate(r, negative_conversation(binary, empty), rejected)
+    assert second[0].frame == frames[1]
+    assert second[0].message == "invalid message 1 (empty text frame) was not rejected"
+
+
+def test_a_failure_names_the_mutant_it_follows_not_an_earlier_one() -> None:
+    nul = Step("say", "text", "a\x00b", mutation="NUL inside the string at (root)", family="nul")
+    t = transcript(
+        sent(0, MUTANT.payload, kind="bytes", mutation=MUTANT.mutation),
+        sent(1, nul.payload, mutation=nul.mutation, family="nul"),
+        server_close(1011, index=1),
+    )
+    failures = evaluate(route(), negative_conversation(MUTANT, nul), t)
+    assert failures[0].message.startswith("negative case, NUL inside the string at (root):")
+    assert failures[0].origin == "no_server_error|server_error"
