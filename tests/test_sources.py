@@ -120,7 +120,8 @@ MACHINE_PATH = re.compile(
         [
             r"(?<![\w.~-])/" + "(?:work|root|home|Users|opt|srv)/",
             r"(?<![\w.~-])/" + r"tmp/\w",
-            "site-" + "packages",
+            # an installed copy's path, not the folder name (library frames are told apart by it)
+            r"python3\.\d+/site-" + "packages",
             r"\b[A-Z]:\\\\" + "Users",
         ]
     )
