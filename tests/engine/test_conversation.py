@@ -244,3 +244,33 @@ def test_no_mutants_when_invalid_testing_is_off() -> None:
         assert all(s.mutation is None for s in conversation.steps)
 
     check()
+
+
+# -- routes that follow a protocol ---------------------------------------------------------------
+
+
+def test_a_protocol_route_draws_its_steps_while_running() -> None:
+    hello = MessageSpec(name="hello", kind="text", goto="in")
+    route = compiled(messages=(hello, SAY), states=("new", "in"), opening=("hello",))
+
+    @FIXED
+    @given(conversations(route))
+    def check(conversation: Conversation) -> None:
+        assert conversation.steps == ()
+        assert conversation.source is not None
+        assert conversation.max_steps == route.spec.settings.max_messages
+        assert conversation.recorded().steps == ()  # nothing drawn until it runs
+        assert conversation.recorded().source is None
+
+    check()
+
+
+def test_other_routes_draw_their_steps_up_front() -> None:
+    @FIXED
+    @given(conversations(compiled()))
+    def check(conversation: Conversation) -> None:
+        assert conversation.source is None
+        assert conversation.recorded() is conversation
+        assert conversation.max_steps == len(conversation.steps)
+
+    check()

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
@@ -19,10 +20,10 @@ from ws_routes.driver.asgi import AsgiTransport
 from ws_routes.driver.loop import LoopThread
 from ws_routes.driver.transcript import Transcript
 from ws_routes.driver.transport import Accepted, Rejected
-from ws_routes.engine.conversation import Conversation, Step
+from ws_routes.engine.conversation import Conversation, Step, conversations
 from ws_routes.engine.play import run_conversation
 from ws_routes.engine.runner import running_app
-from ws_routes.spec.model import InvalidSpec, MessageSpec, ReplySpec, RouteSpec, Settings
+from ws_routes.spec.model import InvalidSpec, MessageSpec, ReplySpec, RouteSpec, Schema, Settings
 
 QUICK = Settings(connection_timeout=1.0, message_timeout=0.5)
 SAY = MessageSpec(name="say", kind="text", reply=("echo",))
@@ -113,8 +114,32 @@ async def validating(ws: WebSocket) -> None:
             pending.add(asyncio.create_task(complain()))
 
 
+SESSIONS = iter(range(1000, 10**6))
+ENDED: list[str] = []
+
+
+async def session(ws: WebSocket) -> None:
+    """hello -> welcome with a fresh session; resume must carry this connection's session."""
+    await ws.accept()
+    token = None
+    try:
+        while True:
+            data = json.loads(await ws.receive_text())
+            if data.get("type") == "hello":
+                token = f"s{next(SESSIONS)}"
+                await ws.send_json({"type": "welcome", "session": token})
+            elif data.get("type") == "resume":
+                if token is None or data.get("session") != token:
+                    await ws.close(4403, "unknown session")
+                    return
+                await ws.send_json({"type": "resumed"})
+    except WebSocketDisconnect:
+        ENDED.append("session")
+
+
 APP = Starlette(
     routes=[
+        WebSocketRoute("/ws/session", session),
         WebSocketRoute("/ws/leak", heartbeat_leak),
         WebSocketRoute("/ws/validating", validating),
         WebSocketRoute("/ws/echo", echo),
@@ -292,3 +317,125 @@ def test_must_reject_waits_for_an_error_reply_from_a_background_task(
     assert [(f.name, f.index) for f in t.received] == [("error", 0)]
     assert t.missed_replies == []  # a rejection is not an expected reply
     assert [f.mutation for f in t.sent] == ["text that is not JSON"]
+
+
+# -- protocol state ----------------------------------------------------------------------------------
+
+
+def typed(name: str, **more: Any) -> Schema:
+    return Schema(
+        value={
+            "type": "object",
+            "properties": {"type": {"const": name}, **more},
+            "required": ["type", *more],
+            "additionalProperties": False,
+        }
+    )
+
+
+def session_route(**fields: Any) -> CompiledRoute:
+    spec: dict[str, Any] = {
+        "path": "/ws/session",
+        "states": ("fresh", "in"),
+        "opening": ("hello",),
+        "messages": (
+            MessageSpec(
+                name="hello",
+                kind="json",
+                schema=typed("hello"),
+                reply=("welcome",),
+                when=("fresh",),
+            ),
+            MessageSpec(
+                name="resume",
+                kind="json",
+                schema=typed("resume", session={"type": "string"}),
+                reply=("resumed",),
+                when=("in",),
+                use={"/session": "session"},
+            ),
+        ),
+        "replies": (
+            ReplySpec(
+                name="welcome",
+                kind="json",
+                schema=typed("welcome", session={"type": "string"}),
+                goto="in",
+                capture={"session": "/session"},
+            ),
+            ReplySpec(name="resumed", kind="json", schema=typed("resumed")),
+        ),
+        "settings": QUICK,
+        "invalid": InvalidSpec(enabled=False),
+        **fields,
+    }
+    return compile_route(RouteSpec(**spec))
+
+
+def test_fixed_steps_use_the_values_this_run_captured(
+    app_loop: tuple[LoopThread, AsgiTransport],
+) -> None:
+    # A replay of a recorded conversation: the session recorded is stale, the server's is new.
+    route = session_route()
+    hello = Step("hello", "json", {"type": "hello"})
+    resume = Step("resume", "json", {"type": "resume", "session": "s-recorded"})
+    t = converse(app_loop, route, hello, resume)
+    welcome = t.received[0].data
+    assert [f.name for f in t.received] == ["welcome", "resumed"]
+    assert t.sent[1].data == {"type": "resume", "session": welcome["session"]}
+    assert "! state: in" in t.render()
+    assert t.missed_replies == []
+
+
+def test_drawn_steps_follow_the_state_and_record_what_was_sent(
+    app_loop: tuple[LoopThread, AsgiTransport],
+) -> None:
+    loop, transport = app_loop
+    route = session_route()
+    runs: list[tuple[Conversation, Transcript]] = []
+
+    @settings(max_examples=15, database=None, derandomize=True)
+    @given(conversations(route))
+    def check(conversation: Conversation) -> None:
+        t = loop.run(run_conversation(transport, route, conversation), timeout=10)
+        runs.append((conversation.recorded(), t))
+
+    # On the loop thread, as the runner searches: the steps are drawn inside the running
+    # conversation, and Hypothesis' build context belongs to the thread it runs on.
+    loop.call(check)
+    for recorded, t in runs:
+        assert recorded.steps[0].message == "hello"
+        assert [f.data for f in t.sent] == [s.payload for s in recorded.steps]
+        assert t.server_close() is None  # every resume carried this connection's session
+        assert t.missed_replies == []
+    assert any(len(recorded.steps) > 2 for recorded, _ in runs)
+
+
+def test_a_draw_that_ends_the_run_closes_the_connection_first(
+    app_loop: tuple[LoopThread, AsgiTransport], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loop, transport = app_loop
+    route = session_route()
+
+    class Stop(BaseException):
+        pass
+
+    @settings(max_examples=1, database=None)
+    @given(conversations(route))
+    def check(conversation: Conversation) -> None:
+        source = conversation.source
+        assert source is not None
+        drawn = source.next
+
+        def next_then_stop(state: Any) -> Step | None:
+            if source.sent:
+                raise Stop  # as Hypothesis' StopTest does when the choices run out
+            return drawn(state)
+
+        monkeypatch.setattr(source, "next", next_then_stop)
+        ENDED.clear()
+        with pytest.raises(Stop):
+            loop.run(run_conversation(transport, route, conversation), timeout=10)
+        assert ENDED == ["session"]
+
+    loop.call(check)

@@ -18,7 +18,7 @@ from ws_routes.driver.transcript import Failure, Transcript
 from ws_routes.driver.transport import Accepted
 from ws_routes.engine.conversation import Conversation, Step
 from ws_routes.engine.runner import RouteRunner, running_app
-from ws_routes.spec.model import AuthSpec
+from ws_routes.spec.model import AuthSpec, MessageSpec, Schema
 
 # -- running ---------------------------------------------------------------------------------------
 
@@ -261,3 +261,22 @@ def test_an_internal_error_without_findings_ends_only_its_route(
     assert "RuntimeError: checks are broken" in result.internal.traceback
     monkeypatch.undo()
     assert run(compiled("/ws/echo"), probes=False).internal is None  # the next route is fine
+
+
+# -- conversations that follow a protocol --------------------------------------------------------
+
+
+def test_a_protocol_route_reports_the_conversation_it_drew_while_running() -> None:
+    hello = MessageSpec(name="hello", kind="text", schema=Schema(value={"const": "hi"}), goto="in")
+    say = MessageSpec(name="say", kind="text", max_size=12, when=("in",))
+    route = compiled("/ws/short", messages=(hello, say), states=("new", "in"), opening=("hello",))
+    result = run(route)
+    assert result.failure is not None
+    failed = result.failure
+    assert failed.conversation.source is None
+    # Shrunk as fixed conversations are: the opening, then the one message that crashes.
+    assert failed.conversation.steps == (
+        Step("hello", "text", "hi"),
+        Step("say", "text", "000"),
+    )
+    assert [f.data for f in failed.transcript.sent] == ["hi", "000"]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.engine.probe_routes import SAY, compiled
 from ws_routes.compile.credentials import Credential
-from ws_routes.engine.probes import build_probes
-from ws_routes.spec.model import InvalidSpec, MessageSpec, Schema, Settings
+from ws_routes.engine.probes import Probe, build_probes
+from ws_routes.spec.model import InvalidSpec, MessageSpec, ReplySpec, Schema, Settings
 
 
 def test_negative_probes_send_each_family_once_per_message_after_the_credential() -> None:
@@ -99,3 +101,69 @@ def test_no_negative_probes_when_invalid_testing_is_off() -> None:
     assert not [p for p in build_probes(route, None) if p.group == "negative"]
     off = compiled(invalid=InvalidSpec(), settings=Settings(checks={"invalid_input": False}))
     assert not [p for p in build_probes(off, None) if p.group == "negative"]
+
+
+def _graphql(**fields: Any) -> list[Probe]:
+    def typed(name: str) -> Schema:
+        return Schema(
+            value={
+                "type": "object",
+                "properties": {"type": {"const": name}},
+                "required": ["type"],
+                "additionalProperties": False,
+            }
+        )
+
+    init = MessageSpec(
+        name="init", kind="json", schema=typed("init"), reply=("ack",), when=("connecting",)
+    )
+    subscribe = MessageSpec(
+        name="subscribe", kind="json", schema=typed("subscribe"), when=("ready",)
+    )
+    ping = MessageSpec(name="ping", kind="json", schema=typed("ping"))
+    route = compiled(
+        messages=(ping, subscribe, init),
+        replies=(ReplySpec(name="ack", kind="json", goto="ready"),),
+        states=("connecting", "ready"),
+        invalid=InvalidSpec(),
+        **fields,
+    )
+    return [p for p in build_probes(route, None) if p.group == "negative"]
+
+
+def test_with_an_opening_the_sweep_runs_again_after_it() -> None:
+    negative = _graphql(opening=("init",))
+    after = [p for p in negative if p.name.startswith("negative after init: ")]
+    assert any(p.name.startswith("negative after init: subscribe: ") for p in after)
+    for probe in after:
+        opening, mutant = probe.conversation.steps
+        assert (opening.message, opening.payload, opening.mutation) == (
+            "init",
+            {"type": "init"},
+            None,
+        )
+        assert mutant.mutation is not None
+    # Not after the first declared message (ping): the opening is what leads to the state.
+    assert not any(p.name.startswith("negative after ping") for p in negative)
+
+
+def test_every_message_is_sent_once_where_its_when_forbids_it() -> None:
+    gates = {
+        p.name: p.conversation.steps
+        for p in _graphql(opening=("init",))
+        if "wrong_state" in p.name or "skipped_opening" in p.name
+    }
+    assert list(gates) == [
+        "negative: subscribe: skipped_opening (in state connecting)",
+        "negative after init: init: wrong_state (in state ready)",
+    ]
+    (skipped,) = gates["negative: subscribe: skipped_opening (in state connecting)"]
+    assert (skipped.payload, skipped.mutation, skipped.invalid) == (
+        {"type": "subscribe"},
+        "skipped_opening",
+        True,
+    )
+    init, again = gates["negative after init: init: wrong_state (in state ready)"]
+    assert (init.mutation, again.message, again.mutation) == (None, "init", "wrong_state")
+    # Without an opening, the first state's gate is a plain wrong-state step.
+    assert "negative: subscribe: wrong_state (in state connecting)" in [p.name for p in _graphql()]

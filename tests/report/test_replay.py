@@ -49,8 +49,34 @@ async def whoami(ws: WebSocket) -> None:
         await ws.close(code=4000)  # lost: the client is gone; the code only shows in the transcript
 
 
+TICKETS = iter(range(10**6))
+
+
+async def tickets(ws: WebSocket) -> None:
+    """hello gets a new ticket; use crashes on a ticket this connection was not given."""
+    await ws.accept()
+    ticket = None
+    try:
+        while True:
+            data = await ws.receive_json()
+            if data["type"] == "hello":
+                ticket = f"t{next(TICKETS)}"
+                await ws.send_json({"type": "welcome", "ticket": ticket})
+            elif data["type"] == "use" and data["ticket"] != ticket:
+                await ws.close(4403)
+                return
+            elif data["type"] == "use":
+                raise ValueError("a valid ticket, used")  # the bug the snippet must reproduce
+    except WebSocketDisconnect:
+        pass
+
+
 APP = Starlette(
-    routes=[WebSocketRoute("/ws/chat", chat), WebSocketRoute("/ws/rooms/{room}", whoami)]
+    routes=[
+        WebSocketRoute("/ws/chat", chat),
+        WebSocketRoute("/ws/rooms/{room}", whoami),
+        WebSocketRoute("/ws/tickets", tickets),
+    ]
 )
 
 SPEC = """\
@@ -63,6 +89,14 @@ routes:
     replies:
       ack: {kind: json, schema: {type: object, required: [type], properties: {type: {const: ack}}}}
       echo: {kind: text}
+  /ws/tickets:
+    states: [new, welcome]
+    opening: [hello]
+    messages:
+      hello: {kind: json, reply: [welcome], when: [new]}
+      use: {kind: json, when: [welcome], use: {/ticket: ticket}}
+    replies:
+      welcome: {kind: json, goto: welcome, capture: {ticket: /ticket}}
 """
 
 
@@ -188,3 +222,21 @@ def test_replay_of_a_kind_the_spec_route_does_not_declare_is_a_clear_error(spec_
 def test_replay_of_an_unknown_message_name_is_a_clear_error(spec_file: str) -> None:
     with pytest.raises(WsRoutesError, match="joni"):
         replay(APP, "/ws/chat", [("joni", "json", {})], spec=spec_file, out=io.StringIO())
+
+
+def test_replay_snippet_of_a_protocol_route_fills_in_this_run_s_values(
+    spec_file: str, app_module: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The recorded ticket was the first run's; the replay's server hands out another one.
+    conversation = Conversation(
+        path="/ws/tickets",
+        steps=(
+            Step("hello", "json", {"type": "hello"}),
+            Step("use", "json", {"type": "use", "ticket": "t-recorded"}),
+        ),
+    )
+    snippet = replay_snippet(app_module, conversation, spec=spec_file)
+    exec(compile(snippet, "<snippet>", "exec"), {})
+    out = capsys.readouterr().out
+    assert "FAILED no_server_error: the app raised ValueError: a valid ticket, used" in out
+    assert "! state: welcome" in out

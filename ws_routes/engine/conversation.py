@@ -4,48 +4,38 @@ A conversation is a handshake (path parameters, query, headers, subprotocols), a
 (a message, and whether to wait for the server to go quiet before the next one, so bursts of
 back-to-back messages happen as real clients send them) and a closing code. Running one through a
 transport is :mod:`ws_routes.engine.play`; judging the transcript is the checks' business.
+
+On a route that follows a protocol (:func:`ws_routes.engine.protocol.follows_protocol`) the
+steps are not drawn up front: the conversation carries a :class:`DrawnSteps` that draws each step
+while it runs, after the replies to the previous one came in, from the messages the protocol
+state reached so far allows. What it sent is the conversation :meth:`Conversation.recorded`
+returns, which reports print and replays run.
 """
 
 from __future__ import annotations
 
 import json
 import urllib.parse
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hypothesis import strategies as st
 
 from ws_routes.app.discovery import render_path
 from ws_routes.compile.credentials import Credential
-from ws_routes.compile.route import CompiledMessage, CompiledRoute
+from ws_routes.compile.route import CompiledRoute
+from ws_routes.engine.protocol import follows_protocol
+from ws_routes.engine.steps import DrawnSteps, Step, drawn_steps, fixed_steps
 from ws_routes.spec.model import Kind
 
 __all__ = [
     "Conversation",
+    "DrawnSteps",
     "Step",
     "apply_credential",
     "conversations",
     "encode_payload",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """Send one message. ``wait`` False sends the next one straight away, without settling.
-
-    A negative step sends a mutant of ``message`` (see :mod:`ws_routes.mutate`): ``mutation``
-    says how it breaks the spec, ``family`` which mutation family it is of, ``invalid`` whether
-    no message type of the route accepts it.
-    """
-
-    message: str
-    kind: Kind
-    payload: Any
-    wait: bool = True
-    mutation: str | None = None
-    invalid: bool = False
-    family: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,10 +47,23 @@ class Conversation:
     steps: tuple[Step, ...] = ()
     # None: the client drops the connection without a close frame (a network failure).
     close_code: int | None = 1000
+    # Set: the steps are drawn while the conversation runs (``steps`` is then empty).
+    source: DrawnSteps | None = field(default=None, compare=False, repr=False)
 
     @property
     def query_string(self) -> str:
         return urllib.parse.urlencode(self.query)
+
+    @property
+    def max_steps(self) -> int:
+        """The most messages it sends."""
+        return len(self.steps) if self.source is None else self.source.limit
+
+    def recorded(self) -> Conversation:
+        """The conversation as it was sent: a drawn one's steps become fixed ones."""
+        if self.source is None:
+            return self
+        return replace(self, steps=tuple(self.source.sent), source=None)
 
     @property
     def url(self) -> str:
@@ -86,121 +89,6 @@ def encode_payload(kind: Kind, payload: Any) -> str | bytes:
     return payload if isinstance(payload, str) else str(payload)
 
 
-# A step's control decisions (go on, wait, mutate, which message) come from one wide draw
-# split into bit fields: Hypothesis pays about as much per draw as a short step costs to run,
-# and inside a conversation it draws small bounded integers far from uniformly (the first
-# options dominate), while up to 24 bits come uniformly. From the lowest bits up: go on (3 bits,
-# 0 ends the conversation: 7 in 8 go on), wait (2 bits, 3 sends the next message at once: 1 in
-# 4), mutate (2 bits, 3 sends a mutant in a negative conversation: 1 in 4), then the message.
-# 0, the shrink target, is "wait, valid, first option, end here"; the low fields are aligned to
-# bits so that the integer shrinker's masks and small subtractions change one field at a time.
-_STEP = st.integers(0, 2**24 - 1)
-# Per conversation, the same way: the lowest 2 bits make it negative when 3 (1 in 4; the
-# negative probes already send every mutation family once, and mostly-valid conversations are
-# what reach the states where a mutant hurts), the rest rotate the message pool.
-_SHAPE = st.integers(0, 2**24 - 1)
-
-
-def _control(value: int, choices: int, mutating: bool) -> tuple[bool, bool, int, bool]:
-    """Go on, wait, the index of the option picked, mutate: decoded from one ``_STEP`` draw."""
-    go_on = value & 7 != 0
-    wait = (value >> 3) & 3 != 3
-    mutate = mutating and (value >> 5) & 3 == 3
-    return go_on, wait, (value >> 7) % choices, mutate
-
-
-def _weighted_pool(weights: Sequence[float], enabled: Sequence[int]) -> list[int]:
-    # Hypothesis has no weighted choice; repeating an index in proportion to its weight is exact
-    # enough, and the heaviest message type comes first, so it is what shrinking aims for.
-    smallest = min(weights[i] for i in enabled)
-    ordered = sorted(enabled, key=lambda i: -weights[i])
-    return [i for i in ordered for _ in range(max(1, min(20, round(weights[i] / smallest))))]
-
-
-def _plan(
-    messages: Sequence[CompiledMessage], max_messages: int, *, negative: bool = False
-) -> st.SearchStrategy[list[Step]]:
-    """The steps of a conversation.
-
-    Swarm testing (Groce et al., 2012): each conversation first draws which message types it
-    uses, so some conversations hammer two or three types and reach the states that only
-    sequences of those types reach. Shrinking turns the swarm back on for every type.
-    """
-    if not messages or max_messages <= 0:
-        return st.just([])
-    weights = [m.spec.weight for m in messages]
-    everything = _weighted_pool(weights, range(len(messages)))
-
-    repeat = object()  # what a step strategy yields for "the previous message again"
-    # Step strategies are built once per option list and reused: building strategies while
-    # drawing costs more than the draws themselves.
-    step_strategies: dict[tuple[tuple[int, ...], bool, bool], st.SearchStrategy[Any]] = {}
-
-    def step_strategy(
-        options: tuple[int, ...], first: bool, mutating: bool
-    ) -> st.SearchStrategy[Any]:
-        key = (options, first, mutating)
-        if key not in step_strategies:
-            # The last choice sends the previous message again: servers often break on the
-            # second identical command (double leave, double subscribe), which random draws
-            # rarely produce.
-            choices = len(options) + 1
-
-            @st.composite
-            def next_step(draw: st.DrawFn) -> tuple[bool, Any]:
-                # Every step has the same shape (control, payload), the first too, so the
-                # shrinker can delete any step without misreading the rest.
-                go_on, wait, picked, mutate = _control(draw(_STEP), choices, mutating)
-                if picked == len(options):
-                    if not first:
-                        return go_on, repeat
-                    picked = 0  # nothing to repeat yet
-                message = messages[options[picked]]
-                spec = message.spec
-                if mutate and message.mutants is not None:
-                    mutant = draw(message.mutants)
-                    return go_on, Step(
-                        spec.name,
-                        mutant.kind,
-                        mutant.payload,
-                        wait,
-                        mutation=mutant.mutation,
-                        invalid=mutant.invalid,
-                        family=mutant.family,
-                    )
-                return go_on, Step(spec.name, spec.kind, draw(message.strategy), wait)
-
-            step_strategies[key] = next_step()
-        return step_strategies[key]
-
-    @st.composite
-    def plan(draw: st.DrawFn) -> list[Step]:
-        pool = everything
-        if len(messages) > 1:
-            enabled = [i for i in range(len(messages)) if not draw(st.booleans())]
-            if enabled and len(enabled) < len(messages):
-                pool = _weighted_pool(weights, enabled)
-        shape = draw(_SHAPE)
-        mutating = negative and shape & 3 == 3
-        # Shrinking aims for the first option; a per-conversation rotation keeps the first
-        # message of a conversation from being the same type in most conversations.
-        offset = (shape >> 2) % len(pool)
-        options = (*pool[offset:], *pool[:offset])
-        steps: list[Step] = []
-        # One step at a time, each in its own span that starts with its control draw (as
-        # Hypothesis' stateful testing does): conversations run long, and the shrinker drops any
-        # step by deleting its span. The first step ignores "go on": a conversation without
-        # messages only repeats the handshake.
-        while len(steps) < max_messages:
-            go_on, step = draw(step_strategy(options, not steps, mutating))
-            steps.append(steps[-1] if step is repeat else step)
-            if not go_on:
-                break
-        return steps
-
-    return plan()
-
-
 def conversations(
     route: CompiledRoute, *, credential: Credential | None = None, negative: bool = True
 ) -> st.SearchStrategy[Conversation]:
@@ -209,13 +97,19 @@ def conversations(
     ``negative`` False keeps every message valid, whatever the route's ``invalid`` says.
     """
     settings = route.spec.settings
+    follow = follows_protocol(route.spec)
     negative = (
         negative
         and route.spec.invalid.enabled
         and settings.check_enabled("invalid_input")
-        and any(m.mutants is not None for m in route.messages)
+        # A protocol's states give negative steps of their own: messages in the wrong state.
+        and (any(m.mutants is not None for m in route.messages) or bool(route.spec.states))
     )
-    steps = _plan(route.messages, settings.max_messages, negative=negative)
+    steps: st.SearchStrategy[Any] = (
+        drawn_steps(route, settings.max_messages, negative)
+        if follow
+        else fixed_steps(route.messages, settings.max_messages, negative=negative)
+    )
     close_codes: list[int | None] = list(settings.test_close_codes or (1000,))
     if settings.check_enabled("disconnect"):
         close_codes.append(None)  # last, so shrinking prefers a clean close
@@ -229,16 +123,20 @@ def conversations(
         drawn_steps = draw(steps)
         close_code = draw(st.sampled_from(close_codes))
         first = draw(route.first_message) if route.first_message is not None else None
+        source = drawn_steps if isinstance(drawn_steps, DrawnSteps) else None
         query, headers, drawn_steps = apply_credential(
-            credential, query, headers, drawn_steps, first
+            credential, query, headers, [] if source else drawn_steps, first
         )
+        if source is not None:
+            source.prepend(drawn_steps)
         return Conversation(
             path=render_path(template, values),
             query=tuple(query),
             headers=tuple(headers),
             subprotocols=route.spec.subprotocols,
-            steps=tuple(drawn_steps),
+            steps=() if source else tuple(drawn_steps),
             close_code=close_code,
+            source=source,
         )
 
     return build()

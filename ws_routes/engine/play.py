@@ -9,7 +9,10 @@ checks' business.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import time
+from dataclasses import replace
 
 from ws_routes.compile.route import CompiledRoute
 from ws_routes.driver.transcript import Frame, Transcript
@@ -21,7 +24,8 @@ from ws_routes.driver.transport import (
     TextFrame,
     Transport,
 )
-from ws_routes.engine.conversation import Conversation, encode_payload
+from ws_routes.engine.conversation import Conversation, Step, encode_payload
+from ws_routes.engine.protocol import STATE_MUTATIONS, ProtocolState, follows_protocol
 from ws_routes.spec.model import Kind
 
 __all__ = ["run_conversation"]
@@ -170,23 +174,41 @@ async def run_conversation(
     )
     expected: list[tuple[int, tuple[str, ...]]] = []
     rejections: list[tuple[int, tuple[str, ...]]] = []
+    source = conversation.source
     last = len(conversation.steps) - 1
     aborting = conversation.close_code is None
+    # A protocol's state, followed for drawn and fixed steps alike: a replay fills in the values
+    # its own server handed out.
+    state = ProtocolState(route.spec) if source or follows_protocol(route.spec) else None
     index: int | None = None
-    for index, step in enumerate(conversation.steps):
+    for index in range(last + 1) if source is None else itertools.count():
+        if source is not None and source.finished:
+            index = index - 1 if index else None  # the last one sent
+            break
         if conn.server_close is not None:
             # What the server sent before closing (data, the close frame) is still queued when
             # no step collected it: record it, or a server that closes at once looks silent.
             events, _ = await conn.settle(settings.message_timeout)
             _record(route, transcript, events, index - 1 if index else None, clock)
+            left = "no more messages sent" if source else f"{last - index + 1} message(s) not sent"
             transcript.frames.append(
-                Frame(
-                    direction="note",
-                    data=f"server closed: {last - index + 1} message(s) not sent",
-                    index=index,
-                )
+                Frame(direction="note", data=f"server closed: {left}", index=index)
             )
             break
+        try:
+            step = _next_step(conversation, index, state, transcript)
+        except BaseException:
+            # Hypothesis ends a run from inside a draw (StopTest, while shrinking): close the
+            # connection before it unwinds, or the app's task is left pending on a shared loop.
+            with contextlib.suppress(Exception):
+                await conn.close(1000, timeout=settings.connection_timeout)
+                await conn.finish_tasks()
+            raise
+        if step is None:  # the protocol allows nothing more here
+            index = index - 1 if index else None
+            break
+        if source is not None and source.finished:
+            last = index
         wire = encode_payload(step.kind, step.payload)
         if isinstance(wire, bytes):
             await conn.send_bytes(wire)
@@ -205,6 +227,8 @@ async def run_conversation(
                 family=step.family,
             )
         )
+        if state is not None:
+            _note_state(transcript, index, state.sent(step.message, valid=step.mutation is None))
         if step.mutation is None:
             reply = replies_expected.get(step.message, ())
             if reply:
@@ -220,9 +244,11 @@ async def run_conversation(
         if conn.app_error is not None and transcript.app_error is None:
             transcript.app_error, transcript.app_error_index = conn.app_error, index
             transcript.app_error_phase = "conversation"
-    if not conversation.steps:
+    if index is None:
         events, _ = await conn.settle(settings.message_timeout)
         _record(route, transcript, events, None, clock)
+    if state is not None:
+        _note_state(transcript, index, *state.observe(transcript.frames))
 
     if conn.app_error is not None and transcript.app_error is None:
         transcript.app_error, transcript.app_error_index = conn.app_error, index
@@ -249,6 +275,29 @@ async def run_conversation(
         transcript.leaked_tasks, transcript.task_errors = await conn.finish_tasks()
     _finish(conn, transcript, index, clock)
     return transcript
+
+
+def _next_step(
+    conversation: Conversation, index: int, state: ProtocolState | None, transcript: Transcript
+) -> Step | None:
+    """Step ``index``: drawn now from the state reached (a drawn conversation), else the fixed
+    one with the values it uses captured from this run's replies."""
+    if state is not None:
+        _note_state(transcript, index - 1, *state.observe(transcript.frames))
+    if conversation.source is not None:
+        assert state is not None
+        return conversation.source.next(state)
+    step = conversation.steps[index]
+    if state is not None and (step.mutation is None or step.mutation in STATE_MUTATIONS):
+        step = replace(step, payload=state.fill(step.message, step.payload))
+    return step
+
+
+def _note_state(transcript: Transcript, index: int | None, *entered: str | None) -> None:
+    """A note for each state the connection entered, so a report shows where each step was."""
+    for name in entered:
+        if name is not None:
+            transcript.frames.append(Frame(direction="note", data=f"state: {name}", index=index))
 
 
 def _finish(conn: Connection, transcript: Transcript, index: int | None, clock: _Clock) -> None:

@@ -17,9 +17,10 @@ from hypothesis.errors import HypothesisException
 
 from ws_routes.app.discovery import render_path
 from ws_routes.compile.credentials import Credential
-from ws_routes.compile.route import CompiledRoute
+from ws_routes.compile.route import CompiledMessage, CompiledRoute
 from ws_routes.driver.transcript import Failure, Transcript
 from ws_routes.engine.conversation import Conversation, Step, apply_credential
+from ws_routes.engine.protocol import ProtocolState
 
 __all__ = [
     "UNKNOWN_SUBPROTOCOL",
@@ -119,11 +120,11 @@ def base_connection(route: CompiledRoute) -> BaseConnection | None:
     query = draw(route.query, [])
     headers = draw(route.headers, [])
     steps: list[Step] = []
-    if route.messages and route.spec.settings.max_messages >= 1:
-        message = route.messages[0]
+    for message in _first_messages(route)[: route.spec.settings.max_messages]:
         payload = draw(message.strategy, None)
-        if payload is not _NOTHING:
-            steps.append(Step(message.spec.name, message.spec.kind, payload))
+        if payload is _NOTHING:
+            break
+        steps.append(Step(message.spec.name, message.spec.kind, payload))
     first = draw(route.first_message, None)
     return BaseConnection(
         values=values,
@@ -132,6 +133,18 @@ def base_connection(route: CompiledRoute) -> BaseConnection | None:
         steps=steps,
         first_message=None if first is _NOTHING else first,
     )
+
+
+def _first_messages(route: CompiledRoute) -> list[CompiledMessage]:
+    """What a probe sends: the opening when the route declares one, else the first message
+    the protocol allows on a fresh connection (the first declared one on most routes)."""
+    by_name = {m.spec.name: m for m in route.messages}
+    if route.spec.opening:
+        return [by_name[n] for n in route.spec.opening if n in by_name]
+    if not route.messages:
+        return []
+    fresh = ProtocolState(route.spec)
+    return [next((m for m in route.messages if fresh.sendable(m.spec)), route.messages[0])]
 
 
 def conversation_for(

@@ -114,7 +114,7 @@ class RouteRunner:
         # Only for a loop that keeps running: a blocked one is found at the timeout of the wait
         # it blocked (LoopThread.watch); this bounds a conversation that never ends anyway.
         s = self.route.spec.settings
-        return 2 * s.connection_timeout + s.message_timeout * (len(conversation.steps) + 1) + 5.0
+        return 2 * s.connection_timeout + s.message_timeout * (conversation.max_steps + 1) + 5.0
 
     def _run(self, loop: LoopThread, coro: Coroutine[Any, Any, T], conversation: Conversation) -> T:
         # A wait on the app that names no timeout of its own (after the accept, a reply poll)
@@ -130,7 +130,8 @@ class RouteRunner:
     ) -> _Abandon:
         # The conversation never reached its end, where the driver notes the time.
         transcript.elapsed_ms = round((time.perf_counter() - self._current[3]) * 1000, 3)
-        return _Abandon(hang_failure(exc, self.route.spec.settings, transcript, conversation))
+        failure = hang_failure(exc, self.route.spec.settings, transcript, conversation.recorded())
+        return _Abandon(failure)
 
     def _warn(self, warning: str | None) -> None:
         # One lint per route: the same mistake seen in a hundred conversations is one warning.
@@ -214,7 +215,7 @@ class RouteRunner:
         except (ConversationFailed, _Abandon):
             raise
         except Exception as exc:  # ours: the app's exceptions are caught by the driver
-            raise InternalError(exc, transcript, conversation) from exc
+            raise InternalError(exc, transcript, conversation.recorded()) from exc
 
     def _run_and_judge(
         self,
@@ -233,6 +234,8 @@ class RouteRunner:
             )
         except LoopBlocked as exc:
             raise self._blocked(exc, transcript, conversation) from None
+        # What was sent: drawn steps (a protocol's) become fixed ones for the checks and reports.
+        conversation = conversation.recorded()
         stats.messages += transcript.messages_sent
         close = transcript.server_close()
         if (
@@ -328,7 +331,7 @@ class RouteRunner:
                 result.internal = exc
             except Exception as exc:  # ours, outside any conversation (probes, bookkeeping)
                 transcript, conversation, _probe, _ = self._current
-                result.internal = InternalError(exc, transcript, conversation)
+                result.internal = InternalError(exc, transcript, conversation.recorded())
             finally:
                 self.stats.elapsed_s = round(time.perf_counter() - started, 3)
             result.internal = result.internal or self._internal

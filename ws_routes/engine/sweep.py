@@ -3,7 +3,7 @@
 Conversations draw mutants at random and Hypothesis favours some families and places over
 others; this sweep makes sure every one reaches the app before the conversations start. The
 mutants themselves come from :func:`ws_routes.mutate.sweep`; this module decides where they are
-sent (on a fresh connection, and again after the opening message) and wraps each in a
+sent (on a fresh connection, and again after the route's opening) and wraps each in a
 :class:`~ws_routes.engine.probe_base.Probe`.
 """
 
@@ -18,6 +18,7 @@ from ws_routes.compile.credentials import Credential
 from ws_routes.compile.route import CompiledMessage, CompiledRoute
 from ws_routes.engine.conversation import Step
 from ws_routes.engine.probe_base import BaseConnection, Probe, conversation_for, simplest
+from ws_routes.engine.protocol import ProtocolState
 from ws_routes.errors import SchemaCompileError
 from ws_routes.generate import from_schema
 from ws_routes.mutate import Mutant, sweep, with_every_property
@@ -29,11 +30,12 @@ def negative_probes(
     route: CompiledRoute, base: BaseConnection, credential: Credential | None
 ) -> Iterator[Probe]:
     """Each mutation family of each message type, once on a fresh connection, and once more
-    after a valid message of the first declared type.
+    after the route's ``opening`` (without one: after a valid message of the first declared type).
 
-    The second round is for stateful protocols, which declare their opening message (join,
-    hello, subscribe) first: on a fresh connection, a mutant only ever tests the gate in front
-    of the state where handlers do their work.
+    The second round is for stateful protocols: on a fresh connection, a mutant only ever tests
+    the gate in front of the state where handlers do their work. Routes that declare no opening
+    usually declare their opening message (join, hello, subscribe) first. On a route with
+    ``states``, each round also sends, valid, every message its ``when`` forbids there.
     """
     sweeps: list[tuple[CompiledMessage, Any, list[Mutant]]] = []
     for message in route.messages:
@@ -51,16 +53,32 @@ def negative_probes(
             found += [m for m in extra if m.mutation not in seen]
         sweeps.append((message, value, found))
     prefixes: list[tuple[str, tuple[Step, ...]]] = [("", ())]
-    if len(route.messages) > 1 and sweeps and sweeps[0][0] is route.messages[0]:
-        opening, value, _ = sweeps[0]
+    if route.spec.opening:
+        # The declared opening, as the probes' base connection sends it: the mutants then reach
+        # the state the protocol's work happens in.
+        opening = tuple(base.steps)
+        if opening and len(opening) == len(route.spec.opening):
+            prefixes.append((f" after {', '.join(s.message for s in opening)}", opening))
+    elif len(route.messages) > 1 and sweeps and sweeps[0][0] is route.messages[0]:
+        first, value, _ = sweeps[0]
         prefixes.append(
-            (f" after {opening.spec.name}", (Step(opening.spec.name, opening.spec.kind, value),))
+            (f" after {first.spec.name}", (Step(first.spec.name, first.spec.kind, value),))
         )
     # A probe sends its prefix and one mutant: no more than a conversation may (max_messages).
     limit = route.spec.settings.max_messages
     for after, prefix in [(a, p) for a, p in prefixes if len(p) + 1 <= limit]:
-        for message, _, mutants in sweeps:
+        state = ProtocolState(route.spec)
+        for step in prefix:
+            state.expect(step.message)
+        wrong = "skipped_opening" if route.spec.opening and not prefix else "wrong_state"
+        for message, value, mutants in sweeps:
             spec = message.spec
+            if route.spec.states and not state.allows(spec):
+                # The gate itself: this message, valid, where the protocol does not allow it.
+                step = Step(spec.name, spec.kind, value, mutation=wrong, invalid=True)
+                conversation = conversation_for(route, base, credential, steps=(*prefix, step))
+                name = f"negative{after}: {spec.name}: {wrong} (in state {state.state})"
+                yield Probe("negative", name, conversation)
             for mutant in mutants:
                 step = Step(
                     spec.name,

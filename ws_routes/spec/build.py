@@ -31,6 +31,7 @@ from ws_routes.spec.model import (
     Spec,
 )
 from ws_routes.spec.refs import Bundled, RefResolver
+from ws_routes.spec.states import check_states, message_state, reply_state, route_state
 from ws_routes.spec.yamlpos import PositionMap
 
 __all__ = [
@@ -301,7 +302,7 @@ def _check_route(path: str, raw: Any, pointer: str, ctx: SpecContext) -> list[Sp
         errors += check_close_codes(codes, pointer_join(pointer, *parents, key), ctx)
     for schema_pointer, schema in _user_schemas(route, pointer):
         errors += _check_schema(schema_pointer, schema, ctx)
-    return errors
+    return errors + check_states(route, pointer, ctx)
 
 
 def check_spec(data: Any, ctx: SpecContext) -> list[SpecError]:
@@ -370,6 +371,7 @@ def _build_route(
                 min_size=_optional_int(raw.get("min_size")),
                 max_size=_optional_int(raw.get("max_size")),
                 location=ctx.locate(at),
+                **message_state(raw),
             )
         )
     replies = []
@@ -384,6 +386,7 @@ def _build_route(
                 min_size=_optional_int(raw.get("min_size")),
                 max_size=_optional_int(raw.get("max_size")),
                 location=ctx.locate(at),
+                **reply_state(raw),
             )
         )
     auth = None
@@ -426,6 +429,7 @@ def _build_route(
         invalid=invalid,
         settings=settings.merged(**overrides),
         location=ctx.locate(pointer),
+        **route_state(route),
     )
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "Schema",
     "Settings",
     "Spec",
+    "WrongState",
     "default_route",
 ]
 
@@ -97,6 +98,14 @@ class Settings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class WrongState:
+    """How the server may react to a message sent outside its ``when`` states (a negative case)."""
+
+    close_codes: tuple[int, ...] = ()
+    replies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MessageSpec:
     """A message type a client may send.
 
@@ -112,6 +121,12 @@ class MessageSpec:
     reply: tuple[str, ...] = ()
     min_size: int | None = None
     max_size: int | None = None
+    # Protocol state (docs/spec.md): the states it may be sent in (empty: all), the state sending
+    # it moves to, how a wrong-state send may be refused, pointer -> captured value to fill in.
+    when: tuple[str, ...] = ()
+    goto: str | None = None
+    wrong_state: WrongState | None = None
+    use: Mapping[str, str] = field(default_factory=dict)
     location: Location = field(default_factory=Location, compare=False)
 
 
@@ -128,6 +143,9 @@ class ReplySpec:
     error: bool = False
     min_size: int | None = None
     max_size: int | None = None
+    # Protocol state: receiving it moves to this state; value name -> pointer to remember.
+    goto: str | None = None
+    capture: Mapping[str, str] = field(default_factory=dict)
     location: Location = field(default_factory=Location, compare=False)
 
 
@@ -182,6 +200,9 @@ class RouteSpec:
     invalid: InvalidSpec = field(default_factory=InvalidSpec)
     settings: Settings = field(default_factory=Settings)
     declared: bool = True
+    # Protocol state: the first state is where connections start; the opening is sent first.
+    states: tuple[str, ...] = ()
+    opening: tuple[str, ...] = ()
     location: Location = field(default_factory=Location, compare=False)
 
     def message(self, name: str) -> MessageSpec:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.engine.checks.builders import (
     MUTANT,
     VALID,
@@ -15,9 +17,10 @@ from tests.engine.checks.builders import (
     transcript,
 )
 from ws_routes.compile.route import CompiledRoute
+from ws_routes.driver.transcript import Frame
 from ws_routes.engine.checks import evaluate
 from ws_routes.engine.conversation import Step
-from ws_routes.spec.model import InvalidSpec, ReplySpec
+from ws_routes.spec.model import InvalidSpec, MessageSpec, ReplySpec, WrongState
 
 
 def test_failures_after_a_mutant_are_negative_cases_naming_it() -> None:
@@ -104,3 +107,90 @@ def test_a_failure_names_the_mutant_it_follows_not_an_earlier_one() -> None:
     failures = evaluate(route(), negative_conversation(MUTANT, nul), t)
     assert failures[0].message.startswith("negative case, NUL inside the string at (root):")
     assert failures[0].origin == "no_server_error|server_error"
+# -- messages sent in the wrong state ---------------------------------------------------------------
+
+
+def state_route(**fields: Any) -> CompiledRoute:
+    say = MessageSpec(
+        name="say",
+        kind="text",
+        when=("ready",),
+        wrong_state=WrongState(close_codes=(4401,), replies=("denied",)),
+    )
+    defaults: dict[str, Any] = {
+        "messages": (say,),
+        "replies": (ReplySpec(name="denied", kind="json"),),
+        "states": ("new", "ready"),
+        "close_codes": (4400,),
+    }
+    return route(**{**defaults, **fields})
+
+
+WRONG = Step("say", "text", "hi", mutation="wrong_state", invalid=True)
+SKIPPED = Step("say", "text", "hi", mutation="skipped_opening", invalid=True)
+
+
+def test_a_wrong_state_message_refused_as_declared_passes() -> None:
+    r = state_route()
+    closed = transcript(sent(0, mutation="wrong_state"), server_close(4401, index=0))
+    assert evaluate(r, negative_conversation(WRONG), closed) == []  # 4401 is not in close_codes
+    answered = transcript(
+        sent(0, mutation="skipped_opening"), received(0, {"e": 1}, name="denied"), client_close()
+    )
+    assert evaluate(r, negative_conversation(SKIPPED), answered) == []
+
+
+def test_a_wrong_state_message_must_get_a_declared_reaction() -> None:
+    r = state_route()
+    silent = evaluate(
+        r, negative_conversation(WRONG), transcript(sent(0, mutation="wrong_state"), client_close())
+    )
+    assert checks(silent) == ["invalid_input"]
+    assert silent[0].message == (
+        "message 0 (say), sent in a state its 'when' excludes (wrong_state), was not refused"
+    )
+    assert silent[0].expected == "a reply (denied) or close with one of [4401] within 10.0 s"
+    other = transcript(sent(0, mutation="wrong_state"), server_close(4400, index=0))
+    assert checks(evaluate(r, negative_conversation(WRONG), other)) == ["invalid_input"]
+
+
+def test_a_crash_after_a_wrong_state_message_is_still_a_crash() -> None:
+    t = transcript(sent(0, mutation="wrong_state"), server_close(1011, index=0))
+    failure = evaluate(state_route(), negative_conversation(WRONG), t)[0]  # the most severe
+    assert (failure.check, failure.origin) == ("invalid_input", "no_server_error|server_error")
+    assert failure.message.startswith("negative case, wrong_state: ")
+
+
+def test_in_a_burst_the_reaction_may_answer_an_earlier_message() -> None:
+    mutant = Step("say", "bytes", b"\x00", wait=False, mutation="bytes frame", invalid=True)
+    t = transcript(
+        sent(0, b"\x00", kind="bytes", mutation="bytes frame"),
+        sent(1, mutation="wrong_state"),
+        server_close(4400, index=1),
+    )
+    r = state_route(invalid=InvalidSpec(close_codes=(4400,)))
+    assert evaluate(r, negative_conversation(mutant, WRONG), t) == []
+
+
+def test_without_declared_reactions_only_must_reject_asks_for_one() -> None:
+    r = state_route(messages=(MessageSpec(name="say", kind="text", when=("ready",)),))
+    silent = transcript(sent(0, mutation="wrong_state"), client_close())
+    assert evaluate(r, negative_conversation(WRONG), silent) == []
+    strict = state_route(
+        messages=(MessageSpec(name="say", kind="text", when=("ready",)),),
+        invalid=InvalidSpec(must_reject=True, close_codes=(4400,)),
+    )
+    assert checks(evaluate(strict, negative_conversation(WRONG), silent)) == ["invalid_input"]
+
+
+def test_a_mutant_may_be_refused_with_its_message_wrong_state_codes() -> None:
+    # A server that checks the state before the content refuses a mutant as out of state.
+    t = transcript(sent(0, b"\x00", kind="bytes", mutation=MUTANT.mutation), server_close(4401))
+    assert evaluate(state_route(), negative_conversation(MUTANT), t) == []
+
+
+def test_a_burst_the_client_aborted_after_is_not_asked_for_a_reaction() -> None:
+    burst = Step("say", "text", "hi", wait=False, mutation="wrong_state", invalid=True)
+    t = transcript(sent(0, mutation="wrong_state"), Frame(direction="abort", index=0))
+    conversation = negative_conversation(burst, close_code=None)
+    assert evaluate(state_route(), conversation, t) == []

@@ -80,19 +80,25 @@ def unset(value: Any, default: Any) -> list[str]:
     ]
 
 
+# The protocol state keys (issue 13) do not travel through AsyncAPI yet: its item 7 adds them.
+NOT_EXPORTED = {"states", "opening", "when", "goto", "wrong_state", "use", "capture"}
+
+
 def test_the_every_field_spec_sets_every_field() -> None:
     # The round trip proves something only where a value differs from its default.
     spec = load_spec(EVERY_FIELD)
     route = spec.routes[0]
     assert unset(spec.settings, Settings()) == ["enabled"]  # false would switch testing off
-    assert unset(route, RouteSpec(path="/")) == ["declared"]
+    assert set(unset(route, RouteSpec(path="/"))) - NOT_EXPORTED == {"declared"}
     assert unset(route.invalid, InvalidSpec()) == []
     auths = [r.auth for r in spec.routes if r.auth is not None]
     assert set.intersection(*(set(unset(a, AuthSpec())) for a in auths)) == set()
     message_default = MessageSpec(name="", kind="json")
-    assert set.intersection(*(set(unset(m, message_default)) for m in route.messages)) == set()
+    unset_messages = [set(unset(m, message_default)) for m in route.messages]
+    assert set.intersection(*unset_messages) - NOT_EXPORTED == set()
     reply_default = ReplySpec(name="", kind="json")
-    assert set.intersection(*(set(unset(r, reply_default)) for r in route.replies)) == set()
+    unset_replies = [set(unset(r, reply_default)) for r in route.replies]
+    assert set.intersection(*unset_replies) - NOT_EXPORTED == set()
 
 
 @pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.name)

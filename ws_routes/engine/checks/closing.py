@@ -13,6 +13,7 @@ from ws_routes.engine.checks.common import (
     close_text,
     is_server_error_close,
     last_sent,
+    state_close_codes,
     valid_close_code,
 )
 from ws_routes.spec.model import SERVER_ERROR_CLOSE_CODES
@@ -94,7 +95,7 @@ def check_close_code(ctx: Context) -> Iterator[Failure]:
         elif frame is not None and spec.close_codes is not None and code != 1000:
             allowed = set(spec.close_codes)
             if negative:
-                allowed |= set(spec.invalid.close_codes)
+                allowed |= set(spec.invalid.close_codes) | state_close_codes(ctx, index)
             if code not in allowed:
                 yield Failure(
                     check="close_code",

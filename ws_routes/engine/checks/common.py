@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ws_routes.driver.transcript import Frame, Transcript, short_repr
+from ws_routes.engine.protocol import wrong_state_of
 from ws_routes.spec.model import ALWAYS_INVALID_CLOSE_CODES, SERVER_ERROR_CLOSE_CODES
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ __all__ = [
     "close_text",
     "is_server_error_close",
     "last_sent",
+    "state_close_codes",
     "valid_close_code",
 ]
 
@@ -65,6 +67,18 @@ def close_text(code: int | None, reason: str) -> str:
     # client's "\\ud800" escape), so it is previewed, never encoded as it is.
     shown = f" ({short_repr(reason)})" if reason else ""
     return f"connection closed with code {code}{shown}"
+
+
+def state_close_codes(ctx: Context, index: int | None) -> set[int]:
+    """The ``wrong_state`` close codes of the negative messages sent up to ``index``: a server
+    that checks the state before the content may refuse a mutant with them too."""
+    spec = ctx.route.spec
+    return {
+        code
+        for f in ctx.transcript.sent
+        if f.mutation and f.name and (index is None or (f.index or 0) <= index)
+        for code in getattr(wrong_state_of(spec, f.name), "close_codes", ())
+    }
 
 
 def burst_end(steps: tuple[Step, ...], i: int) -> int:

@@ -13,6 +13,7 @@ from ws_routes.engine.checks.common import (
     close_text,
     is_server_error_close,
     last_sent,
+    state_close_codes,
 )
 
 __all__ = ["check_flood", "check_no_hang", "check_no_server_error", "check_protocol"]
@@ -29,6 +30,7 @@ def _refused_then_raised(ctx: Context) -> bool:
     if close is None or close.code is None or index is None or index >= len(steps):
         return False
     codes = set(ctx.route.spec.invalid.close_codes) | set(ctx.route.spec.close_codes or ())
+    codes |= state_close_codes(ctx, index)
     return (
         answers_invalid(steps, index)
         and close.index == index

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from ws_routes.driver.transcript import Failure
 from ws_routes.engine.checks.common import Context, burst_end
+from ws_routes.engine.protocol import STATE_MUTATIONS, wrong_state_of
 
 if TYPE_CHECKING:
     from ws_routes.engine.conversation import Step
@@ -18,17 +19,35 @@ __all__ = ["as_negative", "check_invalid_input"]
 
 def check_invalid_input(ctx: Context) -> Iterator[Failure]:
     """With ``invalid.must_reject``: every invalid message is answered by a documented error
-    reply or a close with an allowed code, never by silence."""
+    reply or a close with an allowed code, never by silence. A message sent in the wrong state
+    whose type declares ``wrong_state`` must get one of those reactions, ``must_reject`` or not
+    (unless it follows other messages in a burst, whose reaction it could be, or ends a burst the
+    client aborted after, whose reaction was never waited for).
+    """
     route, t = ctx.route, ctx.transcript
     spec = route.spec
-    if not spec.invalid.must_reject:
-        return
     errors = {r.spec.name for r in route.replies if r.spec.error}
     codes = set(spec.invalid.close_codes) | set(spec.close_codes or ())
     steps = ctx.conversation.steps
     for frame in t.sent:
         i = frame.index
-        if i is None or i >= len(steps) or not (steps[i].mutation and steps[i].invalid):
+        if i is None or i >= len(steps) or not steps[i].mutation:
+            continue
+        step = steps[i]
+        wrong = wrong_state_of(spec, step.message) if step.mutation in STATE_MUTATIONS else None
+        # After the first message of a burst, the server's answer may be to an earlier one; a
+        # burst the client aborted after was never collected.
+        collected = steps[burst_end(steps, i)].wait or not t.aborted
+        if (
+            wrong is not None
+            and (wrong.close_codes or wrong.replies)
+            and (not i or steps[i - 1].wait)
+            and collected
+        ):
+            allowed, replies, label = set(wrong.close_codes), set(wrong.replies), "a reply"
+        elif spec.invalid.must_reject and step.invalid:
+            allowed, replies, label = codes, errors, "an error reply"
+        else:
             continue
         # In a burst, what the server answers is collected after the burst's last message.
         last = burst_end(steps, i)
@@ -36,18 +55,24 @@ def check_invalid_input(ctx: Context) -> Iterator[Failure]:
             f.index is not None
             and i <= f.index <= last
             and (
-                (f.direction == "recv" and f.name in errors)
-                or (f.direction == "server_close" and f.code in codes)
+                (f.direction == "recv" and f.name in replies)
+                or (f.direction == "server_close" and f.code in allowed)
             )
             for f in t.frames
         )
         if not answered:
+            what = (
+                f"invalid message {i} ({step.mutation}) was not rejected"
+                if step.mutation not in STATE_MUTATIONS
+                else f"message {i} ({step.message}), sent in a state its 'when' excludes "
+                f"({step.mutation}), was not refused"
+            )
             yield Failure(
                 check="invalid_input",
                 error_type="negative_case",
-                message=f"invalid message {i} ({steps[i].mutation}) was not rejected",
-                expected=(f"an error reply ({', '.join(sorted(errors))}) or " if errors else "a ")
-                + f"close with one of {sorted(codes)} within {spec.settings.message_timeout} s",
+                message=what,
+                expected=(f"{label} ({', '.join(sorted(replies))}) or " if replies else "a ")
+                + f"close with one of {sorted(allowed)} within {spec.settings.message_timeout} s",
                 actual="; ".join(f.render() for f in t.frames if f.index == i and f is not frame)
                 or "silence",
                 index=i,
