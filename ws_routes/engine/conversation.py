@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from ws_routes.app.discovery import render_path
 from ws_routes.compile.credentials import Credential
 from ws_routes.compile.route import CompiledMessage, CompiledRoute
+from ws_routes.compile.ties import DUPLICATE_ID
 from ws_routes.spec.model import Kind
 
 __all__ = [
@@ -97,6 +98,8 @@ _STEP = st.integers(0, 2**24 - 1)
 # negative probes already send every mutation family once, and mostly-valid conversations are
 # what reach the states where a mutant hurts), the rest rotate the message pool.
 _SHAPE = st.integers(0, 2**24 - 1)
+# A mutant of a `unique` message reuses an active id (the player picks it) 1 time in 4 at most.
+_DUPLICATE = st.integers(0, 3).map(lambda v: v == 3)
 
 
 def _control(value: int, choices: int, mutating: bool) -> tuple[bool, bool, int, bool]:
@@ -156,6 +159,9 @@ def _plan(
                 message = messages[options[picked]]
                 spec = message.spec
                 if mutate and message.mutants is not None:
+                    if spec.unique and draw(_DUPLICATE):
+                        payload = draw(message.strategy)
+                        return go_on, Step(spec.name, spec.kind, payload, wait, DUPLICATE_ID)
                     mutant = draw(message.mutants)
                     return go_on, Step(
                         spec.name,
