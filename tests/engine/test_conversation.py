@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, find, given, settings
 
 from ws_routes.compile.credentials import Credential
 from ws_routes.compile.route import CompiledRoute, compile_route
+from ws_routes.compile.ties import DUPLICATE_ID
 from ws_routes.engine.conversation import Conversation, Step, conversations, encode_payload
 from ws_routes.spec.model import InvalidSpec, MessageSpec, RouteSpec, Schema, Settings
 
@@ -274,3 +275,29 @@ def test_other_routes_draw_their_steps_up_front() -> None:
         assert conversation.max_steps == len(conversation.steps)
 
     check()
+def test_a_unique_message_sometimes_reuses_an_active_id_on_purpose() -> None:
+    call = MessageSpec(
+        name="call",
+        kind="json",
+        schema=Schema(
+            value={"type": "object", "required": ["id"], "properties": {"id": {"type": "integer"}}}
+        ),
+        correlation="/id",
+        unique=True,
+        reply=("result",),
+    )
+    route = compiled(messages=(call,))
+    duplicates: list[Step] = []
+
+    @settings(FIXED, max_examples=200)
+    @given(conversations(route))
+    def check(conversation: Conversation) -> None:
+        duplicates.extend(s for s in conversation.steps if s.mutation == DUPLICATE_ID)
+
+    check()
+    assert duplicates
+    for step in duplicates:  # a valid message of a unique type: only its id will clash
+        assert step.message == "call"
+        assert not step.invalid
+        assert isinstance(step.payload, dict)
+        assert "id" in step.payload

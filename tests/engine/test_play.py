@@ -16,14 +16,23 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ws_routes.compile import registry as websocket
 from ws_routes.compile.route import CompiledRoute, compile_route
+from ws_routes.compile.ties import DUPLICATE_ID
 from ws_routes.driver.asgi import AsgiTransport
 from ws_routes.driver.loop import LoopThread
 from ws_routes.driver.transcript import Transcript
 from ws_routes.driver.transport import Accepted, Rejected
 from ws_routes.engine.conversation import Conversation, Step, conversations
-from ws_routes.engine.play import run_conversation
+from ws_routes.engine.play import as_sent, run_conversation
 from ws_routes.engine.runner import running_app
-from ws_routes.spec.model import InvalidSpec, MessageSpec, ReplySpec, RouteSpec, Schema, Settings
+from ws_routes.spec.model import (
+    InvalidSpec,
+    MessageSpec,
+    ReplySpec,
+    RouteSpec,
+    Schema,
+    Settings,
+    StreamSpec,
+)
 
 QUICK = Settings(connection_timeout=1.0, message_timeout=0.5)
 SAY = MessageSpec(name="say", kind="text", reply=("echo",))
@@ -439,3 +448,163 @@ def test_a_draw_that_ends_the_run_closes_the_connection_first(
         assert ENDED == ["session"]
 
     loop.call(check)
+# -- replies tied to requests ----------------------------------------------------------------------
+
+
+async def tied(ws: WebSocket) -> None:
+    """Answers each request from a task of its own, after its "delay"; streams "n" items."""
+    await ws.accept()
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def answer(request: dict[str, Any]) -> None:
+        await asyncio.sleep(request.get("delay", 0))
+        if request["op"] == "sub":
+            for i in range(request.get("n", 2)):
+                await ws.send_json({"id": request["id"], "next": i})
+                await asyncio.sleep(0.005)
+            if not request.get("open"):
+                await ws.send_json({"id": request["id"], "done": True})
+        else:
+            await ws.send_json({"id": request["id"], "result": "x"})
+
+    while True:
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        request = json.loads(message["text"])
+        if request["op"] != "notify":
+            tasks.add(asyncio.create_task(answer(request)))
+
+
+TIED_APP = Starlette(routes=[WebSocketRoute("/ws/tied", tied)])
+_RESULT = {
+    "type": "object",
+    "required": ["id", "result"],
+    "properties": {"result": {"type": "string"}},
+}
+TIED = compile_route(
+    RouteSpec(
+        path="/ws/tied",
+        settings=QUICK,
+        messages=(
+            MessageSpec(
+                name="call",
+                kind="json",
+                correlation="/id",
+                unique=True,
+                reply=("first", "error"),
+                schema=Schema(value={"properties": {"id": {"type": "integer", "maximum": 3}}}),
+            ),
+            MessageSpec(name="other", kind="json", correlation="/id", reply=("second",)),
+            MessageSpec(
+                name="sub",
+                kind="json",
+                correlation="/id",
+                unique=True,
+                stream=StreamSpec(items=("next",), end=("done",)),
+            ),
+            MessageSpec(name="notify", kind="json", no_reply=True),
+        ),
+        replies=(
+            # Two types that fit the same frames: the one expected names it.
+            ReplySpec(name="first", kind="json", correlation="/id", schema=Schema(value=_RESULT)),
+            ReplySpec(name="second", kind="json", correlation="/id", schema=Schema(value=_RESULT)),
+            ReplySpec(
+                name="next",
+                kind="json",
+                correlation="/id",
+                schema=Schema(value={"required": ["next"]}),
+            ),
+            ReplySpec(
+                name="done",
+                kind="json",
+                correlation="/id",
+                schema=Schema(value={"required": ["done"]}),
+            ),
+            ReplySpec(
+                name="error", kind="json", error=True, schema=Schema(value={"required": ["error"]})
+            ),
+        ),
+    )
+)
+
+
+@pytest.fixture(scope="module")
+def tied_loop() -> Iterator[tuple[LoopThread, AsgiTransport]]:
+    with running_app(TIED_APP, timeout=2.0) as running:
+        yield running
+
+
+def op(message: str, *, wait: bool = True, mutation: str | None = None, **payload: Any) -> Step:
+    return Step(message, "json", {"op": message, **payload}, wait, mutation)
+
+
+def test_each_request_in_flight_gets_its_reply_waited_for(
+    tied_loop: tuple[LoopThread, AsgiTransport],
+) -> None:
+    t = converse(
+        tied_loop, TIED, op("call", id=1, delay=0.02, wait=False), op("other", id=2, delay=0.001)
+    )
+    assert [(f.data["id"], f.name) for f in t.received] == [(2, "second"), (1, "first")]
+    assert t.missed_replies == []
+
+
+def test_the_last_task_may_leave_two_answers_queued(
+    tied_loop: tuple[LoopThread, AsgiTransport],
+) -> None:
+    # Both tasks wake from the same 1 ms timer: when the count of tasks drops to 0, the second
+    # answer is still queued. It must be read, not taken for a missing reply.
+    t = converse(
+        tied_loop, TIED, op("call", id=1, delay=0.001, wait=False), op("call", id=2, delay=0.001)
+    )
+    assert sorted(f.data["id"] for f in t.received) == [1, 2]
+    assert t.missed_replies == []
+
+
+def test_a_stream_is_waited_for_until_its_end(tied_loop: tuple[LoopThread, AsgiTransport]) -> None:
+    t = converse(tied_loop, TIED, op("sub", id=1, n=3))
+    assert [f.name for f in t.received] == ["next", "next", "next", "done"]
+    assert t.missed_replies == []
+
+
+def test_a_stream_still_open_when_the_app_went_idle_is_missed_at_the_end(
+    tied_loop: tuple[LoopThread, AsgiTransport],
+) -> None:
+    t = converse(tied_loop, TIED, op("sub", id=1, n=1, open=True), op("notify"))
+    assert [f.name for f in t.received] == ["next"]
+    assert t.missed_replies == [(0, ("done",))]
+
+
+def test_a_no_reply_message_is_not_waited_for(tied_loop: tuple[LoopThread, AsgiTransport]) -> None:
+    t = converse(tied_loop, TIED, op("notify"), op("notify"))
+    assert t.received == []
+    assert t.missed_replies == []
+    assert t.elapsed_ms < 1000 * QUICK.message_timeout
+
+
+def test_an_active_unique_id_is_replaced_when_sent_and_reported_as_sent(
+    tied_loop: tuple[LoopThread, AsgiTransport],
+) -> None:
+    steps = (op("call", id=3, delay=0.01, wait=False), op("call", id=3))
+    t = converse(tied_loop, TIED, *steps)
+    assert [f.data["id"] for f in t.sent] == [3, 2]  # 4 is over the schema's maximum
+    assert sorted(f.data["id"] for f in t.received) == [2, 3]
+    assert t.missed_replies == []
+    conversation = Conversation(path="/ws/tied", steps=steps)
+    shown = as_sent(conversation, t)
+    assert [s.payload["id"] for s in shown.steps] == [3, 2]
+    assert shown.steps[0] is steps[0]
+    assert as_sent(shown, t) is shown  # nothing left to rewrite
+
+
+def test_a_duplicate_id_step_sends_an_active_id_on_purpose(
+    tied_loop: tuple[LoopThread, AsgiTransport],
+) -> None:
+    t = converse(
+        tied_loop,
+        TIED,
+        op("sub", id=0, n=1, delay=0.01, wait=False),
+        op("call", id=1, mutation=DUPLICATE_ID),
+    )
+    assert [f.data["id"] for f in t.sent] == [0, 0]
+    assert t.sent[1].mutation == DUPLICATE_ID

@@ -46,6 +46,7 @@ def no_example_db() -> Iterator[None]:
         yield
 
 
+@pytest.mark.usefixtures("no_example_db")  # a bug an earlier run saved would be replayed first
 def test_failure_is_shrunk_to_a_minimal_conversation() -> None:
     result = run(compiled("/ws/short"), max_examples=100)
     failed = result.failure

@@ -328,6 +328,25 @@ def test_replay_snippet_names_the_message_types_it_sends() -> None:
     assert [m[0] for m in keywords["messages"]] == ["join", "leave"]
 
 
+def test_replay_snippet_keeps_bursts_and_mutations() -> None:
+    # Without the burst the second request is sent after the first one's reply: a correlation
+    # bug that needs two requests in flight would not reproduce.
+    steps = (
+        Step("call", "json", {"id": 1}, wait=False),
+        Step("call", "json", {"id": 1}, wait=False, mutation="duplicate_id"),
+        Step("call", "json", {"id": 2}),
+    )
+    keywords = {
+        k.arg: ast.literal_eval(k.value)
+        for k in call_of(replay_snippet("app:app", conversation(steps=steps))).keywords
+    }
+    assert keywords["messages"] == [
+        ("call", "json", {"id": 1}, {"wait": False}),
+        ("call", "json", {"id": 1}, {"mutation": "duplicate_id", "invalid": False, "wait": False}),
+        ("call", "json", {"id": 2}),
+    ]
+
+
 def test_replay_snippet_without_messages_or_options() -> None:
     call = call_of(replay_snippet("app:app", Conversation(path="/ws")))
     assert {k.arg: ast.literal_eval(k.value) for k in call.keywords} == {"messages": []}

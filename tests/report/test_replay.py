@@ -172,6 +172,15 @@ def test_replay_snippet_from_a_report_reproduces_a_missing_reply(
     assert "FAILED reply_expected: no ack reply to message 1" in capsys.readouterr().out
 
 
+def test_replay_sends_a_burst_as_a_burst(spec_file: str) -> None:
+    messages = [
+        ("join", "json", {}, {"wait": False}),
+        ("join", "json", {}),
+    ]
+    transcript, _ = replay(APP, "/ws/chat", messages, spec=spec_file, out=io.StringIO())
+    assert [f.direction for f in transcript.frames[:3]] == ["send", "send", "recv"]
+
+
 def test_replay_fills_the_handshake(spec_file: str) -> None:
     out = io.StringIO()
     transcript, failures = replay(

@@ -13,6 +13,7 @@ a distinct private-use character of plane 15, which keeps lengths, types and dis
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +24,14 @@ import jsonschema_rs
 
 from ws_routes.spec.model import Schema
 
-__all__ = ["ReplyValidator", "reply_validator", "without_surrogates"]
+__all__ = [
+    "NOT_JSON",
+    "ReplyValidator",
+    "parse_json",
+    "reply_validator",
+    "strict_json",
+    "without_surrogates",
+]
 
 # Reasons are previews: jsonschema-rs quotes the whole instance in some of its messages.
 _REASON_CHARS = 300
@@ -137,3 +145,48 @@ def reply_validator(schema: Schema | None) -> ReplyValidator:
         py = jsonschema.validators.validator_for(value)(value)
         return ReplyValidator(py.is_valid, _py_errors(py))
     return ReplyValidator(rs.is_valid, _rs_errors(rs))
+
+
+# -- reading a received text frame as JSON --------------------------------------------------------
+
+NOT_JSON = object()
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON (RFC 8259); JSON.parse rejects it")
+
+
+# Built once: json.loads with any keyword builds a decoder per call, twice the cost of a parse,
+# and every received text frame is parsed here.
+_STRICT = json.JSONDecoder(parse_constant=_not_json)
+
+
+# Integers longer than Python's int-to-string limit (4300 digits) are JSON all the same; read
+# them as JSON.parse does, as a double. Only on retry: a parse_int hook slows every parse.
+def _int_or_double(digits: str) -> int | float:
+    return int(digits) if len(digits) <= 4000 else float(digits)
+
+
+_BIG_INTS = json.JSONDecoder(parse_constant=_not_json, parse_int=_int_or_double)
+
+
+def strict_json(data: str | bytes) -> Any:
+    """``json.loads`` without Python's NaN and Infinity extension, which browsers refuse.
+
+    Raises ValueError for text that is not JSON, RecursionError for JSON nested deeper than
+    Python's parser goes.
+    """
+    text = data.decode("utf-8") if isinstance(data, bytes) else data
+    try:
+        return _STRICT.decode(text)
+    except ValueError as exc:
+        if "integer string conversion" not in str(exc):
+            raise
+    return _BIG_INTS.decode(text)
+
+
+def parse_json(data: str | bytes) -> Any:
+    try:
+        return strict_json(data)
+    except (ValueError, RecursionError):
+        return NOT_JSON

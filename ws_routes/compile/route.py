@@ -11,7 +11,7 @@ import json
 import re
 import string
 import warnings
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -19,7 +19,14 @@ from hypothesis import strategies as st
 
 from ws_routes import generate
 from ws_routes.compile.registry import strategy_for
-from ws_routes.compile.replies import ReplyValidator, reply_validator
+from ws_routes.compile.replies import (
+    NOT_JSON,
+    ReplyValidator,
+    parse_json,
+    reply_validator,
+    strict_json,
+)
+from ws_routes.compile.ties import Ties, compile_ties
 from ws_routes.errors import (
     Location,
     SchemaCompileError,
@@ -39,6 +46,7 @@ __all__ = [
     "compile_route",
     "converters_of",
     "resolve_strategy",
+    "strict_json",
 ]
 
 _PARAM_RE = re.compile(r"{([^}:]+)(?::([^}]+))?}")
@@ -101,29 +109,55 @@ class CompiledRoute:
     # Kinds with a strategy registered for this route: anything of that kind may be valid.
     registered_kinds: frozenset[Kind] = frozenset()
 
-    def classify(self, kind: Kind, data: str | bytes) -> tuple[str | None, Kind, Any]:
+    # The route's correlation keys (ws_routes.compile.ties); empty when it declares none.
+    ties: Ties = field(default_factory=Ties)
+
+    def classify(
+        self, kind: Kind, data: str | bytes, prefer: Collection[str] = ()
+    ) -> tuple[str | None, Kind, Any]:
         """Match a received frame against the declared replies.
 
         Returns (reply name or None, the kind it was read as, the value it was checked as):
-        text frames are read as JSON when the route declares JSON replies and they parse.
+        text frames are read as JSON when the route declares JSON replies and they parse. The
+        first declared reply it matches names it, unless it also matches one of the same kind
+        in ``prefer`` (what is expected now): a frame that fits two types is the expected one.
         """
-        if kind == "bytes":
+        name, read, value = self._first_match(kind, data)
+        if name is not None and prefer and name not in prefer:
             for reply in self.replies:
+                if reply.spec.name in prefer and reply.spec.kind == read and reply.is_valid(value):
+                    return reply.spec.name, read, value
+        return name, read, value
+
+    def _first_match(self, kind: Kind, data: str | bytes) -> tuple[str | None, Kind, Any]:
+        replies = self.replies
+        if kind == "bytes":
+            for reply in replies:
                 if reply.spec.kind == "bytes" and reply.is_valid(data):
                     return reply.spec.name, "bytes", data
             return None, "bytes", data
         # Parsed once, up front: a frame is checked against every reply on the hot path.
-        json_replies = any(r.spec.kind == "json" for r in self.replies)
-        parsed: Any = _parse_json(data) if json_replies else _NOT_JSON
-        for reply in self.replies:
+        json_replies = any(r.spec.kind == "json" for r in replies)
+        parsed: Any = parse_json(data) if json_replies else NOT_JSON
+        for reply in replies:
             if reply.spec.kind == "text":
                 if reply.is_valid(data):
                     return reply.spec.name, "text", data
-            elif reply.spec.kind == "json" and parsed is not _NOT_JSON and reply.is_valid(parsed):
+            elif reply.spec.kind == "json" and parsed is not NOT_JSON and reply.is_valid(parsed):
                 return reply.spec.name, "json", parsed
-        if parsed is not _NOT_JSON:
+        if parsed is not NOT_JSON:
             return None, "json", parsed
         return None, "text", data
+
+    def satisfies(self, name: str | None, kind: Kind, value: Any, names: Collection[str]) -> bool:
+        """Whether a received frame (as :meth:`classify` read it) is one of the reply types
+        ``names``: its own type, or any other it also matches."""
+        if name in names:
+            return True
+        return any(
+            r.spec.name in names and r.spec.kind == kind and r.is_valid(value)
+            for r in self.replies
+        )
 
 
 def _size_errors(reply: ReplySpec, value: Any) -> list[str]:
@@ -136,49 +170,6 @@ def _size_errors(reply: ReplySpec, value: Any) -> list[str]:
     if reply.max_size is not None and size > reply.max_size:
         return [f"{size} bytes, more than max_size {reply.max_size}"]
     return []
-
-
-_NOT_JSON = object()
-
-
-def _not_json(constant: str) -> Any:
-    raise ValueError(f"{constant} is not JSON (RFC 8259); JSON.parse rejects it")
-
-
-# Built once: json.loads with any keyword builds a decoder per call, twice the cost of a parse,
-# and every received text frame is parsed here.
-_STRICT = json.JSONDecoder(parse_constant=_not_json)
-
-
-# Integers longer than Python's int-to-string limit (4300 digits) are JSON all the same; read
-# them as JSON.parse does, as a double. Only on retry: a parse_int hook slows every parse.
-def _int_or_double(digits: str) -> int | float:
-    return int(digits) if len(digits) <= 4000 else float(digits)
-
-
-_BIG_INTS = json.JSONDecoder(parse_constant=_not_json, parse_int=_int_or_double)
-
-
-def strict_json(data: str | bytes) -> Any:
-    """``json.loads`` without Python's NaN and Infinity extension, which browsers refuse.
-
-    Raises ValueError for text that is not JSON, RecursionError for JSON nested deeper than
-    Python's parser goes.
-    """
-    text = data.decode("utf-8") if isinstance(data, bytes) else data
-    try:
-        return _STRICT.decode(text)
-    except ValueError as exc:
-        if "integer string conversion" not in str(exc):
-            raise
-    return _BIG_INTS.decode(text)
-
-
-def _parse_json(data: str | bytes) -> Any:
-    try:
-        return strict_json(data)
-    except (ValueError, RecursionError):
-        return _NOT_JSON
 
 
 def _inside(schema: Schema, pointer: str) -> Location:
@@ -492,6 +483,7 @@ def compile_route(
         converters=converters,
         first_message=first_message,
         registered_kinds=registered_kinds,
+        ties=compile_ties(route),
     )
     # Only once the whole route compiled: a route that fails to compile reports that instead.
     _warn_unknown_formats(unknown)

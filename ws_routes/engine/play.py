@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import time
+from collections.abc import Collection
 from dataclasses import replace
 
 from ws_routes.compile.route import CompiledRoute
@@ -25,10 +26,11 @@ from ws_routes.driver.transport import (
     Transport,
 )
 from ws_routes.engine.conversation import Conversation, Step, encode_payload
+from ws_routes.engine.operations import Ledger
 from ws_routes.engine.protocol import STATE_MUTATIONS, ProtocolState, follows_protocol
 from ws_routes.spec.model import Kind
 
-__all__ = ["run_conversation"]
+__all__ = ["as_sent", "run_conversation"]
 
 
 _BACKGROUND_POLL = 0.05
@@ -50,6 +52,8 @@ def _record(
     events: list[Event],
     index: int | None,
     clock: _Clock,
+    ledger: Ledger | None = None,
+    prefer: Collection[str] = (),
 ) -> None:
     for event in events:
         if isinstance(event, ServerClose):
@@ -67,33 +71,44 @@ def _record(
         raw_kind: Kind = "text" if isinstance(event, TextFrame) else "bytes"
         if not transcript.room_for(len(event.data)):
             continue  # over the conversation's cap (Transcript.room_for): counted, not stored
-        name, kind, value = route.classify(raw_kind, event.data)
-        transcript.frames.append(
-            Frame(
-                direction="recv",
-                kind=kind,
-                data=value,
-                name=name,
-                index=index,
-                elapsed_ms=clock.ms(),
-            )
+        name, kind, value = route.classify(raw_kind, event.data, prefer)
+        frame = Frame(
+            direction="recv", kind=kind, data=value, name=name, index=index, elapsed_ms=clock.ms()
         )
+        if ledger is not None:
+            # Named as the operation it answers expected it, where it fits several types.
+            frame = replace(frame, name=ledger.received(frame).name or name)
+        transcript.frames.append(frame)
 
 
 def _unanswered(
-    expected: list[tuple[int, tuple[str, ...]]], replies: list[str]
+    route: CompiledRoute, expected: list[tuple[int, tuple[str, ...]]], replies: list[Frame]
 ) -> list[tuple[int, tuple[str, ...]]]:
-    """Match each expectation, in order, to a distinct reply of one of its names."""
+    """Match each expectation, in order, to a distinct reply of one of its types (a reply is
+    of every type it matches: two overlapping types must not make a right answer wrong)."""
     pool = list(replies)
     missing = []
     for index, names in expected:
-        for i, name in enumerate(pool):
-            if name in names:
+        for i, f in enumerate(pool):
+            if f.name in names or route.satisfies(f.name, f.kind or "text", f.data, names):
                 del pool[i]
                 break
         else:
             missing.append((index, names))
     return missing
+
+
+def as_sent(conversation: Conversation, transcript: Transcript) -> Conversation:
+    """``conversation`` with the payloads the transcript says were sent: an id rewritten at send
+    time (``unique``) is what reports must print and replays send."""
+    sent = {f.index: f.data for f in transcript.sent}
+    steps = tuple(
+        replace(s, payload=sent[i]) if i in sent and sent[i] is not s.payload else s
+        for i, s in enumerate(conversation.steps)
+    )
+    if all(a is b for a, b in zip(steps, conversation.steps, strict=True)):
+        return conversation
+    return replace(conversation, steps=steps)
 
 
 async def _collect(
@@ -103,29 +118,41 @@ async def _collect(
     index: int | None,
     expected: list[tuple[int, tuple[str, ...]]],
     clock: _Clock,
+    ledger: Ledger | None = None,
 ) -> list[tuple[int, tuple[str, ...]]]:
-    """Settle, then wait out ``message_timeout`` only while an expected reply is missing and the
-    app still has background tasks that could send it."""
+    """Settle, then wait out ``message_timeout`` only while an expected reply (or a correlated
+    request's reply, or a stream's end) is missing and the app still has background tasks
+    that could send it."""
     timeout = route.spec.settings.message_timeout
     deadline = time.perf_counter() + timeout
     start = len(transcript.frames)
+    # What is expected names a frame that fits several reply types (only those can overlap).
+    prefer: Collection[str] = ()
+    if len(route.replies) > 1:
+        prefer = {n for _, names in expected for n in names} | (ledger.awaited() if ledger else set())
     events, _quiet = await conn.settle(timeout)
-    _record(route, transcript, events, index, clock)
+    _record(route, transcript, events, index, clock, ledger, prefer)
 
-    def names() -> list[str]:
-        return [f.name for f in transcript.frames[start:] if f.direction == "recv" and f.name]
+    def unanswered() -> list[tuple[int, tuple[str, ...]]]:
+        replies = [f for f in transcript.frames[start:] if f.direction == "recv"]
+        return _unanswered(route, expected, replies)
 
-    missing = _unanswered(expected, names())
-    while missing and conn.server_close is None and conn.background_tasks > 0:
+    missing = unanswered()
+    while (missing or (ledger is not None and ledger.waiting())) and conn.server_close is None:
         remaining = deadline - time.perf_counter()
         if remaining <= 0:
             break
-        # Short waits, so a background task that ends without sending ends the wait too.
-        event = await conn.receive(min(remaining, _BACKGROUND_POLL))
+        # Short waits, so a background task that ends without sending ends the wait too. The
+        # last task may end having sent more than one frame: read what is queued before giving
+        # up (two requests in flight, the second answer is still there when the task count is 0).
+        tasks = conn.background_tasks
+        event = await conn.receive(min(remaining, _BACKGROUND_POLL) if tasks else 0.0)
         if event is None:
+            if not tasks:
+                break
             continue
-        _record(route, transcript, [event], index, clock)
-        missing = _unanswered(expected, names())
+        _record(route, transcript, [event], index, clock, ledger, prefer)
+        missing = unanswered()
     return missing
 
 
@@ -165,6 +192,8 @@ async def run_conversation(
         return transcript
 
     replies_expected = {m.spec.name: m.spec.reply for m in route.messages}
+    # Only for routes whose spec ties replies to requests: the others take the path of old.
+    ledger = Ledger(route) if route.ties.used else None
     # With invalid.must_reject, an invalid message must be answered by an error reply (or a
     # close, which ends the waiting anyway): wait for one as for an expected reply.
     rejection = (
@@ -189,7 +218,7 @@ async def run_conversation(
             # What the server sent before closing (data, the close frame) is still queued when
             # no step collected it: record it, or a server that closes at once looks silent.
             events, _ = await conn.settle(settings.message_timeout)
-            _record(route, transcript, events, index - 1 if index else None, clock)
+            _record(route, transcript, events, index - 1 if index else None, clock, ledger)
             left = "no more messages sent" if source else f"{last - index + 1} message(s) not sent"
             transcript.frames.append(
                 Frame(direction="note", data=f"server closed: {left}", index=index)
@@ -209,7 +238,15 @@ async def run_conversation(
             break
         if source is not None and source.finished:
             last = index
-        wire = encode_payload(step.kind, step.payload)
+        payload = step.payload
+        if ledger is not None:
+            payload = ledger.prepare(step.message, payload, step.mutation)
+            if payload is None:  # a unique id that has no unused value left in its schema
+                transcript.frames.append(
+                    Frame(direction="note", data=f"message {index} not sent: no id free", index=index)
+                )
+                continue
+        wire = encode_payload(step.kind, payload)
         if isinstance(wire, bytes):
             await conn.send_bytes(wire)
         else:
@@ -219,7 +256,7 @@ async def run_conversation(
             Frame(
                 direction="send",
                 kind=step.kind,
-                data=step.payload,
+                data=payload,
                 name=step.message,
                 index=index,
                 elapsed_ms=clock.ms(),
@@ -229,24 +266,29 @@ async def run_conversation(
         )
         if state is not None:
             _note_state(transcript, index, state.sent(step.message, valid=step.mutation is None))
-        if step.mutation is None:
-            reply = replies_expected.get(step.message, ())
-            if reply:
-                expected.append((index, reply))
-        elif step.invalid and rejection:
+        if ledger is not None:  # a correlated request's reply is the ledger's to wait for
+            reply = ledger.sent(index, step.message, payload, step.mutation)
+        else:
+            reply = replies_expected.get(step.message, ()) if step.mutation is None else ()
+        if reply:
+            expected.append((index, reply))
+        elif step.mutation is not None and step.invalid and rejection:
             rejections.append((index, rejection))
             expected.append(rejections[-1])
         # An abort right after a burst drops the connection while the app is still busy.
         if step.wait or (index == last and not aborting):
-            missing = await _collect(conn, route, transcript, index, expected, clock)
+            missing = await _collect(conn, route, transcript, index, expected, clock, ledger)
             transcript.missed_replies.extend(m for m in missing if m not in rejections)
+            if ledger is not None:
+                final = index == last and not conn.background_tasks
+                transcript.missed_replies.extend(ledger.missed(final=final))
             expected = []
         if conn.app_error is not None and transcript.app_error is None:
             transcript.app_error, transcript.app_error_index = conn.app_error, index
             transcript.app_error_phase = "conversation"
     if index is None:
         events, _ = await conn.settle(settings.message_timeout)
-        _record(route, transcript, events, None, clock)
+        _record(route, transcript, events, None, clock, ledger)
     if state is not None:
         _note_state(transcript, index, *state.observe(transcript.frames))
 

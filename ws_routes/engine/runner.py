@@ -38,7 +38,7 @@ from ws_routes.engine.findings import (
     failure_type,
     hang_failure,
 )
-from ws_routes.engine.play import run_conversation
+from ws_routes.engine.play import as_sent, run_conversation
 from ws_routes.engine.probes import Probe, build_probes, lint_warnings, run_probe
 from ws_routes.engine.result import RouteResult, untested_reason
 from ws_routes.engine.search import SEARCHES, hypothesis_test, run_search, search_budget
@@ -236,6 +236,8 @@ class RouteRunner:
             raise self._blocked(exc, transcript, conversation) from None
         # What was sent: drawn steps (a protocol's) become fixed ones for the checks and reports.
         conversation = conversation.recorded()
+        if self.route.ties.used:  # ids rewritten at send time: what reports print, replays send
+            conversation = as_sent(conversation, transcript)
         stats.messages += transcript.messages_sent
         close = transcript.server_close()
         if (

@@ -17,6 +17,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from ws_routes.compile.route import CompiledMessage, CompiledRoute
+from ws_routes.compile.ties import DUPLICATE_ID
 from ws_routes.engine.protocol import STATE_MUTATIONS, ProtocolState
 from ws_routes.spec.model import Kind
 
@@ -56,6 +57,10 @@ _STEP = st.integers(0, 2**24 - 1)
 _SHAPE = st.integers(0, 2**24 - 1)
 
 
+# A mutant of a `unique` message reuses an active id (the player picks it) 1 time in 4 at most.
+_DUPLICATE = st.integers(0, 3).map(lambda v: v == 3)
+
+
 def _control(value: int, choices: int, mutating: bool) -> tuple[bool, bool, int, bool]:
     """Go on, wait, the index of the option picked, mutate: decoded from one ``_STEP`` draw."""
     go_on = value & 7 != 0
@@ -76,6 +81,10 @@ def _draw_step(draw: st.DrawFn, message: CompiledMessage, wait: bool, mutate: bo
     """A step sending ``message``: a mutant of it when ``mutate`` and it has mutants."""
     spec = message.spec
     if mutate and message.mutants is not None:
+        if spec.unique and draw(_DUPLICATE):
+            # The player puts an active id in it: a server may refuse a duplicate (negative case).
+            payload = draw(message.strategy)
+            return Step(spec.name, spec.kind, payload, wait, DUPLICATE_ID, family=DUPLICATE_ID)
         mutant = draw(message.mutants)
         return Step(
             spec.name,

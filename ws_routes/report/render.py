@@ -18,7 +18,7 @@ from ws_routes.driver.transport import Accepted, Rejected
 from ws_routes.engine.stats import RouteStats
 
 if TYPE_CHECKING:
-    from ws_routes.engine.conversation import Conversation
+    from ws_routes.engine.conversation import Conversation, Step
 
 __all__ = [
     "render_failure",
@@ -193,21 +193,26 @@ def _connection_end(t: Transcript) -> tuple[str, str]:
     return "open", "None"
 
 
+def _snippet_step(step: Step) -> str:
+    extra: dict[str, object] = {}
+    if step.mutation is not None:
+        extra = {"mutation": step.mutation, "invalid": step.invalid}
+    if not step.wait:  # a burst: the next message goes at once, as in the run
+        extra["wait"] = False
+    if extra:
+        return f"({step.message!r}, {step.kind!r}, {step.payload!r}, {extra!r})"
+    if step.message == step.kind:
+        return f"({step.kind!r}, {step.payload!r})"
+    return f"({step.message!r}, {step.kind!r}, {step.payload!r})"
+
+
 def replay_snippet(app: str, conversation: Conversation, *, spec: str | None = None) -> str:
     """A standalone script that replays ``conversation`` against ``app`` and prints the transcript.
 
     Steps are ``(kind, payload)``, or ``(message, kind, payload)`` when the message type is not
     just its kind: replay needs the name to expect the same replies (``reply: [...]``).
     """
-    steps = ",\n".join(
-        f"        ({step.message!r}, {step.kind!r}, {step.payload!r}, "
-        f"{{'mutation': {step.mutation!r}, 'invalid': {step.invalid!r}}})"
-        if step.mutation is not None
-        else f"        ({step.kind!r}, {step.payload!r})"
-        if step.message == step.kind
-        else f"        ({step.message!r}, {step.kind!r}, {step.payload!r})"
-        for step in conversation.steps
-    )
+    steps = ",\n".join(f"        {_snippet_step(step)}" for step in conversation.steps)
     args = [
         f"    {app!r}",
         f"    {conversation.path!r}",

@@ -80,7 +80,14 @@ def _steps(route: CompiledRoute, messages: Sequence[Item]) -> tuple[Step, ...]:
                 + f"; its messages: {known}"
             )
         steps.append(
-            Step(name, kind, payload, mutation=mutation, invalid=bool(negative.get("invalid")))
+            Step(
+                name,
+                kind,
+                payload,
+                wait=bool(negative.get("wait", True)),
+                mutation=mutation,
+                invalid=bool(negative.get("invalid")),
+            )
         )
     return tuple(steps)
 
@@ -103,7 +110,8 @@ def replay(
         app: an ASGI app, or its import path ``"module:attribute"``.
         path: the concrete path, e.g. ``/ws/chat/general``.
         messages: ``(kind, payload)`` or ``(message name, kind, payload)``, in order; a negative
-            step adds ``{"mutation": "...", "invalid": True}`` as a fourth item.
+            step adds ``{"mutation": "...", "invalid": True}`` as a fourth item, a step sent in a
+            burst (the next one follows without waiting for replies) ``{"wait": False}``.
         close_code: how the client closes; None drops the connection without a close frame.
         spec: a spec file, so replies are matched and checked as in the pytest run.
         out: where to print (default stdout); pass ``io.StringIO()`` to capture.

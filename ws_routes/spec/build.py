@@ -18,6 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from ws_routes.errors import Location, SpecError, did_you_mean, pointer_join
+from ws_routes.spec.correlated import (
+    case_schemas,
+    check_correlation,
+    message_fields,
+    reply_fields,
+)
 from ws_routes.spec.metavalidate import Problem, check_user_schema
 from ws_routes.spec.model import (
     ALWAYS_INVALID_CLOSE_CODES,
@@ -148,6 +154,8 @@ def _user_schemas(route: Mapping[str, Any], pointer: str) -> list[tuple[str, Any
             found.append(
                 (pointer_join(pointer, group, name, "schema"), _mapping(item).get("schema"))
             )
+    for name, item in _mapping(route.get("messages")).items():
+        found += case_schemas(_mapping(item), pointer_join(pointer, "messages", name))
     return [(p, s) for p, s in found if isinstance(s, (bool, Mapping))]
 
 
@@ -300,6 +308,7 @@ def _check_route(path: str, raw: Any, pointer: str, ctx: SpecContext) -> list[Sp
     ):
         codes = _mapping(route.get(parents[0])).get(key) if parents else route.get(key)
         errors += check_close_codes(codes, pointer_join(pointer, *parents, key), ctx)
+    errors += check_correlation(route, pointer, ctx)
     for schema_pointer, schema in _user_schemas(route, pointer):
         errors += _check_schema(schema_pointer, schema, ctx)
     return errors + check_states(route, pointer, ctx)
@@ -372,6 +381,7 @@ def _build_route(
                 max_size=_optional_int(raw.get("max_size")),
                 location=ctx.locate(at),
                 **message_state(raw),
+                **message_fields(raw, at, ctx),
             )
         )
     replies = []
@@ -387,6 +397,7 @@ def _build_route(
                 max_size=_optional_int(raw.get("max_size")),
                 location=ctx.locate(at),
                 **reply_state(raw),
+                **reply_fields(raw),
             )
         )
     auth = None

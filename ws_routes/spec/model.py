@@ -21,12 +21,14 @@ __all__ = [
     "InvalidSpec",
     "Kind",
     "MessageSpec",
+    "ReplyCase",
     "ReplySpec",
     "RouteSpec",
     "Schema",
     "Settings",
     "Spec",
     "WrongState",
+    "StreamSpec",
     "default_route",
 ]
 
@@ -43,6 +45,10 @@ CHECK_NAMES: tuple[str, ...] = (
     "subprotocol_negotiation",
     "reply_schema",
     "undocumented_reply",
+    "correlation",
+    "no_reply",
+    "echo",
+    "stream",
     "reply_expected",
     "close_code",
     "close_before_return",
@@ -106,11 +112,34 @@ class WrongState:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StreamSpec:
+    """A request answered by a stream: replies of ``items`` zero or more times, then one of ``end``."""
+
+    items: tuple[str, ...] = ()
+    end: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplyCase:
+    """When a message matches ``match`` (a JSON Schema), it expects one of ``reply`` instead."""
+
+    match: Schema
+    reply: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MessageSpec:
     """A message type a client may send.
 
     Exactly one source of values applies: ``strategy`` (an import path to a Hypothesis strategy),
     else ``schema``, else the kind's default (any text / any JSON / any bytes within size bounds).
+
+    Replies tied to requests (all off by default): ``correlation`` is a JSON pointer to the
+    request's id, which ``unique`` keeps distinct among active operations; ``stream`` replaces
+    ``reply`` for a request answered by a stream; ``no_reply`` says nothing may answer it;
+    ``ends`` names the message whose active operation with the same id this one ends; ``echo``
+    maps reply pointers to message pointers whose values must be equal; ``cases`` choose the
+    expected replies by content (the first matching case wins, else ``reply``).
     """
 
     name: str
@@ -127,6 +156,13 @@ class MessageSpec:
     goto: str | None = None
     wrong_state: WrongState | None = None
     use: Mapping[str, str] = field(default_factory=dict)
+    correlation: str | None = None
+    unique: bool = False
+    stream: StreamSpec | None = None
+    no_reply: bool = False
+    ends: str | None = None
+    echo: Mapping[str, str] = field(default_factory=dict)
+    cases: tuple[ReplyCase, ...] = ()
     location: Location = field(default_factory=Location, compare=False)
 
 
@@ -135,6 +171,7 @@ class ReplySpec:
     """A message type the server may send. ``error`` marks replies that report bad input.
 
     ``min_size`` and ``max_size`` bound a bytes reply's length in bytes (bytes take no schema).
+    ``correlation`` is a JSON pointer to the id of the request a reply answers.
     """
 
     name: str
@@ -146,6 +183,7 @@ class ReplySpec:
     # Protocol state: receiving it moves to this state; value name -> pointer to remember.
     goto: str | None = None
     capture: Mapping[str, str] = field(default_factory=dict)
+    correlation: str | None = None
     location: Location = field(default_factory=Location, compare=False)
 
 

@@ -71,6 +71,8 @@ def test_the_round_trip_through_json(tmp_path: Path) -> None:
     assert round_trip(spec, tmp_path, ".json") == dataclasses.replace(spec, source=None)
 
 
+# The keys that tie replies to requests (issue 13): AsyncAPI's correlationId and operation replies
+# carry them once the importer and exporter learn them; until then they are not round-tripped.
 def unset(value: Any, default: Any) -> list[str]:
     """The compared fields of a dataclass that still have their default value."""
     return [
@@ -81,7 +83,11 @@ def unset(value: Any, default: Any) -> list[str]:
 
 
 # The protocol state keys (issue 13) do not travel through AsyncAPI yet: its item 7 adds them.
-NOT_EXPORTED = {"states", "opening", "when", "goto", "wrong_state", "use", "capture"}
+# The protocol keys have no AsyncAPI form yet (issue 13, item 7).
+NOT_EXPORTED = {
+    *("states", "opening", "when", "goto", "wrong_state", "use", "capture"),
+    *("correlation", "unique", "stream", "no_reply", "ends", "echo", "cases"),
+}
 
 
 def test_the_every_field_spec_sets_every_field() -> None:

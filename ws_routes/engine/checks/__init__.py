@@ -3,8 +3,8 @@
 Each check has a name (reports print it; ``settings.checks`` switches it off) and only reads the
 transcript, so checks are cheap and can be tested without an app.
 
-The checks live in one module per family (crashes, handshake, replies, closing, negative), all
-built on ``common``; this module holds their order, which is the order failures are reported in.
+The checks live in one module per family (crashes, handshake, replies, correlation, closing,
+negative), all built on ``common``; this module holds their order, which is the order failures are reported in.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ws_routes.engine.checks.closing import (
     is_benign_disconnect,
 )
 from ws_routes.engine.checks.common import Context, is_server_error_close, valid_close_code
+from ws_routes.engine.checks.correlation import TIE_CHECKS, check_ties
 from ws_routes.engine.checks.crashes import (
     check_flood,
     check_no_hang,
@@ -52,6 +53,7 @@ CHECKS: tuple[tuple[str, Callable[[Context], Iterator[Failure]]], ...] = (
     ("handshake", check_handshake),
     ("subprotocol_negotiation", check_subprotocol),
     ("reply_schema", check_replies),  # also yields undocumented_reply, switched separately
+    ("correlation", check_ties),  # also yields no_reply, echo and stream, switched separately
     ("reply_expected", check_reply_expected),
     ("close_code", check_close_code),
     ("close_before_return", check_close_before_return),
@@ -62,6 +64,11 @@ CHECKS: tuple[tuple[str, Callable[[Context], Iterator[Failure]]], ...] = (
 )
 
 
+# The other names a check yields failures of: it runs while any of its names is enabled.
+_FAMILIES = {"reply_schema": ("undocumented_reply",), "correlation": TIE_CHECKS[1:]}
+_GATED = tuple((name, check, _FAMILIES.get(name, ())) for name, check in CHECKS)
+
+
 def evaluate(
     route: CompiledRoute, conversation: Conversation, transcript: Transcript
 ) -> list[Failure]:
@@ -69,14 +76,8 @@ def evaluate(
     settings = route.spec.settings
     ctx = Context(route, conversation, transcript)
     failures: list[Failure] = []
-    for name, check in CHECKS:
-        if name == "reply_schema":
-            if not (
-                settings.check_enabled("reply_schema")
-                or settings.check_enabled("undocumented_reply")
-            ):
-                continue
-        elif not settings.check_enabled(name):
+    for name, check, family in _GATED:
+        if not settings.check_enabled(name) and not any(map(settings.check_enabled, family)):
             continue
         failures.extend(check(ctx))
     if any(step.mutation for step in conversation.steps):

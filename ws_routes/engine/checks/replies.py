@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-from ws_routes.compile.route import strict_json
+from ws_routes.compile.replies import strict_json
+from ws_routes.compile.ties import MISSING, pointer_get
 from ws_routes.driver.transcript import Failure, Frame, printable
 from ws_routes.engine.checks.common import Context, answers_invalid, burst_end, last_sent
 
@@ -92,11 +94,39 @@ def _json_error(data: object) -> str:
     return "valid JSON"  # not reached: the frame was read as text because it did not parse
 
 
+def _streams(ctx: Context) -> dict[int, Any]:
+    """Message index -> correlation value, for the sent messages that opened a stream."""
+    if not ctx.route.ties.used:
+        return {}
+    ties, out = ctx.route.ties.messages, {}
+    for frame in ctx.transcript.sent:
+        spec = ties[frame.name].spec if frame.name is not None and frame.name in ties else None
+        if spec is not None and spec.stream is not None and spec.correlation is not None:
+            out[frame.index or 0] = pointer_get(frame.data, spec.correlation)
+    return out
+
+
+def _request_id(ctx: Context, index: int) -> str:
+    """The " with id 7" of a correlated request's description ("" for the others)."""
+    sent = last_sent(ctx.transcript, index)
+    ties = ctx.route.ties.messages.get(sent.name or "") if sent is not None else None
+    if sent is None or ties is None or ties.spec.correlation is None:
+        return ""
+    value = pointer_get(sent.data, ties.spec.correlation)
+    return "" if value is MISSING else f" with id {value!r}"
+
+
 def check_reply_expected(ctx: Context) -> Iterator[Failure]:
     t = ctx.transcript
     close = t.server_close()
     steps = ctx.conversation.steps
     unrecognised = {f.index for f in t.received if f.name is None}
+    streams = _streams(ctx)
+
+    def window_end(index: int) -> int:
+        # A stream's end may come any time after its request; a reply within its burst's collect.
+        return (t.frames[-1].index or index) if index in streams else burst_end(steps, index)
+
     missed = [
         (index, names)
         for index, names in t.missed_replies
@@ -105,7 +135,7 @@ def check_reply_expected(ctx: Context) -> Iterator[Failure]:
         if (
             close is None
             or close.index is None
-            or not index <= close.index <= burst_end(steps, index)
+            or not index <= close.index <= window_end(index)
         )
         # A reply came but matched no declared one: reply_schema (or undocumented_reply) says so.
         and not any(index <= i <= burst_end(steps, index) for i in unrecognised if i is not None)
@@ -113,12 +143,24 @@ def check_reply_expected(ctx: Context) -> Iterator[Failure]:
     if missed:
         index, names = missed[0]
         timeout = ctx.route.spec.settings.message_timeout
+        either = " or ".join(names)
+        if index in streams:
+            message = (
+                f"the stream of message {index}{_request_id(ctx, index)} never ended "
+                f"(no {either})"
+            )
+            expected = f"the stream to end with {' or '.join(map(repr, names))}"
+            actual = "the server went idle with the stream still open"
+        else:
+            message = f"no {either} reply{_request_id(ctx, index)} to message {index}"
+            expected = f"a reply of type {' or '.join(map(repr, names))} within {timeout} s"
+            actual = "the server went quiet without sending one"
         yield Failure(
             check="reply_expected",
             error_type="missing_reply",
-            message=f"no {' or '.join(names)} reply to message {index}",
-            expected=f"a reply of type {' or '.join(map(repr, names))} within {timeout} s",
-            actual="the server went quiet without sending one",
+            message=message,
+            expected=expected,
+            actual=actual,
             index=index,
             frame=last_sent(t, index),
         )

@@ -1,0 +1,241 @@
+"""Operations: correlated requests from their send to their final reply, for player and checks.
+
+A message with ``correlation`` that expects replies starts an *operation* when it is sent; it is
+*active* until its reply (or its stream's end) arrives or the client sends a message that
+``ends`` it with the same id. :class:`Ledger` follows a conversation frame by frame and says what
+each received frame is to the operations: the answer of one, an item or the end of a stream, a
+second answer, or a frame whose id no operation had. The player feeds it as frames arrive (to
+know what it still waits for, and which ids are active when it sends a ``unique`` message); the
+checks feed it the finished transcript, so both read a conversation the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ws_routes.compile.replies import parse_json
+from ws_routes.compile.route import CompiledRoute
+from ws_routes.compile.ties import DUPLICATE_ID, MISSING, id_key, pointer_get, pointer_set
+from ws_routes.driver.transcript import Frame
+from ws_routes.spec.model import StreamSpec
+
+__all__ = ["Ledger", "Match", "Operation"]
+
+# What a received frame is to the operations (see Ledger.received):
+# answer/item/end: the awaited reply of an active operation, a stream's item, its end;
+# wrong: carries an active operation's id but is none of the reply types it expects;
+# extra: the id of an operation that already got its final reply (an end after an end too);
+# late: a stream item after that stream ended; cancelled: the id of an operation the client
+# ended; orphan: an id no operation had; uncorrelated: no id, and it answers nothing pending.
+Verdict = Literal[
+    "answer", "item", "end", "wrong", "extra", "late", "cancelled", "orphan", "uncorrelated"
+]
+
+
+@dataclass(slots=True, eq=False)
+class Operation:
+    index: int  # the request's message index
+    message: str
+    value: Any
+    expects: tuple[str, ...]  # its single reply's types (a stream's are in ``stream``)
+    stream: StreamSpec | None
+    # Sent as a mutant: any answer, or none, is acceptable.
+    negative: bool
+    replies: list[int] = field(default_factory=list)  # received-frame numbers that answered it
+    ended_by: int | None = None  # the received-frame number of its final reply
+    cancelled_at: int | None = None  # the message index of the client's `ends` message
+    missed: bool = False  # already recorded as missing by the player
+
+    @property
+    def active(self) -> bool:
+        return self.ended_by is None and self.cancelled_at is None
+
+    @property
+    def awaited(self) -> tuple[str, ...]:
+        return self.expects if self.stream is None else (*self.stream.items, *self.stream.end)
+
+    def describe(self) -> str:
+        return f"message #{self.index} `{self.message}` (id {_show(self.value)})"
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    verdict: Verdict
+    operation: Operation | None = None
+    number: int = 0  # the frame's number among received frames (0-based)
+    value: Any = MISSING  # the correlation value it carries
+    name: str | None = None  # the reply type it is, as the operation expected it
+
+
+def _show(value: Any) -> str:
+    return "none" if value is MISSING else _short(value)
+
+
+def _short(value: Any) -> str:
+    text = repr(value) if not isinstance(value, str) else f'"{value}"'
+    return text if len(text) <= 60 else text[:60] + "…"
+
+
+class Ledger:
+    """The operations of one conversation, fed its frames in order."""
+
+    def __init__(self, route: CompiledRoute) -> None:
+        self.route = route
+        self.ties = route.ties
+        self.operations: list[Operation] = []
+        self._received = 0
+
+    # -- sending ---------------------------------------------------------------------------------
+
+    def is_active(self, value: Any) -> bool:
+        key = id_key(value)
+        return any(op.active and id_key(op.value) == key for op in self.operations)
+
+    def prepare(self, message: str, payload: Any, mutation: str | None) -> Any:
+        """The payload to send for a step: a ``unique`` message whose id is active gets a fresh
+        one (None: no fresh id fits its schema, so the step cannot be sent validly); a
+        ``duplicate_id`` step gets an active id on purpose."""
+        ties = self.ties.messages.get(message)
+        if ties is None or not ties.spec.unique or ties.spec.correlation is None:
+            return payload
+        pointer = ties.spec.correlation
+        value = pointer_get(payload, pointer)
+        if value is MISSING:
+            return payload
+        if mutation == DUPLICATE_ID:
+            if self.is_active(value):
+                return payload
+            for op in reversed(self.operations):  # the newest active id that keeps it valid
+                if op.active:
+                    rewritten = pointer_set(payload, pointer, op.value)
+                    if ties.validator.is_valid(rewritten):
+                        return rewritten
+            return payload
+        if mutation is not None or not self.is_active(value):
+            return payload
+        return ties.fresh(payload, self.is_active)
+
+    def sent(self, index: int, message: str, payload: Any, mutation: str | None) -> tuple[str, ...]:
+        """Record a sent message; return the replies it expects in order, uncorrelated (empty
+        when it starts an operation, which the ledger follows itself)."""
+        ties = self.ties.messages.get(message)
+        if ties is None:
+            return ()
+        spec = ties.spec
+        if mutation is not None and isinstance(payload, str | bytes) and spec.kind == "json":
+            payload = parse_json(payload)  # a JSON message sent as bytes, or cut: its id if any
+        value = MISSING if spec.correlation is None else pointer_get(payload, spec.correlation)
+        if spec.ends is not None and value is not MISSING and mutation is None:
+            key = id_key(value)
+            for op in self.operations:
+                if op.message == spec.ends and op.active and id_key(op.value) == key:
+                    op.cancelled_at = index
+        expects = ties.expected(payload) if spec.stream is None else ()
+        if not ties.request or value is MISSING:
+            return expects if mutation is None else ()
+        self.operations.append(
+            Operation(
+                index=index,
+                message=message,
+                value=value,
+                expects=expects,
+                stream=spec.stream,
+                negative=mutation is not None,
+            )
+        )
+        return ()
+
+    # -- receiving -------------------------------------------------------------------------------
+
+    def _value(self, frame: Frame) -> Any:
+        value = self.ties.reply_value(frame.name, frame.data)
+        if value is MISSING and frame.kind == "json" and frame.name not in self.ties.reply_pointers:
+            # Labelled with a type that has no id (or none at all), it may still be a reply type
+            # that has one: classification picks one type among those a frame fits.
+            for name, pointer in self.ties.reply_pointers.items():
+                if self._fits(frame, (name,)):
+                    return pointer_get(frame.data, pointer)
+        return value
+
+    def _fits(self, frame: Frame, names: tuple[str, ...]) -> bool:
+        kind = frame.kind or "text"
+        return bool(names) and self.route.satisfies(frame.name, kind, frame.data, names)
+
+    def _named(self, frame: Frame, names: tuple[str, ...]) -> str | None:
+        if frame.name in names:
+            return frame.name
+        return next((n for n in names if self._fits(frame, (n,))), frame.name)
+
+    def received(self, frame: Frame) -> Match:
+        """What ``frame`` (received) is to the operations; updates them."""
+        number = self._received
+        self._received += 1
+        value = self._value(frame)
+        if value is MISSING:
+            # No id: the oldest pending operation it is a reply type of (replies without a
+            # correlation pointer are matched in order, as without correlation at all).
+            for op in self.operations:
+                if op.active and op.stream is None and self._fits(frame, op.expects):
+                    return self._answer(op, frame, number, value)
+            return Match("uncorrelated", None, number, value)
+        key = id_key(value)
+        mine = [op for op in self.operations if id_key(op.value) == key]
+        active = [op for op in mine if op.active]
+        for op in active:
+            if not op.negative and self._fits(frame, op.awaited):
+                return self._answer(op, frame, number, value)
+        for op in active:
+            if op.negative:
+                return self._answer(op, frame, number, value)
+        if active:
+            op = active[0]
+            if op.stream is None:
+                op.ended_by = number  # answered, with the wrong type: not missing as well
+            op.replies.append(number)
+            return Match("wrong", op, number, value)
+        ended = [op for op in mine if op.ended_by is not None]
+        if ended:
+            op = ended[-1]
+            op.replies.append(number)
+            late = op.stream is not None and not self._fits(frame, op.stream.end)
+            return Match("late" if late else "extra", op, number, value)
+        if mine:
+            mine[-1].replies.append(number)
+            return Match("cancelled", mine[-1], number, value)
+        return Match("orphan", None, number, value)
+
+    def _answer(self, op: Operation, frame: Frame, number: int, value: Any) -> Match:
+        op.replies.append(number)
+        if op.stream is None:
+            op.ended_by = number
+            return Match("answer", op, number, value, self._named(frame, op.expects))
+        if frame.name in op.stream.items or not self._fits(frame, op.stream.end):
+            return Match("item", op, number, value, self._named(frame, op.stream.items))
+        op.ended_by = number
+        return Match("end", op, number, value, self._named(frame, op.stream.end))
+
+    # -- waiting ---------------------------------------------------------------------------------
+
+    def awaited(self) -> set[str]:
+        """Reply types the active operations wait for: what a frame is classified as first."""
+        return {name for op in self.operations if op.active for name in op.awaited}
+
+    def waiting(self) -> bool:
+        """Whether a reply or a stream's end is still due (and not given up on already)."""
+        return any(
+            op.active and not op.missed and not op.negative and (op.stream is None or op.stream.end)
+            for op in self.operations
+        )
+
+    def missed(self, *, final: bool) -> list[tuple[int, tuple[str, ...]]]:
+        """After a collect: (message index, reply types) of each request still unanswered and,
+        when ``final`` (the conversation's last collect, which ended with the app idle: its end
+        can no longer come), each stream that did not end; each once."""
+        out = []
+        for op in self.operations:
+            if not op.active or op.missed or op.negative or (op.stream is not None and not final):
+                continue
+            op.missed = True
+            out.append((op.index, op.expects if op.stream is None else op.stream.end))
+        return out
