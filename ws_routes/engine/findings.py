@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sysconfig
 import traceback
+from dataclasses import dataclass
 
 from ws_routes.driver.apps import blocked_message
 from ws_routes.driver.loop import LoopBlocked
@@ -18,7 +19,15 @@ from ws_routes.engine.conversation import Conversation
 from ws_routes.errors import WsRoutesError
 from ws_routes.spec.model import Settings
 
-__all__ = ["ConversationFailed", "InternalError", "bug_of", "failure_type", "hang_failure"]
+__all__ = [
+    "AppFrame",
+    "ConversationFailed",
+    "InternalError",
+    "app_frame",
+    "bug_of",
+    "failure_type",
+    "hang_failure",
+]
 
 
 class ConversationFailed(WsRoutesError):
@@ -80,17 +89,37 @@ def bug_of(failure: Failure, transcript: Transcript) -> str:
     """
     error = failure.cause
     if error is not None:
-        # The app's own line, not the library's: json.loads raising from two places in the
-        # decoder on two inputs is one bug (an unguarded json.loads), not two.
-        where = ""
-        tb = error.exception.__traceback__
-        while tb is not None:
-            filename = tb.tb_frame.f_code.co_filename
-            if not where or not filename.startswith(_LIBRARY_PATHS):
-                where = f"{filename}:{tb.tb_lineno}"
-            tb = tb.tb_next
+        frame = app_frame(error.exception)
+        where = f"{frame.filename}:{frame.line}" if frame is not None else ""
         return f"raised {type(error.exception).__qualname__}@{where}"
     return failure.origin or f"{failure.check}|{failure.error_type}"
+
+
+@dataclass(frozen=True, slots=True)
+class AppFrame:
+    """Where in the app's own code an exception was raised."""
+
+    filename: str
+    line: int
+    function: str
+
+
+def app_frame(exception: BaseException) -> AppFrame | None:
+    """The innermost frame of ``exception``'s traceback outside the standard library and the
+    installed packages (the innermost of all when every frame is a library's); None without a
+    traceback.
+
+    The app's own line, not the library's: json.loads raising from two places in the decoder on
+    two inputs is one bug (an unguarded json.loads), not two.
+    """
+    found: AppFrame | None = None
+    tb = exception.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if found is None or not code.co_filename.startswith(_LIBRARY_PATHS):
+            found = AppFrame(code.co_filename, tb.tb_lineno, code.co_name)
+        tb = tb.tb_next
+    return found
 
 
 def hang_failure(

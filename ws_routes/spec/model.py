@@ -181,6 +181,9 @@ class RouteSpec:
     close_codes: tuple[int, ...] | None = None
     invalid: InvalidSpec = field(default_factory=InvalidSpec)
     settings: Settings = field(default_factory=Settings)
+    # pytest markers of the route's item (``-m "not slow"``), and the fixtures it requests.
+    markers: tuple[str, ...] = ()
+    fixtures: tuple[str, ...] = ()
     declared: bool = True
     location: Location = field(default_factory=Location, compare=False)
 
