@@ -30,6 +30,7 @@ def test_every_seed_flag_is_registered() -> None:
         "--routes-verbose",
         "--routes-auth",
         "--routes-spec",
+        "--routes-max-time",  # ours: a route bounded by time as well as examples
     } == flags
 
 
@@ -68,6 +69,14 @@ def test_cli_wins_over_ini() -> None:
     )
     assert options.connection_timeout == 1.0
     assert options.message_timeout == 4.0
+
+
+def test_max_time_is_seconds_from_the_command_line_or_the_ini_file() -> None:
+    assert resolve({"routes_max_time": "2.5"}).max_time == 2.5
+    assert resolve(ini={"routes_max_time": "60"}).max_time == 60.0
+    assert resolve().max_time is None
+    # A time limit is no spec setting: it bounds the run, not what the routes are.
+    assert "max_time" not in resolve({"routes_max_time": "1"}).settings_overrides()
 
 
 def test_ini_flags_accept_words() -> None:
@@ -117,6 +126,11 @@ def test_ini_flags_accept_words() -> None:
             f"--routes-ws-message-timeout: expected {SECONDS}, got '1e308'",
         ),
         ({}, {"routes_ws_timeout": "inf"}, f"ini option 'routes_ws_timeout': expected {SECONDS}"),
+        *(
+            ({"routes_max_time": value}, {}, f"--routes-max-time: expected {SECONDS}, got {value!r}")
+            for value in ("soon", "0", "-5", "nan")
+        ),
+        ({}, {"routes_max_time": "1e9"}, f"ini option 'routes_max_time': expected {SECONDS}"),
         ({"routes_ws_include": " , "}, {}, "expected comma-separated route globs"),
         (
             {},

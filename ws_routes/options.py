@@ -98,6 +98,13 @@ OPTIONS: tuple[Option, ...] = (
         "N",
     ),
     Option(
+        "--routes-max-time",
+        "routes_max_time",
+        "float",
+        "stop a route's search after this many seconds (what it found is still shrunk)",
+        "SECONDS",
+    ),
+    Option(
         "--routes-seed", "routes_seed", "int", "seed that makes a run exactly reproducible", "N"
     ),
     Option("--routes-verbose", "routes_verbose", "flag", "print every conversation as it runs"),
@@ -125,6 +132,7 @@ class RunOptions:
     include: tuple[str, ...] | None = None
     exclude: tuple[str, ...] | None = None
     max_examples: int | None = None
+    max_time: float | None = None
     seed: int | None = None
     verbose: bool = False
     auth: str | None = field(default=None, repr=False)
@@ -216,6 +224,7 @@ def resolve_options(cli: Callable[[str], Any], ini: Callable[[str], Any]) -> Run
         include=get("routes_ws_include"),
         exclude=get("routes_ws_exclude"),
         max_examples=get("routes_max_examples"),
+        max_time=get("routes_max_time"),
         seed=get("routes_seed"),
         verbose=bool(get("routes_verbose", False)),
         auth=get("routes_auth"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from typing import Any
@@ -280,3 +281,53 @@ def test_a_protocol_route_reports_the_conversation_it_drew_while_running() -> No
         Step("say", "text", "000"),
     )
     assert [f.data for f in failed.transcript.sent] == ["hi", "000"]
+# -- the time limit and progress ---------------------------------------------------------------
+
+
+def test_a_time_limit_stops_the_search_long_before_its_examples() -> None:
+    started = time.perf_counter()
+    result = run(compiled("/ws/echo"), max_examples=10**6, max_time=0.5, probes=False)
+    assert time.perf_counter() - started < 5
+    assert (result.failure, result.skipped, result.error) == (None, None, None)
+    assert result.stats.time_limited
+    assert 0 < result.stats.sequences < 10**6
+
+
+def test_a_time_limit_still_shrinks_what_was_found() -> None:
+    # /ws/short crashes on three characters or more: found at once, shrunk past the limit.
+    result = run(compiled("/ws/short"), max_examples=10**6, max_time=0.2, probes=False)
+    assert result.failure is not None
+    assert result.failure.failure.check == "no_server_error"
+    steps = result.failure.conversation.steps
+    assert [len(step.payload) for step in steps] == [3]
+    assert result.stats.time_limited  # no further search started after it
+
+
+def test_a_route_within_its_time_limit_is_not_marked() -> None:
+    result = run(compiled("/ws/echo"), max_examples=5, max_time=60.0, probes=False)
+    assert not result.stats.time_limited
+
+
+def test_progress_is_reported_after_every_conversation_and_probe() -> None:
+    from ws_routes.engine.stats import Progress
+
+    seen: list[Progress] = []
+    result = run(compiled("/ws/echo"), max_examples=20, on_progress=seen.append)
+    probes = [p for p in seen if p.conversations == 0]
+    assert probes
+    assert [p.probes for p in probes] == list(range(1, len(probes) + 1))
+    assert len(seen) - len(probes) == result.stats.sequences == 20
+    assert seen[-1].conversations == 20
+    assert {p.budget for p in seen} == {20}
+    assert all(p.findings == 0 and not p.shrinking for p in seen)
+    assert all(later.elapsed_s >= earlier.elapsed_s for earlier, later in itertools.pairwise(seen))
+
+
+def test_progress_counts_the_bugs_found_and_the_shrinking() -> None:
+    from ws_routes.engine.stats import Progress
+
+    seen: list[Progress] = []
+    result = run(compiled("/ws/two"), on_progress=seen.append, probes=False)
+    assert result.failure is not None
+    assert seen[-1].findings == 1 + len(result.failure.also)
+    assert any(p.shrinking for p in seen)

@@ -502,6 +502,40 @@ def test_traceback_lines_keeps_the_end_of_a_long_traceback() -> None:
     assert "line 0" in render_failure(failure, t)
 
 
+def test_last_frame_keeps_only_the_innermost_frame_and_the_exception() -> None:
+    # --tb=short: the app's traceback shrinks to where it raised.
+    tb = (
+        "Traceback (most recent call last):\n"
+        '  File "/lib/starlette/routing.py", line 70, in app\n'
+        "    await func(session)\n"
+        '  File "/app/qs_app.py", line 21, in commands\n'
+        "    return items[3]\n"
+        "           ~~~~~^^^\n"
+        "IndexError: list index out of range\n"
+    )
+    t = Transcript(route="/ws", path="/ws")
+    t.app_error = AppError(IndexError("list index out of range"), tb)
+    failure = Failure(
+        check="no_server_error", error_type="server_error", message="m", expected="e", actual="a"
+    )
+    text = render_failure(failure, t, last_frame=True)
+    block = text[text.index("App traceback:") :].splitlines()[1:6]
+    assert block == [
+        "  ...",
+        '    File "/app/qs_app.py", line 21, in commands',
+        "      return items[3]",
+        "             ~~~~~^^^",
+        "  IndexError: list index out of range",
+    ]
+    assert "routing.py" in render_failure(failure, t)
+
+
+def test_render_summary_says_when_a_route_stopped_at_its_time_limit() -> None:
+    stats = RouteStats(route="/ws", sequences=1234, outcome="passed", time_limited=True)
+    assert "  Stopped at the time limit after 1,234 conversations" in render_summary([stats])
+    assert "time limit" not in render_summary([RouteStats(route="/ws", sequences=5)])
+
+
 def test_internal_error_report_says_it_is_ours_and_how_to_report_it() -> None:
     t = transcript(SENT, handshake=Accepted())
     text = render_internal_error(

@@ -358,3 +358,42 @@ def test_route_settings_override_the_global_ones_key_by_key(tmp_path: Path) -> N
         "undocumented_reply": False,
     }
     assert plain.settings == _load(FULL).settings
+
+
+def test_markers_and_fixtures_are_built_in_order() -> None:
+    spec = _load(
+        """\
+        routes:
+          /ws/chat: {markers: [slow, db], fixtures: [database, override_auth]}
+          /ws/plain: {}
+        """
+    )
+    chat, plain = spec.routes
+    assert (chat.markers, chat.fixtures) == (("slow", "db"), ("database", "override_auth"))
+    assert (plain.markers, plain.fixtures) == ((), ())
+
+
+def test_markers_that_take_arguments_or_are_operators_are_refused_where_written() -> None:
+    spec = """\
+    routes:
+      /ws/chat:
+        markers: [slow, usefixtures, not]
+    """
+    assert _errors(spec) == [
+        "ws-routes.yaml:3:21: routes./ws/chat.markers.1: marker 'usefixtures' cannot be set "
+        "here (name the fixtures under 'fixtures' instead)",
+        "ws-routes.yaml:3:34: routes./ws/chat.markers.2: marker 'not' cannot be set here "
+        "(-m reads it as an operator, so it could not select)",
+    ]
+
+
+def test_marker_and_fixture_names_are_identifiers_listed_once() -> None:
+    spec = """\
+    routes:
+      /ws/chat: {markers: [slow, slow], fixtures: [my-db]}
+    """
+    assert _errors(spec) == [
+        "ws-routes.yaml:2:30: routes./ws/chat.markers.1: duplicate item 'slow' (list each value once)",
+        "ws-routes.yaml:2:48: routes./ws/chat.fixtures.0: expected a string matching "
+        "'^[A-Za-z_][A-Za-z0-9_]*$', got 'my-db'",
+    ]

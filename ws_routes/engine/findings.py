@@ -9,6 +9,7 @@ raising while testing a route, reported apart from the findings.
 from __future__ import annotations
 
 import traceback
+from dataclasses import dataclass
 
 from ws_routes.app.faults import is_app_code
 from ws_routes.driver.apps import blocked_message
@@ -19,7 +20,15 @@ from ws_routes.errors import WsRoutesError
 from ws_routes.mutate import FRAME_FAMILIES
 from ws_routes.spec.model import Settings
 
-__all__ = ["ConversationFailed", "InternalError", "bug_of", "failure_type", "hang_failure"]
+__all__ = [
+    "AppFrame",
+    "ConversationFailed",
+    "InternalError",
+    "app_frame",
+    "bug_of",
+    "failure_type",
+    "hang_failure",
+]
 
 
 class ConversationFailed(WsRoutesError):
@@ -128,6 +137,34 @@ def _message_type(failure: Failure) -> str:
     if frame is None or frame.direction != "send" or frame.family in FRAME_FAMILIES:
         return ""
     return frame.name or ""
+
+
+@dataclass(frozen=True, slots=True)
+class AppFrame:
+    """Where in the app's own code an exception was raised."""
+
+    filename: str
+    line: int
+    function: str
+
+
+def app_frame(exception: BaseException) -> AppFrame | None:
+    """The innermost frame of ``exception``'s traceback in the app's own code (the innermost of
+    all when every frame is a library's); None without a traceback.
+
+    The app's own line, not the library's: json.loads raising from two places in the decoder on
+    two inputs is one bug (an unguarded json.loads), not two.
+    """
+    found: AppFrame | None = None
+    last: AppFrame | None = None
+    tb = exception.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        last = AppFrame(code.co_filename, tb.tb_lineno, code.co_name)
+        if is_app_code(code.co_filename):
+            found = last
+        tb = tb.tb_next
+    return found or last
 
 
 def hang_failure(

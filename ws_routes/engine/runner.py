@@ -3,9 +3,10 @@
 This is the engine behind each pytest item, usable without pytest. Before the conversations, the
 route's probes (:mod:`ws_routes.engine.probes`) run once each; a probe's failure is already
 minimal and is kept as it is, except the baseline's, which the conversations get to find and
-shrink first. Hangs never stall a run: a handshake or shutdown that times out, and an app that
-blocks the event loop, end the route at once with a ``no_hang`` failure instead of being shrunk
-(each replay would cost a full timeout).
+shrink first. A time limit (``max_time``, :mod:`ws_routes.engine.pace`) ends the searches early,
+never before what they found is shrunk. Hangs never stall a run: a handshake or shutdown that
+times out, and an app that blocks the event loop, end the route at once with a ``no_hang``
+failure instead of being shrunk (each replay would cost a full timeout).
 
 One Hypothesis search is :mod:`ws_routes.engine.search`; what a failure becomes (one exception
 type per bug) is :mod:`ws_routes.engine.findings`; this module is the route's lifecycle around
@@ -38,11 +39,12 @@ from ws_routes.engine.findings import (
     failure_type,
     hang_failure,
 )
+from ws_routes.engine.pace import RoutePace, TimeUp
 from ws_routes.engine.play import as_sent, run_conversation
 from ws_routes.engine.probes import Probe, build_probes, lint_warnings, run_probe
 from ws_routes.engine.result import RouteResult, untested_reason
 from ws_routes.engine.search import SEARCHES, hypothesis_test, run_search, search_budget
-from ws_routes.engine.stats import RouteStats
+from ws_routes.engine.stats import Progress, RouteStats
 from ws_routes.errors import WsRoutesError
 from ws_routes.spec.model import SERVER_ERROR_CLOSE_CODES
 
@@ -81,6 +83,8 @@ class RouteRunner:
         on_conversation: Callable[[Transcript, list[Failure]], None] | None = None,
         probes: bool = True,
         on_probe: Callable[[Probe, Transcript, list[Failure]], None] | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        max_time: float | None = None,
     ) -> None:
         self.app = app
         self.route = route
@@ -91,6 +95,9 @@ class RouteRunner:
         self.probes = probes
         self.on_probe = on_probe
         self.stats = RouteStats(route=route.spec.path)
+        self.pace = RoutePace(
+            self.stats, budget=max_examples, max_time=max_time, on_progress=on_progress
+        )
         self._ignore: frozenset[type[ConversationFailed]] = frozenset()
         # An internal error that surfaced next to findings (a Hypothesis group holding both).
         self._internal: InternalError | None = None
@@ -151,6 +158,8 @@ class RouteRunner:
         baseline: ConversationFailed | None = None
         found: list[ConversationFailed] = []
         for probe in build_probes(self.route, self.credential):
+            if self.pace.time_up():
+                break  # what the probes found so far stands
             transcript = Transcript(route=self.route.spec.path, path=probe.conversation.path)
             self._current = (transcript, probe.conversation, probe.name, time.perf_counter())
             try:
@@ -172,10 +181,13 @@ class RouteRunner:
             if self.on_probe is not None:
                 self.on_probe(probe, transcript, outcome.failures)
             if not outcome.failures:
+                self.pace.report(probe=True)
                 continue
             first = outcome.failures[0]
             bug = bug_of(first, transcript)
             error = failure_type(first.check, bug)(first, transcript, probe.conversation)
+            self.pace.found(type(error))
+            self.pace.report(probe=True)
             error.probe = probe.name
             hang = first.check == "no_hang" or first.error_type == "timeout"
             if hang:
@@ -208,14 +220,24 @@ class RouteRunner:
     def _run_one(
         self, loop: LoopThread, transport: AsgiTransport, conversation: Conversation
     ) -> None:
+        # Past the time limit a search that found nothing stops; one that found a bug goes on,
+        # so Hypothesis still shrinks it (its own limits bound that).
+        if not self.pace.failed_in_search and self.pace.time_up():
+            raise TimeUp
         transcript = Transcript(route=self.route.spec.path, path=conversation.path)
         self._current = (transcript, conversation, None, time.perf_counter())
         try:
             self._run_and_judge(loop, transport, conversation, transcript)
-        except (ConversationFailed, _Abandon):
+        except _Abandon:
+            raise
+        except ConversationFailed:
+            self.pace.failed_in_search = True
             raise
         except Exception as exc:  # ours: the app's exceptions are caught by the driver
+            self.pace.failed_in_search = True
             raise InternalError(exc, transcript, conversation.recorded()) from exc
+        finally:
+            self.pace.report()
 
     def _run_and_judge(
         self,
@@ -269,6 +291,7 @@ class RouteRunner:
             return  # found and reported in an earlier search: look for other bugs
         if self._first_failure_at is None:
             self._first_failure_at = stats.sequences
+        self.pace.found(kind)
         error = kind(failure, transcript, conversation)
         if failure.check == "no_hang":
             raise _Abandon(error)
@@ -283,6 +306,7 @@ class RouteRunner:
             transport,
         ):
             started = time.perf_counter()
+            self.pace.start()
             negative = False
             found: list[ConversationFailed] = []
 
@@ -299,7 +323,10 @@ class RouteRunner:
                 # that crash cannot mask the bugs only sequences of valid messages reach.
                 negative = bool(later)
                 for search in range(SEARCHES):
+                    if self.pace.time_up():
+                        break
                     budget = search_budget(search, self.max_examples, self._first_failure_at)
+                    self.pace.search(budget, first=not search)
                     # Bugs found so far (by the probes too) are skipped: look for other ones.
                     self._ignore = frozenset(type(f) for f in found)
                     new = self._search(loop, transport, search, budget, not negative)
@@ -404,6 +431,9 @@ class RouteRunner:
             route=self.route.spec.path,
             key=search,
         )
-        found = run_search(test)
+        try:
+            found = run_search(test)
+        except TimeUp:
+            return []  # it had found nothing (see _run_one)
         self._internal = self._internal or found.internal
         return list(found.bugs)

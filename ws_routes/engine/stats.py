@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-__all__ = ["RouteStats"]
+__all__ = ["Progress", "RouteStats"]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -26,6 +26,8 @@ class RouteStats:
     path_probes: int = 0  # probes: boundary path parameter values
     auth_probes: int = 0  # probes: missing, empty and malformed credentials
     origin_probes: int = 0  # probes: a foreign Origin
+    # The route hit --routes-max-time: the search stopped before its budget of examples.
+    time_limited: bool = False
 
     def to_json(self) -> str:
         return json.dumps({k: getattr(self, k) for k in self.__slots__})  # type: ignore[attr-defined]
@@ -33,3 +35,16 @@ class RouteStats:
     @classmethod
     def from_json(cls, text: str) -> RouteStats:
         return cls(**json.loads(text))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Progress:
+    """Where a running route is: what the runner reports after each conversation and probe."""
+
+    route: str
+    conversations: int  # run so far, the replays of shrinking included
+    budget: int  # the conversations the searches started so far may generate
+    findings: int  # distinct bugs found so far
+    probes: int  # probes run so far
+    elapsed_s: float
+    shrinking: bool = False  # the current search found a bug: its runs now mostly shrink it

@@ -23,13 +23,17 @@ from ws_routes.plugin.coexist import (
 )
 from ws_routes.plugin.collect import RoutesCollector
 from ws_routes.plugin.config import (
+    FIXTURES_HELP,
+    FIXTURES_INI,
     add_missing_options,
+    ini_fixtures,
     int_or_none,
     is_conftest,
     resolve_run_options,
     take_route_ids,
 )
 from ws_routes.plugin.item import WebSocketRouteItem
+from ws_routes.plugin.itemsetup import MARKER_HELP
 from ws_routes.plugin.state import STATE, State
 from ws_routes.plugin.terminal import SessionReporter
 
@@ -44,6 +48,7 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 
     for option in OPTIONS:
         parser.addini(option.ini, f"default for {option.flag}: {option.help}", default=None)
+    parser.addini(FIXTURES_INI, FIXTURES_HELP, type="args", default=[])
     # The flags themselves wait until every plugin installed has registered its own (see
     # pytest_load_initial_conftests), unless a conftest loaded us: then every plugin already has.
     if any(is_conftest(plugin) for plugin in pluginmanager.get_plugins()):
@@ -61,6 +66,8 @@ def pytest_load_initial_conftests(
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Registered in every run, so --strict-markers accepts a conftest's `-m websocket` too.
+    config.addinivalue_line("markers", MARKER_HELP)
     take_route_ids(config)
     options = resolve_run_options(config)
     if not options.enabled:
@@ -87,6 +94,7 @@ def pytest_configure(config: pytest.Config) -> None:
         seed=seed_value if seed_value is not None else random.SystemRandom().getrandbits(32),
         redactor=Redactor([credential.secret] if credential is not None else []),
         credential=credential,
+        fixtures=ini_fixtures(config),
     )
     _filter_asyncio_logger(state)
     config.stash[STATE] = state

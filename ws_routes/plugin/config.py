@@ -134,6 +134,26 @@ def take_route_ids(config: pytest.Config) -> None:
     config.option.routes_ws_include = ",".join([*([current] if current else []), *paths])
 
 
+FIXTURES_INI = "routes_fixtures"
+FIXTURES_HELP = "fixtures every WebSocket route item requests (names, space-separated)"
+
+
+def ini_fixtures(config: pytest.Config) -> tuple[str, ...]:
+    """The fixture names of the ini option ``routes_fixtures``; a bad one is a usage error."""
+    try:
+        raw = config.getini(FIXTURES_INI)
+    except ValueError:  # not registered: a conftest loaded us after the ini options were read
+        return ()
+    names = tuple(str(name) for name in raw or ())
+    bad = [name for name in names if not name.isidentifier()]
+    if bad:
+        raise pytest.UsageError(
+            f"ini option {FIXTURES_INI!r}: expected fixture names (Python identifiers), "
+            f"got {bad[0]!r}"
+        )
+    return tuple(dict.fromkeys(names))
+
+
 def int_or_none(value: Any) -> int | None:
     try:
         return int(value) if value is not None else None

@@ -9,11 +9,22 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ws_routes.plugin.state import NOTE_PROPERTY, STATE, STATS_PROPERTY, VERBOSE_PROPERTY, State
+from ws_routes.plugin.itemsetup import add_markers, fill_fixtures, request_fixtures
+from ws_routes.plugin.state import (
+    CHECKS_PROPERTY,
+    NOTE_PROPERTY,
+    ROUTE_PROPERTY,
+    SEED_PROPERTY,
+    STATE,
+    STATS_PROPERTY,
+    VERBOSE_PROPERTY,
+    State,
+)
 
 if TYPE_CHECKING:
     from ws_routes.compile.route import CompiledRoute
     from ws_routes.driver.transcript import Failure, Transcript
+    from ws_routes.engine.result import RouteResult
     from ws_routes.spec.model import RouteSpec
 
 
@@ -31,20 +42,36 @@ class WebSocketRouteItem(pytest.Item):
         super().__init__(**kwargs)
         self.route = route
         self.converters = converters
-        self.problem = problem
         self._verbose_log: list[str] = []
-        note = self.config.stash[STATE].note
-        if note:
-            self.user_properties.append((NOTE_PROPERTY, note))
+        state = self.config.stash[STATE]
+        if state.note:
+            self.user_properties.append((NOTE_PROPERTY, state.note))
+        # Where the spec names them: ws-routes.yaml:5:3: routes./ws/chat.markers
+        where = str(route.location) if route.location.file else f"route {route.path}"
+        marker_problem = add_markers(
+            self,
+            route.markers,
+            filename=route.location.file or str(self.path),
+            lineno=route.location.line or 0,
+        )
+        self.problem = problem or (f"{where}.markers: {marker_problem}" if marker_problem else None)
+        # Each fixture asked for, and where: the ini file's first, then the route's own.
+        self._requested = {name: "ini option 'routes_fixtures'" for name in state.fixtures}
+        self._requested.update((name, f"{where}.fixtures") for name in route.fixtures)
+        request_fixtures(self, list(self._requested))
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, self.name
+
+    def setup(self) -> None:
+        fill_fixtures(self, self._requested)
 
     def runtest(self) -> None:
         from ws_routes.compile.credentials import credential_for
         from ws_routes.compile.route import compile_route
         from ws_routes.engine.runner import RouteRunner
         from ws_routes.errors import WsRoutesError, WsRoutesWarning
+        from ws_routes.plugin.liveline import live_line
         from ws_routes.report.redaction import app_output_redacted
 
         state = self.config.stash[STATE]
@@ -56,6 +83,7 @@ class WebSocketRouteItem(pytest.Item):
         credential = credential_for(self.route.auth, state.credential)
         max_examples = self._max_examples(compiled)
         printer = self._verbose_printer(compiled) if state.options.verbose else None
+        live = None if printer else live_line(self.config)
         runner = RouteRunner(
             state.app,
             compiled,
@@ -66,20 +94,18 @@ class WebSocketRouteItem(pytest.Item):
             on_probe=(lambda probe, t, f: printer(t, f, f"probe {probe.name!r}"))
             if printer
             else None,
+            on_progress=live,
+            max_time=state.options.max_time,
         )
         try:
             with app_output_redacted(state.redactor):
                 result = runner.run()
         finally:
+            if live is not None:
+                live.close()
             if self._verbose_log:
                 self.user_properties.append((VERBOSE_PROPERTY, "\n".join(self._verbose_log)))
-        stats = result.stats
-        stats.outcome = (
-            "FAILED"
-            if result.failure or result.error or result.internal
-            else ("SKIPPED" if result.skipped else "passed")
-        )
-        self.user_properties.append((STATS_PROPERTY, stats.to_json()))
+        self._record(result)
         # A project that turns warnings into errors must still see the route's findings: with a
         # failure (or error) to report, the lint stays a warning instead of replacing it.
         keep_warning = result.failure is not None or result.error is not None
@@ -93,6 +119,28 @@ class WebSocketRouteItem(pytest.Item):
             raise WsRoutesError(f"{self.route.path}: {result.error}")
         if result.skipped:
             pytest.skip(result.skipped)
+
+    def _record(self, result: RouteResult) -> None:
+        """The route's counters, for the summary (xdist's controller too) and JUnit."""
+        stats = result.stats
+        stats.outcome = (
+            "FAILED"
+            if result.failure or result.error or result.internal
+            else ("SKIPPED" if result.skipped else "passed")
+        )
+        self.user_properties.append((STATS_PROPERTY, stats.to_json()))
+        found = [result.failure, *result.failure.also] if result.failure is not None else []
+        checks = ",".join(dict.fromkeys(f.failure.check for f in found))
+        self.user_properties += [
+            (ROUTE_PROPERTY, self.route.path),
+            (SEED_PROPERTY, self.config.stash[STATE].seed),
+            *((CHECKS_PROPERTY, checks),) * bool(checks),
+            ("sequences", stats.sequences),
+            ("messages", stats.messages),
+            ("findings", stats.failures),
+        ]
+        if stats.time_limited:
+            self.user_properties.append(("stopped_at_time_limit", "true"))
 
     def _warn(self, warning: Warning, *, always: bool = False) -> None:
         """Like ``Item.warn``, located at the route in the spec (an item has no line of its own).
@@ -155,18 +203,42 @@ class WebSocketRouteItem(pytest.Item):
     ) -> str | Any:
         from ws_routes.engine.runner import ConversationFailed, InternalError
         from ws_routes.errors import WsRoutesError
+        from ws_routes.plugin.longrepr import body_of, finding_repr
+        from ws_routes.report.oneline import internal_line, route_line
 
         state = self.config.stash[STATE]
         exc = excinfo.value
+        root = str(self.config.invocation_params.dir)
         if isinstance(exc, ConversationFailed):
-            return self._render_conversation_failure(exc, state)
-        if isinstance(exc, InternalError):
-            return self._render_internal_error(exc, state)
-        if isinstance(exc, WsRoutesError):
-            return state.redactor.redact(str(exc))
-        return super().repr_failure(excinfo)
+            line = route_line(exc, seed=state.seed, root=root, secrets=state.redactor)
+            text = self._render_conversation_failure(exc, state)
+        elif isinstance(exc, InternalError):
+            line = internal_line(exc, seed=state.seed, secrets=state.redactor)
+            text = self._render_internal_error(exc, state)
+        elif isinstance(exc, WsRoutesError):  # the route could not be tested: say why
+            text = state.redactor.redact(str(exc))
+            line = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        else:
+            return super().repr_failure(excinfo)
+        # What --tb=line prints before the finding: the route in the spec, else the app's line.
+        path, lineno = self._located(exc, root)
+        style = str(self.config.getoption("tbstyle", "auto"))
+        return finding_repr(body_of(style, text), line, path=path, lineno=lineno)
+
+    def _located(self, exc: Any, root: str) -> tuple[str, int]:
+        from ws_routes.engine.findings import app_frame
+
+        where = self.route.location
+        if where.file and where.file != "<string>":
+            return os.path.relpath(where.file, root), where.line or 0
+        error = getattr(getattr(exc, "failure", None), "cause", None)
+        frame = app_frame(error.exception) if error is not None else None
+        if frame is not None:
+            return os.path.relpath(frame.filename, root), frame.line
+        return self.nodeid, 0
 
     def _render_conversation_failure(self, exc: Any, state: State) -> str:
+        from ws_routes.plugin.longrepr import is_short
         from ws_routes.report.render import render_failure, replay_snippet, reproduce_command
 
         app = state.options.app or (state.spec.app if state.spec else None) or "module:app"
@@ -176,7 +248,9 @@ class WebSocketRouteItem(pytest.Item):
         spec_source = state.spec.source if state.spec else None
         if spec_source:
             spec_source = os.path.relpath(spec_source, self.config.invocation_params.dir)
-        snippet = replay_snippet(app, exc.conversation, spec=spec_source)
+        # --tb=short: the finding, the transcript, the app's last frame, the command; no snippet.
+        short = is_short(str(self.config.getoption("tbstyle", "auto")))
+        snippet = None if short else replay_snippet(app, exc.conversation, spec=spec_source)
         extra = (
             [
                 "",
@@ -193,16 +267,20 @@ class WebSocketRouteItem(pytest.Item):
             secrets=state.redactor,
             extra=extra,
             probe=exc.probe,
+            last_frame=short,
         )
         for other in exc.also:
             report += f"\n\nALSO FOUND ON {self.route.path} (a separate bug):\n" + render_failure(
                 other.failure,
                 other.transcript,
                 reproduce_command=command,
-                snippet=replay_snippet(app, other.conversation, spec=spec_source),
+                snippet=None
+                if short
+                else replay_snippet(app, other.conversation, spec=spec_source),
                 secrets=state.redactor,
                 probe=other.probe,
                 traceback_lines=6,
+                last_frame=short,
             )
         if exc.internal is not None:
             report += "\n\n" + self._render_internal_error(exc.internal, state)

@@ -22,6 +22,8 @@ STATS_PROPERTY = "ws_routes_stats"
 VERBOSE_PROPERTY = "ws_routes_verbose"
 # The note that the app's HTTP routes went untested travels with each item's report (xdist too).
 NOTE_PROPERTY = "ws_routes_note"
+# What JUnit's properties say of each route (besides the counters' JSON): CI dashboards show them.
+ROUTE_PROPERTY, SEED_PROPERTY, CHECKS_PROPERTY = "route", "seed", "checks"
 
 
 @dataclass(slots=True)
@@ -36,6 +38,8 @@ class State:
     credential: Credential | None = None
     log_filter: Any = None  # on the asyncio logger for the whole session
     note: str | None = None
+    # Fixtures every route item requests (the ini option routes_fixtures).
+    fixtures: tuple[str, ...] = ()
 
 
 STATE = pytest.StashKey[State]()

@@ -47,6 +47,11 @@ class SessionReporter:
         for text in self.collected:
             stats = RouteStats.from_json(text)
             merged[stats.route] = stats
+        if int(self.config.getoption("verbose", 0) or 0) <= -2:  # -qq: one line, as pytest's
+            from ws_routes.report.oneline import total_line
+
+            terminalreporter.write_line(total_line(merged.values(), seed=self.state.seed))
+            return
         terminalreporter.write_sep("=", "ws_routes")
         for line in render_summary(merged.values()).splitlines():
             terminalreporter.write_line(line)

@@ -68,11 +68,13 @@ def render_failure(
     extra: Sequence[str] = (),
     probe: str | None = None,
     traceback_lines: int | None = None,
+    last_frame: bool = False,
 ) -> str:
     """The full failure report for one (minimal) failing conversation.
 
     ``probe`` names the fixed probe that failed, when the failure came from one (not shrunk).
-    ``traceback_lines`` keeps only the app traceback's last lines (further bugs of a route).
+    ``traceback_lines`` keeps only the app traceback's last lines (further bugs of a route);
+    ``last_frame`` only its last frame and the exception (``--tb=short``).
     """
     t = transcript
     lines = [
@@ -113,7 +115,9 @@ def render_failure(
     if t.app_error is not None:
         # Previews: an exception's message can hold a whole frame the app was sent or built.
         tb = [_cut_line(line) for line in t.app_error.traceback.rstrip().splitlines()[-200:]]
-        if traceback_lines is not None and len(tb) > traceback_lines:
+        if last_frame:
+            tb = _last_frame(tb)
+        elif traceback_lines is not None and len(tb) > traceback_lines:
             tb = ["...", *tb[-traceback_lines:]]
         lines += ["", "App traceback:", _indent("\n".join(tb))]
     lines.extend(extra)
@@ -121,6 +125,14 @@ def render_failure(
     lines.append(RULE)
     # Printable whatever the server sent: lone surrogates become \udXXX escapes.
     return printable(redact("\n".join(lines), secrets))
+
+
+def _last_frame(tb: list[str]) -> list[str]:
+    """A formatted traceback's last frame (its ``File`` line onwards), as ``--tb=short`` shows."""
+    starts = [i for i, line in enumerate(tb) if line.startswith('  File "')]
+    if not starts or starts[-1] == 0:
+        return tb
+    return ["...", *tb[starts[-1] :]]
 
 
 def _reproduce_lines(reproduce_command: str | None, snippet: str | None) -> list[str]:
@@ -307,6 +319,8 @@ def render_summary(stats: Iterable[RouteStats]) -> str:
         if extras:
             lines.append(f"  {extras}")
         lines.append(f"  Failures: {s.failures}")
+        if s.time_limited:
+            lines.append(f"  Stopped at the time limit after {s.sequences:,} conversations")
         if s.elapsed_s > 0:
             rate = s.sequences / s.elapsed_s
             lines.append(f"  Time: {s.elapsed_s:.2f} s ({rate:,.0f} conversations/s)")

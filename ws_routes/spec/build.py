@@ -52,6 +52,14 @@ __all__ = [
 # {name} and {name:converter}, as Starlette, FastAPI and Litestar write path parameters.
 _PATH_PARAM = re.compile(r"\{([^{}:]+)(?::[^{}]*)?\}")
 _AUTH_WAYS = ("query_param", "header", "cookie", "first_message")
+# Markers the spec cannot set: pytest's that need arguments, and -m's operators.
+_NO_MARKERS = {
+    "usefixtures": "name the fixtures under 'fixtures' instead",
+    "parametrize": "it takes arguments, which a spec cannot give",
+    "skipif": "it takes a condition, which a spec cannot give; use 'skip', or settings.enabled",
+    "filterwarnings": "it takes arguments: use the ini option filterwarnings instead",
+    **dict.fromkeys(("and", "or", "not"), "-m reads it as an operator, so it could not select"),
+}
 _FLOAT_SETTINGS = frozenset({"connection_timeout", "message_timeout"})
 _TUPLE_SETTINGS = frozenset({"include", "exclude"})
 # JSON Schema counts 10.0 as an integer; the dataclasses want real ints.
@@ -309,6 +317,11 @@ def _check_route(path: str, raw: Any, pointer: str, ctx: SpecContext) -> list[Sp
         codes = _mapping(route.get(parents[0])).get(key) if parents else route.get(key)
         errors += check_close_codes(codes, pointer_join(pointer, *parents, key), ctx)
     errors += check_correlation(route, pointer, ctx)
+    markers = route.get("markers")
+    for index, name in enumerate(markers if isinstance(markers, list) else []):
+        if isinstance(name, str) and name in _NO_MARKERS:
+            at = pointer_join(pointer, "markers", index)
+            errors.append(ctx.error(f"marker {name!r} cannot be set here", at, _NO_MARKERS[name]))
     for schema_pointer, schema in _user_schemas(route, pointer):
         errors += _check_schema(schema_pointer, schema, ctx)
     return errors + check_states(route, pointer, ctx)
@@ -439,6 +452,8 @@ def _build_route(
         close_codes=_ints(route["close_codes"]) if "close_codes" in route else None,
         invalid=invalid,
         settings=settings.merged(**overrides),
+        markers=tuple(route.get("markers", ())),
+        fixtures=tuple(route.get("fixtures", ())),
         location=ctx.locate(pointer),
         **route_state(route),
     )

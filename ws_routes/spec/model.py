@@ -237,6 +237,9 @@ class RouteSpec:
     close_codes: tuple[int, ...] | None = None
     invalid: InvalidSpec = field(default_factory=InvalidSpec)
     settings: Settings = field(default_factory=Settings)
+    # pytest markers of the route's item (``-m "not slow"``), and the fixtures it requests.
+    markers: tuple[str, ...] = ()
+    fixtures: tuple[str, ...] = ()
     declared: bool = True
     # Protocol state: the first state is where connections start; the opening is sent first.
     states: tuple[str, ...] = ()

@@ -194,6 +194,10 @@ class _Exporter:
         settings = settings_diff(route.settings, self.spec.settings, _ROUTE_SETTINGS)
         if settings:
             out["x-ws-routes-settings"] = settings
+        if route.markers:
+            out["x-ws-routes-markers"] = list(route.markers)
+        if route.fixtures:
+            out["x-ws-routes-fixtures"] = list(route.fixtures)
         return out
 
     def route(self, route: RouteSpec) -> None:

@@ -42,6 +42,8 @@ ROUTE: Mapping[str, tuple[str, str]] = {
     "x-ws-routes-invalid": ("invalid", "#/$defs/invalid"),
     "x-ws-routes-checks": ("checks", "#/$defs/checks"),
     "x-ws-routes-settings": ("settings", "#/$defs/routeSettings"),
+    "x-ws-routes-markers": ("markers", "#/$defs/route/properties/markers"),
+    "x-ws-routes-fixtures": ("fixtures", "#/$defs/route/properties/fixtures"),
 }
 # One table for both directions: the same message object may be sent by both sides.
 MESSAGE: Mapping[str, tuple[str, str]] = {

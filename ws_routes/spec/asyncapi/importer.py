@@ -50,6 +50,8 @@ _ROUTE_ORDER = (
     "invalid",
     "checks",
     "settings",
+    "markers",
+    "fixtures",
 )
 _API_KEY_PLACES = {"query": "query_param", "header": "header", "cookie": "cookie"}
 
