@@ -15,7 +15,7 @@ them: the loop thread, the probes, judging each conversation, the searches in ro
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from hypothesis import settings
@@ -41,7 +41,14 @@ from ws_routes.engine.findings import (
 from ws_routes.engine.play import run_conversation
 from ws_routes.engine.probes import Probe, build_probes, lint_warnings, run_probe
 from ws_routes.engine.result import RouteResult, untested_reason
-from ws_routes.engine.search import SEARCHES, hypothesis_test, run_search, search_budget
+from ws_routes.engine.saved import Saved, conversation_of, judge_saved, play_saved
+from ws_routes.engine.search import (
+    SEARCHES,
+    hypothesis_test,
+    route_database,
+    run_search,
+    search_budget,
+)
 from ws_routes.engine.stats import RouteStats
 from ws_routes.errors import WsRoutesError
 from ws_routes.spec.model import SERVER_ERROR_CLOSE_CODES
@@ -81,7 +88,13 @@ class RouteRunner:
         on_conversation: Callable[[Transcript, list[Failure]], None] | None = None,
         probes: bool = True,
         on_probe: Callable[[Probe, Transcript, list[Failure]], None] | None = None,
+        replays: Sequence[Saved] = (),
+        on_replay: Callable[[int, Transcript, list[Failure]], None] | None = None,
+        reuse_database: bool = True,
     ) -> None:
+        """``replays``: saved failures (crash files) to replay first, each once, judged as a
+        conversation or as the probe it was. ``reuse_database`` False keeps the example database
+        write-only, so a seeded run draws from its seed alone (see ``RouteDatabase``)."""
         self.app = app
         self.route = route
         self.credential = credential
@@ -90,6 +103,12 @@ class RouteRunner:
         self.on_conversation = on_conversation
         self.probes = probes
         self.on_probe = on_probe
+        self.replays = tuple(replays)
+        self.on_replay = on_replay
+        self.reuse_database = reuse_database
+        self._replayed: list[ConversationFailed | None] = []
+        self._statistics: list[dict[str, Any]] = []
+        self._probes: dict[str, Probe] = {}
         self.stats = RouteStats(route=route.spec.path)
         self._ignore: frozenset[type[ConversationFailed]] = frozenset()
         # An internal error that surfaced next to findings (a Hypothesis group holding both).
@@ -150,6 +169,7 @@ class RouteRunner:
         baseline: ConversationFailed | None = None
         found: list[ConversationFailed] = []
         for probe in build_probes(self.route, self.credential):
+            self._probes[probe.name] = probe
             transcript = Transcript(route=self.route.spec.path, path=probe.conversation.path)
             self._current = (transcript, probe.conversation, probe.name, time.perf_counter())
             try:
@@ -190,6 +210,36 @@ class RouteRunner:
         if baseline is not None:  # the conversations shrink that one; other probes' copies go
             found = [f for f in found if type(f) is not type(baseline)]
         return baseline, found
+
+    def _replay_saved(self, loop: LoopThread, transport: AsgiTransport) -> None:
+        """Replay each saved failure once, as Hypothesis replays its database first: apart from
+        the counters and from the searches (which do not skip the bugs found here), so a seeded
+        run sends the same conversations whatever was saved. ``run`` reports what the searches
+        did not find again."""
+        for index, saved in enumerate(self.replays):
+            conversation = conversation_of(saved)
+            transcript = Transcript(route=self.route.spec.path, path=conversation.path)
+            name = saved.name if isinstance(saved, Probe) else None
+            self._current = (transcript, conversation, name, time.perf_counter())
+            try:
+                self._run(loop, play_saved(transport, self.route, saved, transcript), conversation)
+                failures = judge_saved(self.route, saved, transcript)
+            except LoopBlocked as exc:
+                abandon = self._blocked(exc, transcript, conversation)
+                assert abandon.failure is not None
+                abandon.failure.probe, abandon.failure.replayed = name, "a crash file"
+                raise abandon from None
+            except Exception as exc:
+                raise InternalError(exc, transcript, conversation) from exc
+            self.stats.replayed += 1
+            if self.on_replay is not None:
+                self.on_replay(index, transcript, failures)
+            error = None
+            if failures:
+                kind = failure_type(failures[0].check, bug_of(failures[0], transcript))
+                error = kind(failures[0], transcript, conversation)
+                error.probe, error.replayed = name, "a crash file"
+            self._replayed.append(error)
 
     def _count_probe(self, probe: Probe) -> None:
         stats = self.stats
@@ -272,7 +322,13 @@ class RouteRunner:
     def run(self) -> RouteResult:
         """Probe the route, then run up to ``max_examples`` conversations; shrink and return
         what failed: the first bug, with any others in ``failure.also``."""
-        result = RouteResult(stats=self.stats, warnings=self.warnings)
+        result = RouteResult(
+            stats=self.stats,
+            warnings=self.warnings,
+            replayed=self._replayed,
+            statistics=self._statistics,
+            probes=self._probes,
+        )
         with running_app(self.app, timeout=self.route.spec.settings.connection_timeout) as (
             loop,
             transport,
@@ -283,6 +339,7 @@ class RouteRunner:
 
             def explore() -> None:
                 nonlocal negative
+                self._replay_saved(loop, transport)
                 baseline, probed = self._run_probes(loop, transport) if self.probes else (None, [])
                 # A negative probe's bug may not need the mutant at all (a reply that breaks the
                 # schema, a crash on any input): the conversations look for it too, and their
@@ -332,6 +389,10 @@ class RouteRunner:
             finally:
                 self.stats.elapsed_s = round(time.perf_counter() - started, 3)
             result.internal = result.internal or self._internal
+            for replayed in self._replayed:  # a saved failure the searches did not find again
+                if replayed is not None and type(replayed) not in {type(f) for f in found}:
+                    found.append(replayed)
+                    result.skipped = None
             if found:
                 # Bugs in valid traffic first: they are what a negative case would otherwise hide.
                 found.sort(key=lambda f: f.failure.error_type == "negative_case")
@@ -390,15 +451,20 @@ class RouteRunner:
         def run_one(conversation: Conversation) -> None:
             self._run_one(loop, transport, conversation)
 
+        database = route_database(
+            self._settings, self.route.spec.path, search, reuse=self.reuse_database
+        )
         test = hypothesis_test(
             run_one,
             conversations(self.route, credential=self.credential, negative=negative),
             parent=self._settings,
             seed=self.seed,
             max_examples=budget,
-            route=self.route.spec.path,
-            key=search,
+            database=database,
         )
-        found = run_search(test)
+        found = run_search(test, self._statistics.append)
         self._internal = self._internal or found.internal
+        if database is not None and database.reused:
+            for bug in found.bugs:  # the seed did not draw it alone: saved examples came first
+                bug.replayed = bug.replayed or "the example database"
         return list(found.bugs)

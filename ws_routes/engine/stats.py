@@ -26,6 +26,7 @@ class RouteStats:
     path_probes: int = 0  # probes: boundary path parameter values
     auth_probes: int = 0  # probes: missing, empty and malformed credentials
     origin_probes: int = 0  # probes: a foreign Origin
+    replayed: int = 0  # saved failures (crash files) replayed before the conversations
 
     def to_json(self) -> str:
         return json.dumps({k: getattr(self, k) for k in self.__slots__})  # type: ignore[attr-defined]
