@@ -45,6 +45,7 @@ class WebSocketRouteItem(pytest.Item):
         from ws_routes.compile.route import compile_route
         from ws_routes.engine.runner import RouteRunner
         from ws_routes.errors import WsRoutesError, WsRoutesWarning
+        from ws_routes.plugin import crashes
         from ws_routes.report.redaction import app_output_redacted
 
         state = self.config.stash[STATE]
@@ -56,6 +57,7 @@ class WebSocketRouteItem(pytest.Item):
         credential = credential_for(self.route.auth, state.credential)
         max_examples = self._max_examples(compiled)
         printer = self._verbose_printer(compiled) if state.options.verbose else None
+        saved = crashes.saved_for(self, credential)  # replayed first, like Hypothesis' database
         runner = RouteRunner(
             state.app,
             compiled,
@@ -66,6 +68,11 @@ class WebSocketRouteItem(pytest.Item):
             on_probe=(lambda probe, t, f: printer(t, f, f"probe {probe.name!r}"))
             if printer
             else None,
+            replays=[s for _, s in saved],
+            on_replay=(lambda i, t, f: printer(t, f, f"replay of {saved[i][0].name}"))
+            if printer
+            else None,
+            reuse_database=not state.seeded,
         )
         try:
             with app_output_redacted(state.redactor):
@@ -73,6 +80,7 @@ class WebSocketRouteItem(pytest.Item):
         finally:
             if self._verbose_log:
                 self.user_properties.append((VERBOSE_PROPERTY, "\n".join(self._verbose_log)))
+        crashes.after_run(self, result, saved)
         stats = result.stats
         stats.outcome = (
             "FAILED"
@@ -167,12 +175,11 @@ class WebSocketRouteItem(pytest.Item):
         return super().repr_failure(excinfo)
 
     def _render_conversation_failure(self, exc: Any, state: State) -> str:
-        from ws_routes.report.render import render_failure, replay_snippet, reproduce_command
+        from ws_routes.plugin import crashes
+        from ws_routes.report.render import render_failure, replay_snippet
 
         app = state.options.app or (state.spec.app if state.spec else None) or "module:app"
-        args = list(self.config.invocation_params.args)
-        seed = state.seed
-        command = reproduce_command(args, route=self.route.path, seed=seed)
+        command = crashes.reproduce(self, exc)
         spec_source = state.spec.source if state.spec else None
         if spec_source:
             spec_source = os.path.relpath(spec_source, self.config.invocation_params.dir)
@@ -184,7 +191,7 @@ class WebSocketRouteItem(pytest.Item):
             ]
             if exc.flaky
             else []
-        )
+        ) + crashes.blob_line(exc)
         report = render_failure(
             exc.failure,
             exc.transcript,
@@ -198,7 +205,7 @@ class WebSocketRouteItem(pytest.Item):
             report += f"\n\nALSO FOUND ON {self.route.path} (a separate bug):\n" + render_failure(
                 other.failure,
                 other.transcript,
-                reproduce_command=command,
+                reproduce_command=crashes.reproduce(self, other),
                 snippet=replay_snippet(app, other.conversation, spec=spec_source),
                 secrets=state.redactor,
                 probe=other.probe,
