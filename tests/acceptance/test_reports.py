@@ -183,16 +183,29 @@ def test_database_replays_a_failure_on_its_own_route(
     minimal = transcript_of(first.stdout.lines)
     assert minimal[2].startswith("> text ")
 
-    replayed = run_routes(None, "--routes-max-examples", "1")
+    # Unseeded: a seeded run draws from its seed alone and does not replay the database. The
+    # crash file would replay the failure too: this test is about the database.
+    unseeded = [*FAST_ARGS[: FAST_ARGS.index("--routes-seed")], "--routes-max-examples", "1"]
+    shutil.rmtree(pytester.path / ".ws-routes")
+    replayed = run_routes(None, *unseeded, defaults=False)
     replayed.assert_outcomes(failed=1, passed=1)
     replayed.stdout.fnmatch_lines(
         ["Route: /ws/b   [[]passed]", "  Sequences tested: 1", f"FAILED {node('/ws/a')}*"]
     )
     assert transcript_of(replayed.stdout.lines) == minimal
+    # This run's seed did not draw it: the report names the crash file instead.
+    replayed.stdout.fnmatch_lines(
+        [
+            "Reproduce with:",
+            "  ws-routes replay .ws-routes/crashes/ws-a-no_server_error-ValueError-*.json",
+            "  (found by replaying the example database: seed * draws other conversations, *",
+        ]
+    )
 
     # Without the database, one conversation does not find the bug: the replay is what did.
     shutil.rmtree(pytester.path / ".hypothesis" / "examples", ignore_errors=True)
-    fresh = run_routes(None, "--routes-max-examples", "1")
+    shutil.rmtree(pytester.path / ".ws-routes")
+    fresh = run_routes(None, *unseeded, defaults=False)
     fresh.assert_outcomes(passed=2)
 
 
@@ -202,6 +215,7 @@ def test_same_seed_gives_identical_transcripts(
     transcripts = []
     for _ in range(2):
         shutil.rmtree(pytester.path / ".hypothesis" / "examples", ignore_errors=True)
+        shutil.rmtree(pytester.path / ".ws-routes", ignore_errors=True)
         result = run_routes(DB_APP, "--routes-seed", "12345", "--routes-verbose", spec=DB_SPEC)
         result.assert_outcomes(failed=1, passed=1)
         transcripts.append(

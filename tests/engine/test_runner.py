@@ -333,3 +333,49 @@ def test_progress_counts_the_bugs_found_and_the_shrinking() -> None:
     assert result.failure is not None
     assert seen[-1].findings == 1 + len(result.failure.also)
     assert any(p.shrinking for p in seen)
+# -- saved failures (crash files) ------------------------------------------------------------------
+
+
+def test_saved_failures_replay_first_apart_from_the_counts_and_the_searches() -> None:
+    route = compiled("/ws/short")
+    crash = Conversation(path="/ws/short", steps=(Step("say", "text", "000"),))
+    fixed = Conversation(path="/ws/short", steps=(Step("say", "text", "ok"),))
+
+    def sent(**kw: Any) -> tuple[list[list[str]], Any]:
+        seen: list[list[str]] = []
+        # Write-only database, as a seeded pytest run has: the seed alone draws.
+        result = run(
+            route,
+            on_conversation=lambda t, _f: seen.append(t.render()),
+            reuse_database=False,
+            **kw,
+        )
+        return seen, result
+
+    alone, before = sent()
+    replays: list[tuple[int, list[str]]] = []
+    with_saved, result = sent(
+        replays=[crash, fixed], on_replay=lambda i, t, f: replays.append((i, [x.check for x in f]))
+    )
+    assert replays == [(0, ["no_server_error"]), (1, [])]
+    assert result.replayed[1] is None
+    assert result.replayed[0] is not None
+    assert result.replayed[0].replayed == "a crash file"
+    # The searches ran as without the replays (they do not skip what a replay found), so they
+    # found the bug themselves, and their copy is the one reported.
+    assert with_saved == alone
+    assert result.stats.sequences == before.stats.sequences
+    assert (result.stats.replayed, before.stats.replayed) == (2, 0)
+    assert result.failure is not None
+    assert result.failure.replayed is None
+    assert type(result.failure) is type(result.replayed[0])
+
+
+def test_a_saved_failure_the_searches_do_not_find_is_reported_from_its_replay() -> None:
+    # Valid-only conversations never send bytes; Starlette's receive_text() raises on them.
+    binary = Conversation(path="/ws/echo", steps=(Step("say", "bytes", b"\x01"),))
+    result = run(compiled("/ws/echo"), max_examples=5, replays=[binary])
+    assert result.failure is not None
+    assert result.failure.replayed == "a crash file"
+    assert result.failure.conversation == binary
+    assert result.stats.failures == 1

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from hypothesis import settings
 from hypothesis.database import ExampleDatabase, InMemoryExampleDatabase
+from hypothesis.statistics import describe_statistics
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from tests.engine.runner_app import compiled, run
 from ws_routes.engine.conversation import Step
 from ws_routes.engine.database import RouteDatabase
 from ws_routes.engine.findings import ConversationFailed
-from ws_routes.engine.search import search_budget
+from ws_routes.engine.runner import RouteResult, RouteRunner
+from ws_routes.engine.search import profile_deadline, search_budget
 
 
 @contextmanager
@@ -109,3 +118,70 @@ def test_a_later_search_gets_what_the_first_left_and_at_least_a_quarter() -> Non
     assert search_budget(2, 100, 90) == 25  # little was left: a quarter again
     assert search_budget(1, 100, None) == 100  # only the probes found bugs
     assert search_budget(1, 2, 2) == 1  # never nothing
+
+
+@pytest.mark.usefixtures("no_example_db")
+def test_a_bug_carries_its_reproduction_blob_and_each_search_its_statistics() -> None:
+    result = run(compiled("/ws/short"), max_examples=100)
+    assert result.failure is not None
+    assert result.failure.blob is not None
+    assert re.fullmatch(r"@reproduce_failure\('[\d.]+', b'[A-Za-z0-9+/=]+'\)", result.failure.blob)
+    # One search found the bug, the next one ignored it: Hypothesis' statistics of both.
+    assert len(result.statistics) == 2
+    assert "generate-phase" in result.statistics[0]
+    assert describe_statistics(result.statistics[0])  # type: ignore[arg-type]
+
+
+def test_a_write_only_database_leaves_a_seeded_search_as_without_one(
+    example_db: InMemoryExampleDatabase,
+) -> None:
+    route = compiled("/ws/short")
+    assert run(route, max_examples=100).failure is not None  # saved in the database
+
+    def sent(**kw: Any) -> tuple[list[list[str]], RouteResult]:
+        seen: list[list[str]] = []
+        result = run(route, seed=5, on_conversation=lambda t, _f: seen.append(t.render()), **kw)
+        return seen, result
+
+    write_only, result = sent(reuse_database=False)
+    assert result.failure is not None
+    assert result.failure.replayed is None  # the seed drew it
+    with profile_database(None):
+        without, _ = sent()
+    assert write_only == without
+    replaying, result = sent()
+    assert replaying != without
+    assert result.failure is not None
+    assert result.failure.replayed == "the example database"
+
+
+def test_the_profile_deadline_applies_unless_it_is_hypothesis_default() -> None:
+    assert profile_deadline(settings(deadline=None)) is None
+    assert profile_deadline(settings(deadline=200)) is None
+    assert profile_deadline(settings(deadline=50)) == timedelta(milliseconds=50)
+
+
+async def slow_echo(ws: WebSocket) -> None:
+    await ws.accept()
+    try:
+        while True:
+            text = await ws.receive_text()
+            await asyncio.sleep(0.03)
+            await ws.send_text(text)
+    except WebSocketDisconnect:
+        pass
+
+
+@pytest.mark.usefixtures("no_example_db")
+def test_a_conversation_over_the_profiles_deadline_is_reported_as_hypothesis_reports_it() -> None:
+    app = Starlette(routes=[WebSocketRoute("/ws/slow", slow_echo)])
+    previous = settings.default
+    settings.register_profile("ws-routes-test-deadline", parent=previous, deadline=10)
+    settings.load_profile("ws-routes-test-deadline")
+    try:
+        result = RouteRunner(app, compiled("/ws/slow"), seed=1, max_examples=5).run()
+    finally:
+        settings.register_profile("ws-routes-test-restored", parent=previous)
+        settings.load_profile("ws-routes-test-restored")
+    assert result.error is not None
+    assert result.error.startswith("DeadlineExceeded")

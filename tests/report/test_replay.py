@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import sys
 import types
 from pathlib import Path
@@ -12,10 +13,17 @@ from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from ws_routes.compile.credentials import Redactor
+from ws_routes.compile.route import compile_route
+from ws_routes.driver.transcript import Failure
 from ws_routes.engine.conversation import Conversation, Step
+from ws_routes.engine.probe_base import Probe
 from ws_routes.errors import WsRoutesError
+from ws_routes.report import crashfiles
 from ws_routes.report.render import replay_snippet
-from ws_routes.report.replay import replay
+from ws_routes.report.replay import ReplayFailed, ReplayResult, _play, replay, replay_file
+from ws_routes.spec.loader import load_spec
+from ws_routes.spec.model import RouteSpec, Settings
 
 
 async def chat(ws: WebSocket) -> None:
@@ -136,7 +144,7 @@ def test_replay_passing_conversation_prints_transcript() -> None:
 
 def test_replay_reports_failures_with_the_traceback(app_module: str) -> None:
     out = io.StringIO()
-    _, failures = replay(app_module, "/ws/chat", [("text", "boom")], out=out)
+    _, failures = replay(app_module, "/ws/chat", [("text", "boom")], out=out, check=False)
     assert [f.check for f in failures] == ["no_server_error"]
     text = out.getvalue()
     assert "App traceback:" in text
@@ -153,6 +161,7 @@ def test_replay_with_a_spec_names_messages_and_checks_replies(spec_file: str) ->
         [("join", "json", {}), ("leave", "json", {"type": "leave"})],
         spec=spec_file,
         out=out,
+        check=False,
     )
     assert transcript.route == "/ws/chat"
     assert [f.check for f in failures] == ["reply_expected"]
@@ -168,7 +177,8 @@ def test_replay_snippet_from_a_report_reproduces_a_missing_reply(
         path="/ws/chat", steps=(Step("join", "json", {}), Step("leave", "json", {"type": "leave"}))
     )
     snippet = replay_snippet(app_module, conversation, spec=spec_file)
-    exec(compile(snippet, "<snippet>", "exec"), {})
+    with pytest.raises(ReplayFailed, match="Check: reply_expected"):
+        exec(compile(snippet, "<snippet>", "exec"), {})
     assert "FAILED reply_expected: no ack reply to message 1" in capsys.readouterr().out
 
 
@@ -245,7 +255,185 @@ def test_replay_snippet_of_a_protocol_route_fills_in_this_run_s_values(
         ),
     )
     snippet = replay_snippet(app_module, conversation, spec=spec_file)
-    exec(compile(snippet, "<snippet>", "exec"), {})
-    out = capsys.readouterr().out
-    assert "FAILED no_server_error: the app raised ValueError: a valid ticket, used" in out
+    with pytest.raises(ReplayFailed) as raised:
+        exec(compile(snippet, "<snippet>", "exec"), {})
+    out = capsys.readouterr().out + str(raised.value)
+    assert "no_server_error" in out
+    assert "a valid ticket, used" in out
     assert "! state: welcome" in out
+def test_replay_returns_a_result_and_raises_with_the_report_when_a_check_fails(
+    app_module: str,
+) -> None:
+    passed = replay(APP, "/ws/chat", [("text", "hi")], out=io.StringIO())
+    assert isinstance(passed, ReplayResult)
+    assert passed.passed
+    assert (passed.failures, passed.report) == ([], "")
+    assert passed.conversation.steps == (Step("text", "text", "hi"),)
+    transcript, failures = passed  # unpacks as replay() returned before
+    assert (transcript, failures) == (passed.transcript, [])
+
+    with pytest.raises(ReplayFailed) as raised:
+        replay(app_module, "/ws/chat", [("text", "boom")], out=io.StringIO())
+    failed = raised.value.result
+    assert isinstance(raised.value, WsRoutesError)
+    assert [f.check for f in failed.failures] == ["no_server_error"]
+    # The message is the report pytest prints for the same failure.
+    report = str(raised.value)
+    assert report == failed.report
+    assert report.splitlines()[:5] == [
+        "=" * 60,
+        "WEBSOCKET TEST FAILURE: /ws/chat",
+        "=" * 60,
+        "Error Type: server_error",
+        "Check: no_server_error",
+    ]
+    assert '  > text "boom"    [text]' in report.splitlines()
+    assert "ValueError: boom" in report
+
+
+def test_a_hang_on_replay_is_a_failure_not_a_traceback() -> None:
+    import time
+
+    async def stuck(ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.receive_text()
+        time.sleep(1.5)  # blocks the event loop past the message timeout
+
+    app = Starlette(routes=[WebSocketRoute("/ws/stuck", stuck)])
+    spec = RouteSpec(path="/ws/stuck", settings=Settings(connection_timeout=1, message_timeout=0.3))
+    route = compile_route(spec)
+    transcript, failures = _play(
+        app, route, Conversation(path="/ws/stuck", steps=(Step("t", "text", "x"),))
+    )
+    assert [f.check for f in failures] == ["no_hang"]
+    assert transcript.messages_sent == 1
+
+
+async def guarded(ws: WebSocket) -> None:
+    """Serves anyone (the auth probe's finding), and crashes without the right token."""
+    await ws.accept()
+    if ws.query_params.get("token") != "s3cret-value":
+        raise ValueError("no token")
+    await ws.send_text("hello")
+    await ws.receive()
+
+
+async def open_door(ws: WebSocket) -> None:
+    await ws.accept()
+    await ws.send_text("welcome")  # BUG: nobody is refused
+    await ws.receive()
+
+
+GUARDED_APP = Starlette(
+    routes=[WebSocketRoute("/ws/guarded", guarded), WebSocketRoute("/ws/open", open_door)]
+)
+GUARDED_SPEC = """\
+routes:
+  /ws/guarded:
+    auth: {query_param: token}
+    replies: {hello: {kind: text}}
+  /ws/open:
+    auth: {query_param: token}
+    replies: {welcome: {kind: text}}
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project folder with a spec and the app importable as ``ws_routes_guarded_app:app``."""
+    (tmp_path / "ws-routes.yaml").write_text(GUARDED_SPEC, encoding="utf-8")
+    module = types.ModuleType("ws_routes_guarded_app")
+    module.app = GUARDED_APP  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def save_crash(root: Path, route_path: str, saved: Conversation | Probe, secret: str) -> Path:
+    route = load_spec(root / "ws-routes.yaml").route(route_path)
+    assert route is not None
+    failure = Failure(
+        check="no_server_error", error_type="server_error", message="m", expected="e", actual="a"
+    )
+    conversation = saved.conversation if isinstance(saved, Probe) else saved
+    return crashfiles.save(
+        root,
+        crashfiles.build(
+            route=route,
+            failure=failure,
+            bug="bug",
+            conversation=conversation,
+            report="",
+            redactor=Redactor([secret]),
+            probe=saved if isinstance(saved, Probe) else None,
+            app="ws_routes_guarded_app:app",
+            spec="ws-routes.yaml",
+        ),
+    )
+
+
+def test_replay_file_puts_a_redacted_credential_back_from_auth(project: Path) -> None:
+    with_token = Conversation(path="/ws/guarded", query=(("token", "s3cret-value"),))
+    path = save_crash(project, "/ws/guarded", with_token, "s3cret-value")
+    assert "s3cret-value" not in path.read_text()
+    with pytest.raises(WsRoutesError, match="credential was redacted"):
+        replay_file(path)
+    result = replay_file(path, auth="query:token:s3cret-value")
+    assert result.passed
+    assert result.conversation == with_token
+    assert result.notes == ("the credential, redacted in the file, was taken from --auth",)
+
+
+def test_replay_file_reports_as_pytest_does_with_the_file_to_replay(project: Path) -> None:
+    path = save_crash(project, "/ws/guarded", Conversation(path="/ws/guarded"), "unused")
+    with pytest.raises(ReplayFailed) as raised:
+        replay_file(path)
+    report = raised.value.result.report
+    assert "Check: no_server_error" in report
+    assert "ValueError: no token" in report
+    lines = report.splitlines()
+    assert lines[lines.index("Reproduce with:") + 1] == (
+        "  ws-routes replay .ws-routes/crashes/ws-guarded-bug.json"
+    )
+    assert "      spec='ws-routes.yaml'," in lines
+    # check=False returns the same result instead of raising.
+    assert replay_file(path, check=False).report.startswith(report[:200])
+
+
+def test_a_probe_replays_as_the_probe_it_was(project: Path) -> None:
+    # Served without a credential: only the auth probe's judge calls that a failure.
+    probe = Probe("auth", "auth: no credential", Conversation(path="/ws/open"), "refuse")
+    path = save_crash(project, "/ws/open", probe, "unused")
+    result = replay_file(path, check=False)
+    assert [f.check for f in result.failures] == ["auth_enforced"]
+    assert "Probe: auth: no credential" in result.report
+
+
+def test_a_route_whose_spec_changed_is_replayed_with_a_note(project: Path) -> None:
+    path = save_crash(project, "/ws/open", Conversation(path="/ws/open"), "unused")
+    assert replay_file(path).notes == ()
+    spec = project / "ws-routes.yaml"
+    spec.write_text(spec.read_text().replace("welcome: {kind: text}", "welcome: {kind: json}"))
+    with pytest.raises(ReplayFailed) as raised:
+        replay_file(path)
+    assert raised.value.result.notes == (
+        "the spec of /ws/open changed since this crash file was written; replayed with the "
+        "current one",
+    )
+    assert "Note: the spec of /ws/open changed" in raised.value.result.report
+
+
+def test_the_readmes_replay_example_runs_as_documented(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text("utf-8")
+    api = readme.split("\n## Python API\n", 1)[1].split("\n## ", 1)[0]
+    (example,) = re.findall(r"```python\n(.*?)\n```", api, flags=re.S)
+    monkeypatch.chdir(root / "examples")
+    monkeypatch.syspath_prepend(str(root / "examples"))
+    monkeypatch.delitem(sys.modules, "chat_app", raising=False)
+    exec(compile(example, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "WEBSOCKET TEST FAILURE: /ws/chat/{room}" in out
+    assert "Check: no_server_error" in out

@@ -15,11 +15,20 @@ __all__ = ["RouteDatabase"]
 
 
 class RouteDatabase(ExampleDatabase):
-    """Prefixes every key with the route, so a failure replays on its own route only."""
+    """Prefixes every key with the route, so a failure replays on its own route only.
 
-    def __init__(self, inner: ExampleDatabase, route: str):
+    ``reuse`` False makes it write-only: what the search saves is kept for later runs, but
+    nothing saved is replayed, so a seeded search draws from its seed alone (Hypothesis'
+    replay of saved examples changes what it generates after them, and how many). ``reused``
+    tells whether any saved example was handed to Hypothesis: then a seed does not describe
+    the run.
+    """
+
+    def __init__(self, inner: ExampleDatabase, route: str, *, reuse: bool = True):
         super().__init__()
         self._inner = inner
+        self._reuse = reuse
+        self.reused = False
         # Derived from the route alone, so the next run finds what this one saved.
         self._prefix = hashlib.sha256(f"ws_routes:{route}".encode()).digest()[:16]
 
@@ -27,7 +36,11 @@ class RouteDatabase(ExampleDatabase):
         self._inner.save(self._prefix + key, value)
 
     def fetch(self, key: bytes) -> Iterable[bytes]:
-        return self._inner.fetch(self._prefix + key)
+        if not self._reuse:
+            return []
+        values = list(self._inner.fetch(self._prefix + key))
+        self.reused = self.reused or bool(values)
+        return values
 
     def delete(self, key: bytes, value: bytes) -> None:
         self._inner.delete(self._prefix + key, value)

@@ -45,6 +45,11 @@ class ConversationFailed(WsRoutesError):
         self.also: list[ConversationFailed] = []
         # A bug of ws_routes met later on the same route (reported after the findings).
         self.internal: InternalError | None = None
+        # Hypothesis' @reproduce_failure(...) of the shrunk example, when a search found it.
+        self.blob: str | None = None
+        # What replayed it instead of the run's seed drawing it ("a crash file", "the example
+        # database"): the seed then does not reproduce it, so reports name the crash file.
+        self.replayed: str | None = None
         super().__init__(f"{failure.check}: {failure.message}")
 
 

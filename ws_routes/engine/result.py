@@ -7,10 +7,12 @@ or closed right after the accept) is skipped with the reason and a hint, not pas
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ws_routes.compile.credentials import Credential
 from ws_routes.compile.route import CompiledRoute
 from ws_routes.engine.findings import ConversationFailed, InternalError
+from ws_routes.engine.probe_base import Probe
 from ws_routes.engine.stats import RouteStats
 
 __all__ = ["RouteResult", "untested_reason"]
@@ -26,6 +28,13 @@ class RouteResult:
     warnings: list[str] = field(default_factory=list)
     # A bug of ws_routes that ended the route early; ``failure`` keeps what came before it.
     internal: InternalError | None = None
+    # Per saved failure replayed first (RouteRunner's ``replays``), in order: its failure, or
+    # None when it passed; shorter when the route ended before replaying them all.
+    replayed: list[ConversationFailed | None] = field(default_factory=list)
+    # Hypothesis' statistics of each search (hypothesis.statistics.describe_statistics reads them).
+    statistics: list[dict[str, Any]] = field(default_factory=list)
+    # The probes that ran, by name: what a probe's finding is replayed as.
+    probes: dict[str, Probe] = field(default_factory=dict)
 
 
 def untested_reason(

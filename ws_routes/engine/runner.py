@@ -16,7 +16,7 @@ them: the loop thread, the probes, judging each conversation, the searches in ro
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from hypothesis import settings
@@ -43,7 +43,14 @@ from ws_routes.engine.pace import RoutePace, TimeUp
 from ws_routes.engine.play import as_sent, run_conversation
 from ws_routes.engine.probes import Probe, build_probes, lint_warnings, run_probe
 from ws_routes.engine.result import RouteResult, untested_reason
-from ws_routes.engine.search import SEARCHES, hypothesis_test, run_search, search_budget
+from ws_routes.engine.saved import Saved, conversation_of, judge_saved, play_saved
+from ws_routes.engine.search import (
+    SEARCHES,
+    hypothesis_test,
+    route_database,
+    run_search,
+    search_budget,
+)
 from ws_routes.engine.stats import Progress, RouteStats
 from ws_routes.errors import WsRoutesError
 from ws_routes.spec.model import SERVER_ERROR_CLOSE_CODES
@@ -85,7 +92,13 @@ class RouteRunner:
         on_probe: Callable[[Probe, Transcript, list[Failure]], None] | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         max_time: float | None = None,
+        replays: Sequence[Saved] = (),
+        on_replay: Callable[[int, Transcript, list[Failure]], None] | None = None,
+        reuse_database: bool = True,
     ) -> None:
+        """``replays``: saved failures (crash files) to replay first, each once, judged as a
+        conversation or as the probe it was. ``reuse_database`` False keeps the example database
+        write-only, so a seeded run draws from its seed alone (see ``RouteDatabase``)."""
         self.app = app
         self.route = route
         self.credential = credential
@@ -94,6 +107,12 @@ class RouteRunner:
         self.on_conversation = on_conversation
         self.probes = probes
         self.on_probe = on_probe
+        self.replays = tuple(replays)
+        self.on_replay = on_replay
+        self.reuse_database = reuse_database
+        self._replayed: list[ConversationFailed | None] = []
+        self._statistics: list[dict[str, Any]] = []
+        self._probes: dict[str, Probe] = {}
         self.stats = RouteStats(route=route.spec.path)
         self.pace = RoutePace(
             self.stats, budget=max_examples, max_time=max_time, on_progress=on_progress
@@ -160,6 +179,7 @@ class RouteRunner:
         for probe in build_probes(self.route, self.credential):
             if self.pace.time_up():
                 break  # what the probes found so far stands
+            self._probes[probe.name] = probe
             transcript = Transcript(route=self.route.spec.path, path=probe.conversation.path)
             self._current = (transcript, probe.conversation, probe.name, time.perf_counter())
             try:
@@ -175,7 +195,7 @@ class RouteRunner:
                 raise abandon from None
             except Exception as exc:
                 raise InternalError(exc, transcript, probe.conversation) from exc
-            self._count_probe(probe)
+            self.stats.count_probe(probe.group, probe.name)
             for warning in outcome.warnings:
                 self._warn(warning)
             if self.on_probe is not None:
@@ -204,18 +224,35 @@ class RouteRunner:
             found = [f for f in found if type(f) is not type(baseline)]
         return baseline, found
 
-    def _count_probe(self, probe: Probe) -> None:
-        stats = self.stats
-        if probe.group == "negative":
-            stats.negative += 1
-        elif probe.group == "auth":
-            stats.auth_probes += 1
-        elif probe.group == "origin":
-            stats.origin_probes += 1
-        elif probe.name.startswith("path:"):
-            stats.path_probes += 1
-        else:
-            stats.handshake_cells += 1
+    def _replay_saved(self, loop: LoopThread, transport: AsgiTransport) -> None:
+        """Replay each saved failure once, as Hypothesis replays its database first: apart from
+        the counters and from the searches (which do not skip the bugs found here), so a seeded
+        run sends the same conversations whatever was saved. ``run`` reports what the searches
+        did not find again."""
+        for index, saved in enumerate(self.replays):
+            conversation = conversation_of(saved)
+            transcript = Transcript(route=self.route.spec.path, path=conversation.path)
+            name = saved.name if isinstance(saved, Probe) else None
+            self._current = (transcript, conversation, name, time.perf_counter())
+            try:
+                self._run(loop, play_saved(transport, self.route, saved, transcript), conversation)
+                failures = judge_saved(self.route, saved, transcript)
+            except LoopBlocked as exc:
+                abandon = self._blocked(exc, transcript, conversation)
+                assert abandon.failure is not None
+                abandon.failure.probe, abandon.failure.replayed = name, "a crash file"
+                raise abandon from None
+            except Exception as exc:
+                raise InternalError(exc, transcript, conversation) from exc
+            self.stats.replayed += 1
+            if self.on_replay is not None:
+                self.on_replay(index, transcript, failures)
+            error = None
+            if failures:
+                kind = failure_type(failures[0].check, bug_of(failures[0], transcript))
+                error = kind(failures[0], transcript, conversation)
+                error.probe, error.replayed = name, "a crash file"
+            self._replayed.append(error)
 
     def _run_one(
         self, loop: LoopThread, transport: AsgiTransport, conversation: Conversation
@@ -300,7 +337,13 @@ class RouteRunner:
     def run(self) -> RouteResult:
         """Probe the route, then run up to ``max_examples`` conversations; shrink and return
         what failed: the first bug, with any others in ``failure.also``."""
-        result = RouteResult(stats=self.stats, warnings=self.warnings)
+        result = RouteResult(
+            stats=self.stats,
+            warnings=self.warnings,
+            replayed=self._replayed,
+            statistics=self._statistics,
+            probes=self._probes,
+        )
         with running_app(self.app, timeout=self.route.spec.settings.connection_timeout) as (
             loop,
             transport,
@@ -312,6 +355,7 @@ class RouteRunner:
 
             def explore() -> None:
                 nonlocal negative
+                self._replay_saved(loop, transport)
                 baseline, probed = self._run_probes(loop, transport) if self.probes else (None, [])
                 # A negative probe's bug may not need the mutant at all (a reply that breaks the
                 # schema, a crash on any input): the conversations look for it too, and their
@@ -364,6 +408,10 @@ class RouteRunner:
             finally:
                 self.stats.elapsed_s = round(time.perf_counter() - started, 3)
             result.internal = result.internal or self._internal
+            for replayed in self._replayed:  # a saved failure the searches did not find again
+                if replayed is not None and type(replayed) not in {type(f) for f in found}:
+                    found.append(replayed)
+                    result.skipped = None
             if found:
                 # Bugs in valid traffic first: they are what a negative case would otherwise hide.
                 found.sort(key=lambda f: f.failure.error_type == "negative_case")
@@ -422,18 +470,23 @@ class RouteRunner:
         def run_one(conversation: Conversation) -> None:
             self._run_one(loop, transport, conversation)
 
+        database = route_database(
+            self._settings, self.route.spec.path, search, reuse=self.reuse_database
+        )
         test = hypothesis_test(
             run_one,
             conversations(self.route, credential=self.credential, negative=negative),
             parent=self._settings,
             seed=self.seed,
             max_examples=budget,
-            route=self.route.spec.path,
-            key=search,
+            database=database,
         )
         try:
-            found = run_search(test)
+            found = run_search(test, self._statistics.append)
         except TimeUp:
             return []  # it had found nothing (see _run_one)
         self._internal = self._internal or found.internal
+        if database is not None and database.reused:
+            for bug in found.bugs:  # the seed did not draw it alone: saved examples came first
+                bug.replayed = bug.replayed or "the example database"
         return list(found.bugs)

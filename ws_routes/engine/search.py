@@ -9,20 +9,31 @@ not reproduce on every replay.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as with_seed
 from hypothesis import strategies as st
 from hypothesis.errors import FlakyFailure
+from hypothesis.statistics import collector
 
 from ws_routes.engine.conversation import Conversation
 from ws_routes.engine.database import RouteDatabase
 from ws_routes.engine.findings import ConversationFailed, InternalError
 
-__all__ = ["SEARCHES", "Found", "hypothesis_test", "run_search", "search_budget"]
+__all__ = [
+    "SEARCHES",
+    "Found",
+    "hypothesis_test",
+    "profile_deadline",
+    "route_database",
+    "run_search",
+    "search_budget",
+]
 
 # How many Hypothesis searches a route gets: after each that finds bugs, another one ignores
 # them and looks for different ones, so one easy crash does not hide the rest.
@@ -49,6 +60,30 @@ def search_budget(search: int, max_examples: int, first_failure_at: int | None) 
     return max(max_examples - (first_failure_at or 0), max_examples // 4, 1)
 
 
+# Hypothesis' own default deadline: made for unit tests, not for conversations that wait for
+# replies, so only a profile that sets another one applies it to route items.
+_DEFAULT_DEADLINE = timedelta(milliseconds=200)
+
+
+def profile_deadline(parent: settings) -> timedelta | None:
+    """The deadline a conversation gets: the profile's, unless it is Hypothesis' default."""
+    deadline = parent.deadline
+    return None if deadline is None or deadline == _DEFAULT_DEADLINE else deadline
+
+
+def route_database(
+    parent: settings, route: str, key: int = 0, *, reuse: bool = True
+) -> RouteDatabase | None:
+    """Search number ``key`` of ``route``'s view of the profile's example database, if any.
+
+    Each search has its own key: a bug the first one saved must not be replayed, found "fixed"
+    (it is ignored there) and deleted by the second.
+    """
+    if parent.database is None:
+        return None
+    return RouteDatabase(parent.database, route + (f"#search{key}" if key else ""), reuse=reuse)
+
+
 def hypothesis_test(
     run_one: Callable[[Conversation], None],
     strategy: st.SearchStrategy[Conversation],
@@ -56,15 +91,13 @@ def hypothesis_test(
     parent: settings,
     seed: int | None,
     max_examples: int,
-    route: str,
-    key: int = 0,
+    database: RouteDatabase | None,
 ) -> Callable[[], None]:
     """The Hypothesis test running ``run_one`` on conversations drawn from ``strategy``.
 
-    ``parent`` is the current profile (as --hypothesis-profile loaded it); ``key`` tells the
-    route's searches apart in its example database.
+    ``parent`` is the current profile (as --hypothesis-profile loaded it); ``database`` is the
+    search's own view of its example database (:func:`route_database`).
     """
-    database = parent.database
 
     def conversation_test(conversation: Conversation) -> None:
         run_one(conversation)
@@ -77,27 +110,51 @@ def hypothesis_test(
     test = settings(
         parent=parent,
         max_examples=max_examples,
-        deadline=None,
-        # Each search has its own key: a bug the first one saved must not be replayed, found
-        # "fixed" (it is ignored there) and deleted by the second.
-        database=RouteDatabase(database, route + (f"#search{key}" if key else ""))
-        if database is not None
-        else None,
+        deadline=profile_deadline(parent),
+        database=database,
         # Each distinct bug (see findings.bug_of) is shrunk and reported: a crash on one input
         # must not hide another bug of the same route.
         report_multiple_bugs=True,
         suppress_health_check=list(HealthCheck),
         phases=[p for p in parent.phases if p is not Phase.explain],
-        print_blob=False,
+        # Always: the blob goes into the crash file; the report prints it when the profile's
+        # print_blob asks for it.
+        print_blob=True,
     )(test)
     return test  # type: ignore[no-any-return]
 
 
-def run_search(test: Callable[[], None]) -> Found:
-    """Run one Hypothesis test; the bugs it found, each shrunk.
+def run_search(
+    test: Callable[[], None],
+    on_statistics: Callable[[dict[str, Any]], None] | None = None,
+) -> Found:
+    """Run one Hypothesis test; the bugs it found, each shrunk, with its reproduction blob.
 
+    ``on_statistics`` gets Hypothesis' statistics of the run (what --hypothesis-show-statistics
+    prints); Hypothesis hands them to a per-thread collector, set here on the running thread.
     An internal error alone is raised (it ends the route); so is any other trouble of Hypothesis.
     """
+    with collector.with_value(on_statistics):  # type: ignore[arg-type]
+        found = _run(test)
+    for bug in found.bugs:
+        bug.blob = _blob(bug)
+    return found
+
+
+# Hypothesis' note on a failure when print_blob is on: "... adding @reproduce_failure('6.x',
+# b'...') as a decorator ...".
+_BLOB = re.compile(r"@reproduce_failure\([^)]*\)")
+
+
+def _blob(exc: BaseException) -> str | None:
+    for note in getattr(exc, "__notes__", ()):
+        match = _BLOB.search(str(note))
+        if match:
+            return match.group()
+    return None
+
+
+def _run(test: Callable[[], None]) -> Found:
     try:
         test()
     except ConversationFailed as failed:

@@ -28,6 +28,20 @@ class RouteStats:
     origin_probes: int = 0  # probes: a foreign Origin
     # The route hit --routes-max-time: the search stopped before its budget of examples.
     time_limited: bool = False
+    replayed: int = 0  # saved failures (crash files) replayed before the conversations
+
+    def count_probe(self, group: str, name: str) -> None:
+        """Count one probe of ``group`` (its family) under its counter."""
+        if group == "negative":
+            self.negative += 1
+        elif group == "auth":
+            self.auth_probes += 1
+        elif group == "origin":
+            self.origin_probes += 1
+        elif name.startswith("path:"):
+            self.path_probes += 1
+        else:
+            self.handshake_cells += 1
 
     def to_json(self) -> str:
         return json.dumps({k: getattr(self, k) for k in self.__slots__})  # type: ignore[attr-defined]

@@ -34,7 +34,7 @@ from ws_routes.plugin.config import (
 )
 from ws_routes.plugin.item import WebSocketRouteItem
 from ws_routes.plugin.itemsetup import MARKER_HELP
-from ws_routes.plugin.state import STATE, State
+from ws_routes.plugin.state import DERANDOMIZED_SEED, STATE, State
 from ws_routes.plugin.terminal import SessionReporter
 
 if TYPE_CHECKING:
@@ -89,18 +89,42 @@ def pytest_configure(config: pytest.Config) -> None:
         credential = None
     hypothesis_seed = config.getoption("hypothesis_seed", None)
     seed_value = options.seed if options.seed is not None else int_or_none(hypothesis_seed)
+    # A seed given makes the example database write-only (see RouteDatabase): the same seed
+    # twice sends the same conversations whatever the database holds.
+    seeded = seed_value is not None
+    # A derandomized profile (Hypothesis' "ci" one, loaded when CI=true) fixes the seed, as
+    # Hypothesis fixes a @given test's, and replays its database (if it has one) as Hypothesis does.
+    derandomized = not seeded and _profile_derandomizes(config)
+    if derandomized:
+        seed_value = DERANDOMIZED_SEED
     state = State(
         options=options,
         seed=seed_value if seed_value is not None else random.SystemRandom().getrandbits(32),
         redactor=Redactor([credential.secret] if credential is not None else []),
         credential=credential,
         fixtures=ini_fixtures(config),
+        seeded=seeded,
+        derandomized=derandomized,
     )
     _filter_asyncio_logger(state)
     config.stash[STATE] = state
     config.pluginmanager.register(SessionReporter(config, state), "ws_routes_session")
     if find_pytest_routes(config) is not None:
         config.pluginmanager.register(PytestRoutesWebSocketItems(), "ws_routes_pytest_routes")
+
+
+def _profile_derandomizes(config: pytest.Config) -> bool:
+    """Whether the Hypothesis profile of the run (--hypothesis-profile, else the current one,
+    which is "ci" on CI machines) sets ``derandomize``."""
+    from hypothesis import settings
+
+    name = config.getoption("hypothesis_profile", None)
+    try:
+        # Read by name: Hypothesis' own pytest_configure may load it after ours has run.
+        profile = settings.get_profile(name) if name else settings()
+    except Exception:  # an unknown profile: Hypothesis reports it itself
+        profile = settings()
+    return bool(profile.derandomize)
 
 
 def _filter_asyncio_logger(state: State) -> None:

@@ -71,6 +71,7 @@ class WebSocketRouteItem(pytest.Item):
         from ws_routes.compile.route import compile_route
         from ws_routes.engine.runner import RouteRunner
         from ws_routes.errors import WsRoutesError, WsRoutesWarning
+        from ws_routes.plugin import crashes
         from ws_routes.plugin.liveline import live_line
         from ws_routes.report.redaction import app_output_redacted
 
@@ -84,6 +85,7 @@ class WebSocketRouteItem(pytest.Item):
         max_examples = self._max_examples(compiled)
         printer = self._verbose_printer(compiled) if state.options.verbose else None
         live = None if printer else live_line(self.config)
+        saved = crashes.saved_for(self, credential)  # replayed first, like Hypothesis' database
         runner = RouteRunner(
             state.app,
             compiled,
@@ -96,6 +98,11 @@ class WebSocketRouteItem(pytest.Item):
             else None,
             on_progress=live,
             max_time=state.options.max_time,
+            replays=[s for _, s in saved],
+            on_replay=(lambda i, t, f: printer(t, f, f"replay of {saved[i][0].name}"))
+            if printer
+            else None,
+            reuse_database=not state.seeded,
         )
         try:
             with app_output_redacted(state.redactor):
@@ -105,6 +112,7 @@ class WebSocketRouteItem(pytest.Item):
                 live.close()
             if self._verbose_log:
                 self.user_properties.append((VERBOSE_PROPERTY, "\n".join(self._verbose_log)))
+        crashes.after_run(self, result, saved)
         self._record(result)
         # A project that turns warnings into errors must still see the route's findings: with a
         # failure (or error) to report, the lint stays a warning instead of replacing it.
@@ -238,13 +246,12 @@ class WebSocketRouteItem(pytest.Item):
         return self.nodeid, 0
 
     def _render_conversation_failure(self, exc: Any, state: State) -> str:
+        from ws_routes.plugin import crashes
         from ws_routes.plugin.longrepr import is_short
-        from ws_routes.report.render import render_failure, replay_snippet, reproduce_command
+        from ws_routes.report.render import render_failure, replay_snippet
 
         app = state.options.app or (state.spec.app if state.spec else None) or "module:app"
-        args = list(self.config.invocation_params.args)
-        seed = state.seed
-        command = reproduce_command(args, route=self.route.path, seed=seed)
+        command = crashes.reproduce(self, exc)
         spec_source = state.spec.source if state.spec else None
         if spec_source:
             spec_source = os.path.relpath(spec_source, self.config.invocation_params.dir)
@@ -258,7 +265,7 @@ class WebSocketRouteItem(pytest.Item):
             ]
             if exc.flaky
             else []
-        )
+        ) + crashes.blob_line(exc)
         report = render_failure(
             exc.failure,
             exc.transcript,
@@ -273,7 +280,7 @@ class WebSocketRouteItem(pytest.Item):
             report += f"\n\nALSO FOUND ON {self.route.path} (a separate bug):\n" + render_failure(
                 other.failure,
                 other.transcript,
-                reproduce_command=command,
+                reproduce_command=crashes.reproduce(self, other),
                 snippet=None
                 if short
                 else replay_snippet(app, other.conversation, spec=spec_source),

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from ws_routes.spec.model import Spec
 
 STATS_PROPERTY = "ws_routes_stats"
+# The seed of a run whose Hypothesis profile derandomizes: fixed, and printed like any seed.
+DERANDOMIZED_SEED = 0
 # --routes-verbose under xdist: a worker has no terminal, so each route's conversations travel
 # to the controller with its report and are printed there when the route finishes.
 VERBOSE_PROPERTY = "ws_routes_verbose"
@@ -40,6 +42,11 @@ class State:
     note: str | None = None
     # Fixtures every route item requests (the ini option routes_fixtures).
     fixtures: tuple[str, ...] = ()
+    # The seed was given (--routes-seed, --hypothesis-seed): the example database is then
+    # write-only, so the seed alone decides what is sent.
+    seeded: bool = False
+    # The profile derandomizes and no seed was given: the seed is DERANDOMIZED_SEED.
+    derandomized: bool = False
 
 
 STATE = pytest.StashKey[State]()

@@ -56,4 +56,5 @@ class SessionReporter:
         for line in render_summary(merged.values()).splitlines():
             terminalreporter.write_line(line)
         if any(s.failures for s in merged.values()):
-            terminalreporter.write_line(f"WebSocket test failed (seed: {self.state.seed})")
+            how = ", derandomized" if self.state.derandomized else ""
+            terminalreporter.write_line(f"WebSocket test failed (seed: {self.state.seed}{how})")

@@ -335,6 +335,7 @@ _EXTRA_COUNTS = (
     ("auth_probes", "Auth probes"),
     ("origin_probes", "Origin probes"),
     ("aborts", "Aborted connections"),
+    ("replayed", "Crash files replayed"),
 )
 
 

@@ -2,30 +2,67 @@
 
 from ws_routes import replay
 replay("chat_app:app", "/ws/chat/general", messages=[("json", {"type": "leave"})])
+
+``replay`` returns a :class:`ReplayResult` and raises :class:`ReplayFailed` (its message is the
+failure report, as pytest prints it) when a check fails; ``replay_file`` does the same for a
+crash file (:mod:`ws_routes.report.crashfiles`), which ``ws-routes replay`` runs.
 """
 
 from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
 from ws_routes.app.discovery import discover, load_app
+from ws_routes.compile.credentials import Credential, Redactor, credential_for, parse_auth_option
 from ws_routes.compile.route import CompiledRoute, compile_route
+from ws_routes.driver.loop import LoopBlocked
 from ws_routes.driver.transcript import Failure, Transcript
-from ws_routes.engine.checks import evaluate
 from ws_routes.engine.conversation import Conversation, Step
-from ws_routes.engine.play import run_conversation
+from ws_routes.engine.findings import hang_failure
+from ws_routes.engine.probe_base import Probe
 from ws_routes.engine.runner import running_app
+from ws_routes.engine.saved import Saved, conversation_of, judge_saved, play_saved
 from ws_routes.errors import WsRoutesError, did_you_mean
-from ws_routes.report.render import render_handshake
+from ws_routes.report import crashfiles
+from ws_routes.report.render import render_failure, render_handshake, replay_snippet
 from ws_routes.spec.loader import load_spec
 from ws_routes.spec.model import KINDS, RouteSpec, Spec, default_route
 
-__all__ = ["replay"]
+__all__ = ["ReplayFailed", "ReplayResult", "replay", "replay_file"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayResult:
+    """What a replay saw. Unpacks as ``transcript, failures`` (what ``replay`` once returned)."""
+
+    transcript: Transcript
+    # What the checks found, most severe first; empty when the conversation passed.
+    failures: list[Failure]
+    conversation: Conversation
+    # The failure report, as pytest prints it ("" when it passed).
+    report: str = ""
+    # What the replay had to assume (a credential put back, a spec that changed since).
+    notes: tuple[str, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.transcript, self.failures))
+
+
+class ReplayFailed(WsRoutesError):
+    """The replayed conversation failed a check; the message is the failure report."""
+
+    def __init__(self, result: ReplayResult):
+        self.result = result
+        super().__init__(result.report)
 
 
 def _template_regex(template: str) -> re.Pattern[str]:
@@ -38,12 +75,23 @@ def _template_regex(template: str) -> re.Pattern[str]:
 
 
 def _route_for(
-    path: str, spec_path: str | None, app: Any
+    path: str,
+    spec_path: str | Path | None,
+    app: Any,
+    *,
+    template: str | None = None,
+    rootdir: Path | None = None,
 ) -> tuple[RouteSpec, dict[str, str] | None]:
-    """The spec of the route ``path`` belongs to, and its converters when the app declares it."""
-    spec = load_spec(spec_path) if spec_path else Spec()
-    found = next((r for r in discover(app) or [] if _template_regex(r.path).match(path)), None)
-    declared = next((r for r in spec.routes if _template_regex(r.path).match(path)), None)
+    """The spec of the route ``path`` belongs to (``template``, when known, first), and its
+    converters when the app declares it."""
+    spec = load_spec(spec_path, rootdir=rootdir) if spec_path else Spec()
+    routes = discover(app) or []
+    found = next((r for r in routes if r.path == template), None) or next(
+        (r for r in routes if _template_regex(r.path).match(path)), None
+    )
+    declared = (spec.route(template) if template else None) or next(
+        (r for r in spec.routes if _template_regex(r.path).match(path)), None
+    )
     converters = dict(found.params) if found is not None else None
     if declared is not None:
         return (replace(declared, path=found.path) if found is not None else declared), converters
@@ -92,6 +140,34 @@ def _steps(route: CompiledRoute, messages: Sequence[Item]) -> tuple[Step, ...]:
     return tuple(steps)
 
 
+def _play(app: Any, route: CompiledRoute, saved: Saved) -> tuple[Transcript, list[Failure]]:
+    """Run ``saved`` once against ``app`` and judge it as the pytest run would."""
+    route_spec = route.spec
+    conversation = conversation_of(saved)
+    settings = route_spec.settings
+    transcript = Transcript(route=route_spec.path, path=conversation.path)
+    deadline = (
+        2 * settings.connection_timeout
+        + settings.message_timeout * (len(conversation.steps) + 1)
+        + 5
+    )
+    with running_app(app, timeout=settings.connection_timeout) as (loop, transport):
+        try:
+            loop.run(
+                play_saved(transport, route, saved, transcript),
+                timeout=deadline,
+                stall=settings.message_timeout,  # as in the pytest run (RouteRunner._run)
+            )
+        except LoopBlocked as exc:  # a hang is a finding here too, never a traceback
+            return transcript, [hang_failure(exc, settings, transcript, conversation).failure]
+    return transcript, judge_saved(route, saved, transcript)
+
+
+def _redactor(route: RouteSpec, credential: Credential | None) -> Redactor:
+    token = route.auth.token if route.auth is not None else None
+    return Redactor([s for s in (token, credential.secret if credential else None) if s])
+
+
 def replay(
     app: str | Any,
     path: str,
@@ -103,7 +179,8 @@ def replay(
     close_code: int | None = 1000,
     spec: str | None = None,
     out: TextIO | None = None,
-) -> tuple[Transcript, list[Failure]]:
+    check: bool = True,
+) -> ReplayResult:
     """Send ``messages`` to ``path`` on ``app``, print the transcript and what the checks found.
 
     Args:
@@ -115,9 +192,15 @@ def replay(
         close_code: how the client closes; None drops the connection without a close frame.
         spec: a spec file, so replies are matched and checked as in the pytest run.
         out: where to print (default stdout); pass ``io.StringIO()`` to capture.
+        check: raise :class:`ReplayFailed` when a check fails (False: return the result).
 
     Returns:
-        The transcript and the failures the checks found (empty when the conversation passed).
+        The transcript and the failures the checks found (empty when the conversation passed);
+        it unpacks as ``transcript, failures``.
+
+    Raises:
+        ReplayFailed: a check failed (and ``check`` is true); ``.result`` is the result, the
+            message the failure report.
     """
     out = out or sys.stdout
     if isinstance(app, str):
@@ -133,20 +216,7 @@ def replay(
         steps=_steps(route, messages),
         close_code=close_code,
     )
-    settings = route_spec.settings
-    transcript = Transcript(route=route_spec.path, path=path)
-    deadline = (
-        2 * settings.connection_timeout
-        + settings.message_timeout * (len(conversation.steps) + 1)
-        + 5
-    )
-    with running_app(app, timeout=settings.connection_timeout) as (loop, transport):
-        loop.run(
-            run_conversation(transport, route, conversation, transcript=transcript),
-            timeout=deadline,
-            stall=settings.message_timeout,  # as in the pytest run (RouteRunner._run)
-        )
-    failures = evaluate(route, conversation, transcript)
+    transcript, failures = _play(app, route, conversation)
     print(render_handshake(transcript), file=out)
     for line in transcript.render():
         print(line, file=out)
@@ -159,4 +229,83 @@ def replay(
         )
     if not failures:
         print("\nall checks passed", file=out)
-    return transcript, failures
+    secrets = _redactor(route_spec, None)
+    report = render_failure(failures[0], transcript, secrets=secrets) if failures else ""
+    result = ReplayResult(transcript, failures, conversation, report)
+    if check and failures:
+        raise ReplayFailed(result)
+    return result
+
+
+def replay_file(
+    path: str | Path,
+    *,
+    app: str | Any | None = None,
+    spec: str | Path | None = None,
+    auth: str | None = None,
+    check: bool = True,
+) -> ReplayResult:
+    """Replay a crash file (``.ws-routes/crashes/*.json``) as the pytest run that wrote it would.
+
+    The app and the spec are the file's (relative to the project folder it is in) unless
+    ``app`` or ``spec`` say otherwise; the route keeps the settings it ran with. A credential
+    that was redacted in the file is taken from ``auth`` (``--routes-auth``'s forms, e.g.
+    ``"bearer:TOKEN"``) or the spec's ``auth.token``. Nothing is printed: ``report`` holds the
+    failure report, with ``ws-routes replay <file>`` as its reproduce command.
+
+    Raises:
+        ReplayFailed: the conversation still fails (and ``check`` is true).
+        WsRoutesError: the file cannot be read, has no app to replay against, or needs a
+            credential that was not given.
+    """
+    crash = crashfiles.load(path)
+    root = crashfiles.crash_root(path)
+    app_ref = app if app is not None else crash.app
+    if app_ref is None:
+        raise WsRoutesError(f"{path}: the crash file names no app: pass one (--app module:app)")
+    app_obj = load_app(app_ref, rootdir=root) if isinstance(app_ref, str) else app_ref
+    spec_path = spec if spec is not None else (root / crash.spec if crash.spec else None)
+    probe = crash.saved()
+    conversation = conversation_of(probe)
+    route_spec, converters = _route_for(
+        conversation.path, spec_path, app_obj, template=crash.route, rootdir=root
+    )
+    route_spec = replace(route_spec, settings=crash.settings)  # as the run that found it had them
+    notes = []
+    if crashfiles.route_digest(route_spec) != crash.spec_digest:
+        notes.append(
+            f"the spec of {crash.route} changed since this crash file was written; "
+            "replayed with the current one"
+        )
+    credential = credential_for(route_spec.auth, parse_auth_option(auth) if auth else None)
+    if crash.redacted:
+        if credential is None:
+            raise WsRoutesError(
+                f"{path}: its credential was redacted (***) when it was saved; pass it again "
+                "(ws-routes replay --auth, as --routes-auth: bearer:TOKEN, header:NAME:VALUE, "
+                "query:NAME:VALUE, cookie:NAME:VALUE) or set the route's auth.token in the spec"
+            )
+        notes.append(
+            "the credential, redacted in the file, was taken from "
+            + ("--auth" if auth else "the spec's auth.token")
+        )
+    saved = crash.saved(credential.secret if credential is not None else None)
+    transcript, failures = _play(app_obj, compile_route(route_spec, converters=converters), saved)
+    report = ""
+    if failures:
+        reference = app_ref if isinstance(app_ref, str) else "module:app"
+        report = render_failure(
+            failures[0],
+            transcript,
+            reproduce_command=crashfiles.replay_command(path, Path.cwd()),
+            snippet=replay_snippet(
+                reference, conversation, spec=crash.spec if spec is None else str(spec)
+            ),
+            secrets=_redactor(route_spec, credential),
+            extra=[f"Note: {note}." for note in notes],
+            probe=saved.name if isinstance(saved, Probe) else None,
+        )
+    result = ReplayResult(transcript, failures, conversation_of(saved), report, tuple(notes))
+    if check and failures:
+        raise ReplayFailed(result)
+    return result

@@ -1,4 +1,5 @@
-"""The ``ws-routes`` command: write a spec, check it, list an app's WebSocket routes.
+"""The ``ws-routes`` command: write a spec, check it, list an app's WebSocket routes, replay
+crash files (``replay``, in cli_replay.py).
 
 Exit codes: 0 ok, 1 findings (an invalid spec, a spec route the app lacks, an app that cannot be
 loaded), 2 usage errors (argparse's, and an output file that exists without --force/--merge).
@@ -320,8 +321,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     schema.add_argument("--force", action="store_true", help="replace a file that differs")
     schema.set_defaults(run=_schema)
-    from ws_routes.tools import cli_asyncapi
+    from ws_routes.tools import cli_asyncapi, cli_replay
+
     cli_asyncapi.register(sub)
+    cli_replay.register(sub)
     return parser
 
 
