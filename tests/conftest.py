@@ -14,6 +14,26 @@ from pathlib import Path
 
 import pytest
 
+
+def _import_all_of_ws_routes() -> None:
+    # Before any Hypothesis test runs: every module of ours imported, then kept out of the pool
+    # of local constants Hypothesis draws from (see engine.search.leave_out_our_constants), so a
+    # seeded test draws the same whichever tests ran before it in this process.
+    import importlib
+    import pkgutil
+
+    import ws_routes
+    from ws_routes.engine.search import leave_out_our_constants
+
+    for info in pkgutil.walk_packages(ws_routes.__path__, "ws_routes."):
+        if not info.name.endswith("__main__"):  # that one runs the command line
+            importlib.import_module(info.name)
+    leave_out_our_constants()
+
+
+_import_all_of_ws_routes()
+
+
 # Every acceptance run: flags that only make the inner pytest start faster.
 QUIET_ARGS: tuple[str, ...] = (
     "-p",

@@ -10,6 +10,7 @@ not reproduce on every replay.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -84,6 +85,29 @@ def route_database(
     return RouteDatabase(parent.database, route + (f"#search{key}" if key else ""), reuse=reuse)
 
 
+def leave_out_our_constants() -> None:
+    """Keep ws_routes' own literals out of the constants Hypothesis mixes into its draws.
+
+    Hypothesis draws, now and then, the strings and numbers found in "local" modules (not
+    installed in site-packages): the app's own are worth it (they are what it matches on), but an
+    editable install of ws_routes is local too, and then a seed would draw other conversations
+    with every change to our code, or with the order our modules were imported in. There is no
+    public switch: this marks our modules as already read, and does nothing on a Hypothesis
+    without that pool.
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - an older or newer Hypothesis
+        return
+    seen = getattr(providers, "_seen_modules", None)
+    if isinstance(seen, set):
+        seen.update(
+            id(module)
+            for name, module in list(sys.modules.items())
+            if name == "ws_routes" or name.startswith("ws_routes.")
+        )
+
+
 def hypothesis_test(
     run_one: Callable[[Conversation], None],
     strategy: st.SearchStrategy[Conversation],
@@ -102,6 +126,7 @@ def hypothesis_test(
     def conversation_test(conversation: Conversation) -> None:
         run_one(conversation)
 
+    leave_out_our_constants()
     test = given(strategy)(conversation_test)
     if seed is not None:
         # seed() switches the database off; settings() below switches it back on, per route,
