@@ -18,6 +18,7 @@ from ws_routes.driver.transport import (
     Connection,
     Event,
     ServerClose,
+    Silence,
     TextFrame,
     Transport,
 )
@@ -25,9 +26,6 @@ from ws_routes.engine.conversation import Conversation, encode_payload
 from ws_routes.spec.model import Kind
 
 __all__ = ["run_conversation"]
-
-
-_BACKGROUND_POLL = 0.05
 
 
 class _Clock:
@@ -100,28 +98,27 @@ async def _collect(
     expected: list[tuple[int, tuple[str, ...]]],
     clock: _Clock,
 ) -> list[tuple[int, tuple[str, ...]]]:
-    """Settle, then wait out ``message_timeout`` only while an expected reply is missing and the
-    app still has background tasks that could send it."""
+    """Settle, then, while an expected reply is missing, wait until it comes, the app is idle
+    (decided at once: noted in ``transcript.decided_idle``) or ``message_timeout`` passes."""
     timeout = route.spec.settings.message_timeout
     deadline = time.perf_counter() + timeout
     start = len(transcript.frames)
-    events, _quiet = await conn.settle(timeout)
+    events, idle = await conn.settle(timeout)
     _record(route, transcript, events, index, clock)
 
     def names() -> list[str]:
         return [f.name for f in transcript.frames[start:] if f.direction == "recv" and f.name]
 
     missing = _unanswered(expected, names())
-    while missing and conn.server_close is None and conn.background_tasks > 0:
-        remaining = deadline - time.perf_counter()
-        if remaining <= 0:
+    while missing and not idle and conn.server_close is None:
+        event = await conn.wait_event(max(0.0, deadline - time.perf_counter()))
+        if isinstance(event, Silence):
+            idle = event is Silence.IDLE
             break
-        # Short waits, so a background task that ends without sending ends the wait too.
-        event = await conn.receive(min(remaining, _BACKGROUND_POLL))
-        if event is None:
-            continue
         _record(route, transcript, [event], index, clock)
         missing = _unanswered(expected, names())
+    if missing and idle and index is not None:
+        transcript.decided_idle.append(index)
     return missing
 
 

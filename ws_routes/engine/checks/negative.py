@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ws_routes.driver.transcript import Failure
-from ws_routes.engine.checks.common import Context, burst_end
+from ws_routes.engine.checks.common import IDLE_AFTER, Context, burst_end
 
 if TYPE_CHECKING:
     from ws_routes.engine.conversation import Step
@@ -42,14 +42,18 @@ def check_invalid_input(ctx: Context) -> Iterator[Failure]:
             for f in t.frames
         )
         if not answered:
+            idle = last in t.decided_idle  # decided at once: no timeout was waited for
+            within = "" if idle else f" within {spec.settings.message_timeout} s"
             yield Failure(
                 check="invalid_input",
                 error_type="negative_case",
                 message=f"invalid message {i} ({steps[i].mutation}) was not rejected",
                 expected=(f"an error reply ({', '.join(sorted(errors))}) or " if errors else "a ")
-                + f"close with one of {sorted(codes)} within {spec.settings.message_timeout} s",
-                actual="; ".join(f.render() for f in t.frames if f.index == i and f is not frame)
-                or "silence",
+                + f"close with one of {sorted(codes)}{within}",
+                actual="; ".join(
+                    [f.render() for f in t.frames if f.index == i and f is not frame] or ["silence"]
+                )
+                + (f"; {IDLE_AFTER}" if idle else ""),
                 index=i,
                 frame=frame,
             )

@@ -7,7 +7,13 @@ from collections.abc import Iterator
 
 from ws_routes.compile.route import strict_json
 from ws_routes.driver.transcript import Failure, Frame, printable
-from ws_routes.engine.checks.common import Context, answers_invalid, burst_end, last_sent
+from ws_routes.engine.checks.common import (
+    IDLE,
+    Context,
+    answers_invalid,
+    burst_end,
+    last_sent,
+)
 
 __all__ = ["check_replies", "check_reply_expected"]
 
@@ -113,12 +119,15 @@ def check_reply_expected(ctx: Context) -> Iterator[Failure]:
     if missed:
         index, names = missed[0]
         timeout = ctx.route.spec.settings.message_timeout
+        # Decided at once when the app went idle: then no timeout was waited for.
+        idle = burst_end(steps, index) in t.decided_idle
         yield Failure(
             check="reply_expected",
             error_type="missing_reply",
             message=f"no {' or '.join(names)} reply to message {index}",
-            expected=f"a reply of type {' or '.join(map(repr, names))} within {timeout} s",
-            actual="the server went quiet without sending one",
+            expected=f"a reply of type {' or '.join(map(repr, names))}"
+            + ("" if idle else f" within {timeout} s"),
+            actual=IDLE if idle else f"no reply within {timeout} s",
             index=index,
             frame=last_sent(t, index),
         )
