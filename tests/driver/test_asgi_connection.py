@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
 from typing import Any
 
@@ -13,7 +14,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from tests.driver.asgi_helpers import ECHO, Receive, Scope, Send, connect, run
-from ws_routes.driver.transport import Accepted, BytesFrame, TextFrame
+from ws_routes.driver.transport import Accepted, BytesFrame, Silence, TextFrame
 
 
 def test_echo_round_trip_settles_and_closes_cleanly() -> None:
@@ -114,8 +115,8 @@ def test_background_task_reply_and_leaked_tasks() -> None:
     async def main() -> None:
         conn = await connect(app, "/ws")
         await conn.send_text("hi")
-        events, quiet = await conn.settle(1)
-        assert (events, quiet) == ([], True)
+        events, idle = await conn.settle(1)
+        assert (events, idle) == ([], False)  # paused, not idle: reply()'s timer is pending
         assert conn.background_tasks == 3
         assert await conn.receive(1) == TextFrame("HI")
         assert conn.background_tasks == 2
@@ -245,3 +246,105 @@ def test_push_only_handler_settles_without_waiting_out_the_timeout() -> None:
     assert events == []
     assert quiet
     assert waited < 30.0  # far from the 60 s timeout: it returned as soon as the app sat idle
+
+
+# -- "no reply" decided: idle at once, timers, threads and unknown awaitables waited for -----------
+
+
+async def writer_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """A JSON-RPC server's shape: a writer task on an outgoing queue, a keepalive sleeping 30 s;
+    "thread", "timer", "future" and "forever" answer through a thread, a timer, a future another
+    thread resolves, or never (a ticker keeps a timer pending)."""
+    await receive()
+    await send({"type": "websocket.accept"})
+    outgoing: asyncio.Queue[str] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+
+    async def writer() -> None:
+        while True:
+            await send({"type": "websocket.send", "text": await outgoing.get()})
+
+    async def keepalive() -> None:
+        while True:
+            await asyncio.sleep(30)
+
+    async def answer(text: str) -> None:
+        if text == "thread":
+            await asyncio.to_thread(time.sleep, 0.05)
+        elif text == "timer":
+            await asyncio.sleep(0.05)
+        elif text == "future":
+            future: asyncio.Future[None] = loop.create_future()
+            threading.Timer(0.05, loop.call_soon_threadsafe, (future.set_result, None)).start()
+            await future
+        elif text == "forever":
+            while True:
+                await asyncio.sleep(0.01)
+        outgoing.put_nowait(text)
+
+    tasks = {asyncio.create_task(writer()), asyncio.create_task(keepalive())}
+    while (message := await receive())["type"] == "websocket.receive":
+        if message.get("text") != "ignored":
+            tasks.add(asyncio.create_task(answer(message["text"])))
+    for task in tasks:
+        task.cancel()
+
+
+def wait_for(text: str, timeout: float) -> tuple[object, float, object]:
+    """(what wait_event returned, seconds it took, what the next wait_event returned)."""
+
+    async def main() -> tuple[object, float, object]:
+        conn = await connect(writer_app)
+        await conn.send_text(text)
+        start = time.perf_counter()
+        got = await conn.wait_event(timeout)
+        took = time.perf_counter() - start
+        after = await conn.wait_event(timeout)
+        await conn.close(timeout=1)
+        return got, took, after
+
+    result: tuple[object, float, object] = run(main())
+    return result
+
+
+def test_an_idle_app_is_decided_at_once() -> None:
+    # Its tasks wait on our receive(), on a queue only the app fills, on a timer due after the
+    # deadline (the 30 s keepalive): nothing can answer in time.
+    got, took, _ = wait_for("ignored", 10.0)
+    assert (got, took < 5.0) == (Silence.IDLE, True)
+
+
+def test_an_app_without_timers_is_idle() -> None:
+    async def quiet(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        queue: asyncio.Queue[None] = asyncio.Queue()
+        worker = asyncio.create_task(queue.get())
+        while (await receive())["type"] == "websocket.receive":
+            pass
+        worker.cancel()
+
+    async def main() -> tuple[object, bool, float]:
+        conn = await connect(quiet)
+        await conn.send_text("hello")
+        _, idle = await conn.settle(10.0)
+        start = time.perf_counter()
+        got = await conn.wait_event(10.0)
+        took = time.perf_counter() - start
+        await conn.close(timeout=1)
+        return got, idle, took
+
+    got, idle, took = run(main())
+    assert (got, idle, took < 5.0) == (Silence.IDLE, True, True)
+
+
+def test_replies_behind_timers_threads_and_unknown_futures_are_waited_for() -> None:
+    for text in ("timer", "thread", "future"):
+        got, took, after = wait_for(text, 5.0)
+        assert got == TextFrame(text)
+        assert 0.04 <= took < 4.0
+        assert after == Silence.IDLE  # answered: idle again, but for the keepalive
+    got, took, _ = wait_for("forever", 0.2)
+    assert got == Silence.TIMEOUT  # ticking until the deadline: no idleness to speak of
+    # A timer that may still answer is waited for, up to the last tick before the deadline.
+    assert took >= 0.15

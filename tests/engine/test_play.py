@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -61,6 +63,9 @@ async def echo(ws: WebSocket) -> None:
             if text == "later":
                 pending.add(asyncio.create_task(send_later(ws)))
                 continue
+            if text == "tick":
+                pending.add(asyncio.create_task(tick(ws)))
+                continue
             if text != "quiet":
                 await ws.send_text(text)
     except WebSocketDisconnect:
@@ -75,6 +80,11 @@ async def send_later(ws: WebSocket) -> None:
     for _ in range(3):
         await asyncio.sleep(0.01)  # a reply that comes from a background task, not at once
     await ws.send_text("later")
+
+
+async def tick(ws: WebSocket) -> None:
+    while ws is not None:  # a timer always pending; holds the socket, so it is cancelled at the end
+        await asyncio.sleep(0.01)
 
 
 async def whoami(ws: WebSocket) -> None:
@@ -608,3 +618,126 @@ def test_a_duplicate_id_step_sends_an_active_id_on_purpose(
     )
     assert [f.data["id"] for f in t.sent] == [0, 0]
     assert t.sent[1].mutation == DUPLICATE_ID
+
+
+# -- deciding "no reply": idle apps at once, timers and threads waited for -------------------------
+
+CALL = MessageSpec(name="call", kind="json", reply=("result",))
+RESULT = ReplySpec(name="result", kind="json")
+
+
+@contextlib.asynccontextmanager
+async def dispatcher(app: Starlette) -> AsyncIterator[None]:
+    """A JSON-RPC server's dispatcher, shared by every connection and started with the app: the
+    requests' handlers are none of a connection's tasks."""
+    requests: asyncio.Queue[tuple[WebSocket, dict[str, Any]]] = asyncio.Queue()
+
+    async def handle(ws: WebSocket, request: dict[str, Any]) -> None:
+        if request.get("method") == "slow":
+            await asyncio.sleep(0.001)  # a timer pending: the app is not quiet
+        if request.get("method") == "thread":
+            await asyncio.to_thread(time.sleep, 0.02)  # a thread: the app is not quiet
+        if "id" in request and request.get("method") in ("fast", "slow", "thread"):
+            await ws.send_json({"id": request["id"], "result": request["method"]})
+
+    async def dispatch() -> None:
+        while True:
+            ws, request = await requests.get()
+            handlers.add(asyncio.create_task(handle(ws, request)))
+
+    handlers: set[asyncio.Task[None]] = set()
+    app.state.requests = requests
+    task = asyncio.create_task(dispatch())
+    yield
+    task.cancel()
+
+
+async def jsonrpc(ws: WebSocket) -> None:
+    await ws.accept()
+    while True:
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        try:
+            request = json.loads(message.get("text") or "")
+        except ValueError:
+            continue  # invalid messages are ignored silently
+        if isinstance(request, dict):
+            ws.app.state.requests.put_nowait((ws, request))
+
+
+@pytest.fixture(scope="module")
+def rpc_loop() -> Iterator[tuple[LoopThread, AsgiTransport]]:
+    app = Starlette(routes=[WebSocketRoute("/rpc", jsonrpc)], lifespan=dispatcher)
+    with running_app(app, timeout=2.0) as running:
+        yield running
+
+
+def rpc_route(**fields: Any) -> CompiledRoute:
+    spec: dict[str, Any] = {"messages": (CALL,), "replies": (RESULT,), "settings": QUICK}
+    return compile_route(RouteSpec(path="/rpc", **spec | fields))
+
+
+def call(method: str, id_: int = 1, *, wait: bool = True) -> Step:
+    return Step("call", "json", {"id": id_, "method": method}, wait)
+
+
+def test_a_reply_behind_a_timer_is_not_missed(rpc_loop: tuple[LoopThread, AsgiTransport]) -> None:
+    # Two requests in flight, one answered after a 1 ms sleep: a pending timer is not quiet.
+    t = converse(rpc_loop, rpc_route(), call("slow", 1, wait=False), call("fast", 2))
+    assert sorted(f.data["id"] for f in t.received) == [1, 2]
+    assert (t.missed_replies, t.decided_idle) == ([], [])
+
+
+def test_a_reply_from_a_thread_is_waited_for(rpc_loop: tuple[LoopThread, AsgiTransport]) -> None:
+    t = converse(rpc_loop, rpc_route(), call("thread", 1, wait=False), call("fast", 2))
+    assert sorted(f.data["id"] for f in t.received) == [1, 2]
+    assert (t.missed_replies, t.decided_idle) == ([], [])
+
+
+def test_no_reply_from_an_idle_app_is_decided_at_once(
+    rpc_loop: tuple[LoopThread, AsgiTransport],
+) -> None:
+    slow = Settings(connection_timeout=1.0, message_timeout=5.0)
+    start = time.perf_counter()
+    t = converse(rpc_loop, rpc_route(settings=slow), call("fast", 1), call("unknown", 2))
+    assert time.perf_counter() - start < 2.5  # not the 5 s timeout
+    assert (t.missed_replies, t.decided_idle) == ([(1, ("result",))], [1])
+
+
+def test_an_ignored_mutant_is_decided_at_once_under_must_reject(
+    rpc_loop: tuple[LoopThread, AsgiTransport],
+) -> None:
+    route = rpc_route(
+        replies=(RESULT, ReplySpec(name="error", kind="json", error=True)),
+        invalid=InvalidSpec(must_reject=True),
+        settings=Settings(connection_timeout=1.0, message_timeout=5.0),
+    )
+    mutant = Step("call", "text", "{", mutation="text that is not JSON", invalid=True)
+    start = time.perf_counter()
+    t = converse(rpc_loop, route, mutant)
+    assert time.perf_counter() - start < 2.5
+    assert (t.received, t.missed_replies, t.decided_idle) == ([], [], [0])
+
+
+def test_after_a_reply_behind_timers_the_app_is_idle_at_once(
+    app_loop: tuple[LoopThread, AsgiTransport],
+) -> None:
+    # "later" answers after three 10 ms sleeps, "quiet" never: once the background task has
+    # answered and ended, nothing can answer "quiet" any more.
+    start = time.perf_counter()
+    t = converse(app_loop, compiled(replies=(ECHO_REPLY,)), say("later", wait=False), say("quiet"))
+    assert time.perf_counter() - start < QUICK.message_timeout
+    assert [f.data for f in t.received] == ["later"]
+    assert (t.missed_replies, t.decided_idle) == ([(1, ("echo",))], [1])
+
+
+def test_a_timer_that_may_still_answer_is_waited_out(
+    app_loop: tuple[LoopThread, AsgiTransport],
+) -> None:
+    # A task of the app keeps a timer pending: it may answer yet, so only the timeout decides.
+    start = time.perf_counter()
+    t = converse(app_loop, compiled(replies=(ECHO_REPLY,)), say("tick"))
+    assert time.perf_counter() - start >= QUICK.message_timeout
+    assert (t.missed_replies, t.decided_idle) == ([(0, ("echo",))], [])
+    assert len(t.leaked_tasks) == 1  # and cancelled, so it cannot keep later tests waiting

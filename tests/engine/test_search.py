@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from hypothesis import settings
-from hypothesis.database import ExampleDatabase, InMemoryExampleDatabase
+from hypothesis.database import InMemoryExampleDatabase
 from hypothesis.statistics import describe_statistics
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from tests.engine.conftest import profile_database
 from tests.engine.runner_app import compiled, run
 from ws_routes.engine.conversation import Step
 from ws_routes.engine.database import RouteDatabase
@@ -25,37 +24,6 @@ from ws_routes.engine.runner import RouteResult, RouteRunner
 from ws_routes.engine.search import profile_deadline, search_budget
 
 
-@contextmanager
-def profile_database(db: ExampleDatabase | None) -> Iterator[None]:
-    """Run with the current Hypothesis profile, but with ``db`` as its example database."""
-    # By the settings object, not the profile's name: get_current_profile_name() needs
-    # Hypothesis 6.139, newer than the minimum this suite runs on.
-    previous = settings.default
-    settings.register_profile("ws-routes-test-db", parent=previous, database=db)
-    settings.load_profile("ws-routes-test-db")
-    try:
-        yield
-    finally:
-        settings.register_profile("ws-routes-test-restored", parent=previous)
-        settings.load_profile("ws-routes-test-restored")
-
-
-@pytest.fixture
-def example_db() -> Iterator[InMemoryExampleDatabase]:
-    """An in-memory example database for this test only."""
-    db = InMemoryExampleDatabase()
-    with profile_database(db):
-        yield db
-
-
-@pytest.fixture
-def no_example_db() -> Iterator[None]:
-    """No example database: nothing saved by earlier runs is replayed."""
-    with profile_database(None):
-        yield
-
-
-@pytest.mark.usefixtures("no_example_db")  # a bug an earlier run saved would be replayed first
 def test_failure_is_shrunk_to_a_minimal_conversation() -> None:
     result = run(compiled("/ws/short"), max_examples=100)
     failed = result.failure

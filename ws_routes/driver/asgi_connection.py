@@ -5,11 +5,15 @@ connection's state machine (:mod:`ws_routes.driver.asgi_state_machine`): it send
 frames, and waits for the handshake, for replies, for the app to go quiet or to stop, and for
 the tasks the app left behind.
 
-Quiet (``settle``): the app is quiet when its task is done, or one of its tasks waits in our
+Quiet (``settle``): the app pauses when its task is done, or one of its tasks waits in our
 ``receive()`` with nothing left in the inbox; and then up to ``QUIET_ITERATIONS`` more loop
-iterations produce no frame and leave it quiet (iterations stop early when CPython's ready queue
-is empty: nothing can run before I/O or a timer). Nothing polls: the client sleeps on one future
-that the app side resolves when it sends, finishes, or (during ``settle``) blocks in receive.
+iterations produce no frame and leave it paused (iterations stop early when CPython's ready queue
+is empty: nothing can run before I/O or a timer). A pause paces the conversation; whether it is
+*idle*, proof that no frame can come before the client acts, is :mod:`ws_routes.driver.idle`'s
+verdict (no timer, thread or I/O pending that could still answer). ``wait_event`` waits through
+pauses until a frame comes, the app is idle, or the timeout passes. Nothing polls: the client
+sleeps on one future that the app side resolves when it sends, finishes, or blocks in receive,
+or that the verdict's next timer, unknown awaitable or executor job resolves.
 
 Blocked loops: the connection takes a ``watch`` callback (``LoopThread.watch``) and tells it the
 timeout of each wait it starts (the handshake, replies, the app stopping) and when it ends, so a
@@ -29,8 +33,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ws_routes.driver.asgi_state_machine import AsgiStateMachine
-from ws_routes.driver.tasks import describe
-from ws_routes.driver.transport import AppError, Event
+from ws_routes.driver.idle import Verdict, not_the_apps, verdict
+from ws_routes.driver.tasks import describe, running_jobs
+from ws_routes.driver.transport import AppError, Event, Silence
 
 __all__ = ["QUIET_ITERATIONS", "AsgiConnection"]
 
@@ -93,8 +98,8 @@ class AsgiConnection(AsgiStateMachine):
         events = self._events
         if not events and not self._finished():
             deadline = self._loop.time() + timeout
-            # ``timeout`` may be a short poll (play._collect): the silence allowed is the
-            # watcher's default (message_timeout), as a reply may still come.
+            # ``timeout`` may be a short poll: the silence allowed is the watcher's default
+            # (message_timeout), as a reply may still come.
             self._watch(None, "waiting for a reply")
             try:
                 await asyncio.sleep(0)  # the app usually answers within one iteration: no timer
@@ -103,6 +108,34 @@ class AsgiConnection(AsgiStateMachine):
             finally:
                 self._watch(None, "")
         return events.popleft() if events else None
+
+    async def wait_event(self, timeout: float) -> Event | Silence:
+        events = self._events
+        deadline = self._loop.time() + timeout
+        self._wake_on_quiet = True
+        self._watch(None, "waiting for a reply")  # see receive()
+        waited = False
+        try:
+            while not events:
+                if self._finished() or self._not_reading():
+                    return Silence.IDLE
+                if self._loop.time() >= deadline:
+                    return Silence.TIMEOUT
+                found = self._verdict(deadline)
+                if found.idle:
+                    # Only timers due after the deadline left (a keepalive): idle, unless the
+                    # app kept timers running until now (a ticker), which is a timeout.
+                    return Silence.TIMEOUT if found.later and waited else Silence.IDLE
+                waited = waited or not found.runnable  # on a timer, thread, future or I/O
+                wake = deadline if found.wake_at is None else min(deadline, found.wake_at)
+                if found.runnable or wake <= self._loop.time():
+                    await asyncio.sleep(0)  # it runs (or its timer fires) now: look again after
+                else:
+                    await self._wait_change(wake, found.futures)
+        finally:
+            self._wake_on_quiet = False
+            self._watch(None, "")
+        return events.popleft()
 
     async def settle(self, timeout: float) -> tuple[list[Event], bool]:
         deadline = self._loop.time() + timeout
@@ -115,8 +148,9 @@ class AsgiConnection(AsgiStateMachine):
                 out += events
                 events.clear()
                 if self._quiet():
-                    quiet = await self._stays_quiet()
-                    if quiet:
+                    if await self._stays_quiet():
+                        # Paused; idle only if no timer, thread or I/O can answer in time.
+                        quiet = self._task.done() or self._verdict(deadline).idle
                         break
                 elif self._not_reading() and await self._stays_idle():
                     # A push-only handler never reads what we send, so nothing it sends is an
@@ -167,20 +201,36 @@ class AsgiConnection(AsgiStateMachine):
                 return False
         return True
 
-    async def _wait_change(self, deadline: float) -> bool:
-        """Sleep until the app side reports a change (True) or ``deadline`` passes (False)."""
+    def _verdict(self, deadline: float) -> Verdict:
+        tasks = [self._task, *self._owner.pending()]
+        jobs = running_jobs(self._loop)
+        return verdict(self._loop, tasks, jobs, inputs=self._inputs, deadline=deadline)
+
+    async def _wait_change(
+        self, deadline: float, futures: Sequence[asyncio.Future[Any]] = ()
+    ) -> bool:
+        """Sleep until the app side reports a change or one of ``futures`` completes (True), or
+        ``deadline`` passes (False)."""
         loop = self._loop
         remaining = deadline - loop.time()
         if remaining <= 0:
             return False
         waiter: asyncio.Future[bool] = loop.create_future()
         self._client_waiter = waiter
-        timer = loop.call_later(remaining, _expire, waiter)
+        timer = loop.call_at(deadline, _expire, waiter)
+        wake = self._woken
+        for future in futures:
+            future.add_done_callback(wake)
         try:
             return await waiter
         finally:
             timer.cancel()
             self._client_waiter = None
+            for future in futures:
+                future.remove_done_callback(wake)
+
+    def _woken(self, _future: asyncio.Future[Any]) -> None:
+        self._wake()
 
     async def _wait_handshake(self, timeout: float) -> None:
         deadline = self._loop.time() + timeout
@@ -216,6 +266,7 @@ class AsgiConnection(AsgiStateMachine):
         return self._owner.pending()
 
 
+@not_the_apps
 def _expire(waiter: asyncio.Future[bool]) -> None:
     if not waiter.done():
         waiter.set_result(False)

@@ -131,6 +131,8 @@ class AsgiStateMachine:
         self.dropped_frames = self.dropped_bytes = 0
         self._kept_frames = self._kept_bytes = 0
         self._app_waiter: asyncio.Future[None] | None = None
+        # Every future a task of the app waits on in receive(): waiting for the client.
+        self._inputs: set[asyncio.Future[None]] = set()
         self._client_waiter: asyncio.Future[bool] | None = None
         self._wake_on_quiet = False
         self._disconnect: Message | None = None  # what every app receive() returns from now on
@@ -262,11 +264,13 @@ class AsgiStateMachine:
                 self._resolve(None)
             waiter: asyncio.Future[None] = self._loop.create_future()
             self._app_waiter = waiter
+            self._inputs.add(waiter)
             if self._wake_on_quiet:
                 self._wake()
             try:
                 await waiter
             finally:
+                self._inputs.discard(waiter)
                 if self._app_waiter is waiter:
                     self._app_waiter = None
 

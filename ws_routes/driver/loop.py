@@ -40,6 +40,7 @@ from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from ws_routes.app.faults import DriverInterrupt
+from ws_routes.driver.idle import not_the_apps
 from ws_routes.errors import WsRoutesError
 
 __all__ = ["LoopBlocked", "LoopThread"]
@@ -311,6 +312,7 @@ class LoopThread:
                 self._heartbeat_handle.cancel()
                 self._heartbeat_handle = None
 
+    @not_the_apps  # the app's idleness is judged without it (see ws_routes.driver.idle)
     def _heartbeat(self) -> None:
         self._beat = time.monotonic()
         self._heartbeat_handle = self.loop.call_later(_BEAT, self._heartbeat)
@@ -400,14 +402,26 @@ class _Job(Generic[T]):
 async def _within(coro: Coroutine[Any, Any, T], timeout: float) -> T:
     """Await ``coro``; past ``timeout`` seconds cancel it (bounded) and raise LoopBlocked."""
     task = asyncio.ensure_future(coro)
-    done, _ = await asyncio.wait((task,), timeout=timeout)
-    if not done:
+    # Our own timer rather than asyncio.wait's: the driver must not take it for the app's.
+    expired: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    timer = asyncio.get_running_loop().call_later(timeout, _expire, expired)
+    try:
+        await asyncio.wait((task, expired), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        timer.cancel()
+    if not task.done():
         task.cancel()
         # A coroutine that swallows the cancellation stays behind on the loop; we do not wait
         # for it past a short grace.
         await asyncio.wait((task,), timeout=_CANCEL_GRACE_RUN)
         raise LoopBlocked(timeout=timeout, responsive=True, stack=None)
     return task.result()
+
+
+@not_the_apps
+def _expire(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _ignore(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

@@ -6,6 +6,9 @@ so tasks started by tasks the app started are found too, on every Python version
 ``Task.get_context`` is not needed). Only weak references are kept to pending tasks, and no
 reference from an owner back to its connection, so nothing here keeps a finished connection alive.
 
+Executor jobs (``run_in_executor``, ``to_thread``) are counted per loop, not per owner
+(:func:`running_jobs`): a thread can make the app answer whoever started it.
+
 What the checks read from an owner:
 
 * ``pending()``: tasks still running (a reply may still come from one of them).
@@ -26,13 +29,13 @@ import asyncio
 import contextvars
 import traceback
 import weakref
-from collections.abc import Coroutine, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from types import FrameType
 from typing import Any
 
 from ws_routes.driver.transport import AppError
 
-__all__ = ["TaskOwner", "describe", "track_tasks"]
+__all__ = ["TaskOwner", "describe", "running_jobs", "track_tasks"]
 
 _OWNER: contextvars.ContextVar[TaskOwner | None] = contextvars.ContextVar(
     "ws_routes_task_owner", default=None
@@ -64,6 +67,8 @@ class TaskOwner:
             self._done.append((task, self.client_gone))
 
     def pending(self) -> list[asyncio.Task[Any]]:
+        if not self._pending:  # most apps start none: skip iterating the WeakSet
+            return []
         return [t for t in self._pending if not t.done()]
 
     def leaked(self, scope: Mapping[str, Any]) -> list[asyncio.Task[Any]]:
@@ -88,10 +93,12 @@ class TaskOwner:
 
 
 def track_tasks(loop: asyncio.AbstractEventLoop) -> None:
-    """Install (once) the task factory that hands new tasks to their creator's owner."""
+    """Install (once) the task factory that hands new tasks to their creator's owner, and the
+    ``run_in_executor`` that hands it the executor jobs they start."""
     previous = loop.get_task_factory()
     if getattr(previous, "_ws_routes_tracking", False):
         return
+    _track_jobs(loop)
 
     def factory(
         loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any], **kwargs: Any
@@ -110,6 +117,29 @@ def track_tasks(loop: asyncio.AbstractEventLoop) -> None:
 
     factory._ws_routes_tracking = True  # type: ignore[attr-defined]
     loop.set_task_factory(factory)  # type: ignore[arg-type]
+
+
+def running_jobs(loop: asyncio.AbstractEventLoop) -> list[asyncio.Future[Any]]:
+    """The executor jobs (``run_in_executor``, ``to_thread``) started on ``loop`` since
+    :func:`track_tasks` that are still running, whoever started them: a request handed to a
+    worker shared by every connection may be answered from a thread too."""
+    jobs: set[asyncio.Future[Any]] = getattr(loop.run_in_executor, "_ws_routes_jobs", set())
+    return [job for job in jobs if not job.done()]
+
+
+def _track_jobs(loop: asyncio.AbstractEventLoop) -> None:
+    # An instance attribute shadows the method: asyncio.to_thread calls it through the loop too.
+    original = loop.run_in_executor
+    jobs: set[asyncio.Future[Any]] = set()  # each dropped by its done callback
+
+    def run_in_executor(executor: Any, func: Callable[..., Any], *args: Any) -> Any:
+        job = original(executor, func, *args)
+        jobs.add(job)
+        job.add_done_callback(jobs.discard)
+        return job
+
+    run_in_executor._ws_routes_jobs = jobs  # type: ignore[attr-defined]
+    setattr(loop, "run_in_executor", run_in_executor)  # noqa: B010  # mypy: no method assignment
 
 
 class _AppTask(asyncio.Task[Any]):

@@ -221,6 +221,8 @@ class Transcript:
     app_error_phase: str | None = None
     # (index of the sent message, reply names it expected) for replies that never came.
     missed_replies: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
+    # Steps after which "no reply" was decided because the app went idle, not by the timeout.
+    decided_idle: list[int] = field(default_factory=list)
     app_stopped: bool = True
     protocol_errors: list[str] = field(default_factory=list)
     # What the app did that works here but not on every real server: lints, not failures.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import Protocol
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "HandshakeResult",
     "Rejected",
     "ServerClose",
+    "Silence",
     "TextFrame",
     "Transport",
 ]
@@ -46,6 +48,13 @@ class ServerClose:
 
 
 Event = TextFrame | BytesFrame | ServerClose
+
+
+class Silence(Enum):
+    """Why :meth:`Connection.wait_event` returned no event."""
+
+    IDLE = "idle"  # the app provably cannot send anything before the client acts: decided
+    TIMEOUT = "timeout"  # nothing came within the timeout (the transport could not tell)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +131,7 @@ class Connection(Protocol):
     def background_tasks(self) -> int:
         """How many tasks the app started on this connection are still pending (0 if unknowable).
 
-        When the app went quiet without a reply that was expected, a reply can only still come
-        from one of these; with none, the caller may conclude at once.
+        Whether one of them may still answer is ``wait_event``'s question, not this count's.
         """
 
     @property
@@ -149,12 +157,17 @@ class Connection(Protocol):
     async def receive(self, timeout: float) -> Event | None:
         """The next event from the server, or None when nothing arrived within ``timeout``."""
 
-    async def settle(self, timeout: float) -> tuple[list[Event], bool]:
-        """Collect what the server sends until it goes quiet; return (events, went_quiet).
+    async def wait_event(self, timeout: float) -> Event | Silence:
+        """The next event from the server; else ``Silence.IDLE`` as soon as the app provably
+        cannot send one without client input, or ``Silence.TIMEOUT`` after ``timeout``."""
 
-        Quiet means the app is waiting in ``receive()`` (or has finished) and no task it started
-        is still runnable, so no further frame can come without client input. ``went_quiet`` is
-        False when ``timeout`` expired first.
+    async def settle(self, timeout: float) -> tuple[list[Event], bool]:
+        """Collect what the server sends until it pauses; return (events, idle).
+
+        The server pauses when the app waits in ``receive()`` (or has finished) and nothing it
+        started is runnable now. ``idle`` says whether that pause is proof that no further frame
+        can come without client input (no timer, thread or I/O that could still answer): False
+        when the app only paused, or when ``timeout`` expired first.
         """
 
     async def close(self, code: int = 1000, reason: str = "", *, timeout: float) -> bool:

@@ -22,6 +22,7 @@ from ws_routes.driver.transport import (
     Connection,
     Event,
     ServerClose,
+    Silence,
     TextFrame,
     Transport,
 )
@@ -31,9 +32,6 @@ from ws_routes.engine.protocol import STATE_MUTATIONS, ProtocolState, follows_pr
 from ws_routes.spec.model import Kind
 
 __all__ = ["as_sent", "run_conversation"]
-
-
-_BACKGROUND_POLL = 0.05
 
 
 class _Clock:
@@ -120,9 +118,9 @@ async def _collect(
     clock: _Clock,
     ledger: Ledger | None = None,
 ) -> list[tuple[int, tuple[str, ...]]]:
-    """Settle, then wait out ``message_timeout`` only while an expected reply (or a correlated
-    request's reply, or a stream's end) is missing and the app still has background tasks
-    that could send it."""
+    """Settle, then, while an expected reply (or a correlated request's reply, or a stream's
+    end) is missing, wait until it comes, the app is idle (decided at once: noted in
+    ``transcript.decided_idle``) or ``message_timeout`` passes."""
     timeout = route.spec.settings.message_timeout
     deadline = time.perf_counter() + timeout
     start = len(transcript.frames)
@@ -130,7 +128,7 @@ async def _collect(
     prefer: Collection[str] = ()
     if len(route.replies) > 1:
         prefer = {n for _, names in expected for n in names} | (ledger.awaited() if ledger else set())
-    events, _quiet = await conn.settle(timeout)
+    events, idle = await conn.settle(timeout)
     _record(route, transcript, events, index, clock, ledger, prefer)
 
     def unanswered() -> list[tuple[int, tuple[str, ...]]]:
@@ -138,21 +136,19 @@ async def _collect(
         return _unanswered(route, expected, replies)
 
     missing = unanswered()
-    while (missing or (ledger is not None and ledger.waiting())) and conn.server_close is None:
-        remaining = deadline - time.perf_counter()
-        if remaining <= 0:
+
+    def waiting() -> bool:
+        return bool(missing) or (ledger is not None and ledger.waiting())
+
+    while waiting() and not idle and conn.server_close is None:
+        event = await conn.wait_event(max(0.0, deadline - time.perf_counter()))
+        if isinstance(event, Silence):
+            idle = event is Silence.IDLE
             break
-        # Short waits, so a background task that ends without sending ends the wait too. The
-        # last task may end having sent more than one frame: read what is queued before giving
-        # up (two requests in flight, the second answer is still there when the task count is 0).
-        tasks = conn.background_tasks
-        event = await conn.receive(min(remaining, _BACKGROUND_POLL) if tasks else 0.0)
-        if event is None:
-            if not tasks:
-                break
-            continue
         _record(route, transcript, [event], index, clock, ledger, prefer)
         missing = unanswered()
+    if waiting() and idle and index is not None:
+        transcript.decided_idle.append(index)
     return missing
 
 

@@ -19,13 +19,16 @@ from tests.engine.checks.builders import (
 from ws_routes.compile.route import CompiledRoute
 from ws_routes.driver.transcript import Frame
 from ws_routes.engine.checks import evaluate
+from ws_routes.engine.checks.common import IDLE_AFTER
 from ws_routes.engine.conversation import Step
 from ws_routes.spec.model import InvalidSpec, MessageSpec, ReplySpec, WrongState
 
 
 def test_failures_after_a_mutant_are_negative_cases_naming_it() -> None:
     t = transcript(
-        sent(0), sent(1, b"\x00", kind="bytes", mutation=MUTANT.mutation), server_close(1011, index=1)
+        sent(0),
+        sent(1, b"\x00", kind="bytes", mutation=MUTANT.mutation),
+        server_close(1011, index=1),
     )
     failures = evaluate(route(), negative_conversation(VALID, MUTANT), t)
     assert checks(failures) == ["invalid_input"]
@@ -66,6 +69,18 @@ def test_must_reject_fails_on_silence_and_passes_on_an_error_reply_or_a_close() 
     assert evaluate(r, negative_conversation(MUTANT), replied) == []
     closed = transcript(frame, server_close(4400, index=0))
     assert evaluate(r, negative_conversation(MUTANT), closed) == []
+
+
+def test_must_reject_names_the_timeout_only_when_it_was_waited_out() -> None:
+    r = must_reject_route()
+    frame = sent(0, b"\x00", kind="bytes", mutation=MUTANT.mutation)
+    (waited,) = evaluate(r, negative_conversation(MUTANT), transcript(frame, client_close()))
+    assert waited.expected.endswith(f"within {r.spec.settings.message_timeout} s")
+    assert IDLE_AFTER not in waited.actual
+    decided = transcript(frame, client_close(), decided_idle=[0])
+    (idle,) = evaluate(r, negative_conversation(MUTANT), decided)
+    assert "within" not in idle.expected
+    assert idle.actual.endswith(f"; {IDLE_AFTER}")
 
 
 def test_must_reject_ignores_mutants_that_may_be_valid() -> None:

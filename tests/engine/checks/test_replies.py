@@ -15,6 +15,7 @@ from tests.engine.checks.builders import (
     transcript,
 )
 from ws_routes.engine.checks import evaluate
+from ws_routes.engine.checks.common import IDLE
 from ws_routes.spec.model import ReplySpec, Schema, Settings
 
 ERROR = ReplySpec(name="error", kind="json", schema=Schema(value={"required": ["error"]}))
@@ -78,7 +79,9 @@ def test_a_reply_with_nan_or_infinity_is_not_json() -> None:
     (failure,) = run(t, r)
     assert failure.check == "undocumented_reply"
     assert failure.message == "a reply is not valid JSON, and only JSON replies are declared"
-    assert failure.actual.splitlines()[-1] == "Infinity is not JSON (RFC 8259); JSON.parse rejects it"
+    assert (
+        failure.actual.splitlines()[-1] == "Infinity is not JSON (RFC 8259); JSON.parse rejects it"
+    )
 
 
 def test_a_reply_to_invalid_input_may_break_the_reply_schema_unless_it_is_an_error_reply() -> None:
@@ -97,7 +100,8 @@ def test_a_reply_to_invalid_input_may_break_the_reply_schema_unless_it_is_an_err
     )
     assert evaluate(r, negative_conversation(MUTANT), tolerated) == []
     broken_error = transcript(
-        sent(0, b"\x00", kind="bytes", mutation=MUTANT.mutation), received(0, {"error": 5, "code": 1})
+        sent(0, b"\x00", kind="bytes", mutation=MUTANT.mutation),
+        received(0, {"error": 5, "code": 1}),
     )
     (failure,) = evaluate(r, negative_conversation(MUTANT), broken_error)
     assert failure.check == "invalid_input"
@@ -119,6 +123,19 @@ def test_missed_reply_fails_reply_expected() -> None:
     assert failure.expected == "a reply of type 'pong' or 'error' within 0.25 s"
     assert failure.frame is not None
     assert failure.frame.data == "y"
+
+
+def test_a_reply_decided_missing_by_idleness_names_no_timeout() -> None:
+    r = route(settings=Settings(message_timeout=0.25), replies=(PONG,))
+    missed = [(0, ("pong",))]
+    (waited,) = run(transcript(sent(0), missed_replies=missed), r)
+    assert (waited.expected, waited.actual) == (
+        "a reply of type 'pong' within 0.25 s",
+        "no reply within 0.25 s",
+    )
+    (decided,) = run(transcript(sent(0), missed_replies=missed, decided_idle=[0]), r)
+    assert (decided.expected, decided.actual) == ("a reply of type 'pong'", IDLE)
+    assert "went idle" in decided.actual
 
 
 def test_an_unrecognised_reply_is_not_also_a_missing_reply() -> None:

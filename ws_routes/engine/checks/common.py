@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from ws_routes.engine.conversation import Conversation, Step
 
 __all__ = [
+    "IDLE",
+    "IDLE_AFTER",
     "Context",
     "answers_invalid",
     "burst_end",
@@ -26,6 +28,12 @@ __all__ = [
     "state_close_codes",
     "valid_close_code",
 ]
+
+
+# What a check says when "no reply" was decided at once (transcript.decided_idle), not by the
+# message_timeout: naming a timeout there would be wrong, none was waited out.
+IDLE = "the app went idle without answering (nothing left to run but waits for input)"
+IDLE_AFTER = "then the app went idle without rejecting it (nothing left to run but waits for input)"
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ws_routes.driver.transcript import Failure
-from ws_routes.engine.checks.common import Context, burst_end
+from ws_routes.engine.checks.common import IDLE_AFTER, Context, burst_end
 from ws_routes.engine.protocol import STATE_MUTATIONS, wrong_state_of
 
 if TYPE_CHECKING:
@@ -67,14 +67,18 @@ def check_invalid_input(ctx: Context) -> Iterator[Failure]:
                 else f"message {i} ({step.message}), sent in a state its 'when' excludes "
                 f"({step.mutation}), was not refused"
             )
+            idle = last in t.decided_idle  # decided at once: no timeout was waited for
+            within = "" if idle else f" within {spec.settings.message_timeout} s"
             yield Failure(
                 check="invalid_input",
                 error_type="negative_case",
                 message=what,
                 expected=(f"{label} ({', '.join(sorted(replies))}) or " if replies else "a ")
-                + f"close with one of {sorted(allowed)} within {spec.settings.message_timeout} s",
-                actual="; ".join(f.render() for f in t.frames if f.index == i and f is not frame)
-                or "silence",
+                + f"close with one of {sorted(allowed)}{within}",
+                actual="; ".join(
+                    [f.render() for f in t.frames if f.index == i and f is not frame] or ["silence"]
+                )
+                + (f"; {IDLE_AFTER}" if idle else ""),
                 index=i,
                 frame=frame,
             )

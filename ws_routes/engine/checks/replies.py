@@ -9,7 +9,13 @@ from typing import Any
 from ws_routes.compile.replies import strict_json
 from ws_routes.compile.ties import MISSING, pointer_get
 from ws_routes.driver.transcript import Failure, Frame, printable
-from ws_routes.engine.checks.common import Context, answers_invalid, burst_end, last_sent
+from ws_routes.engine.checks.common import (
+    IDLE,
+    Context,
+    answers_invalid,
+    burst_end,
+    last_sent,
+)
 
 __all__ = ["check_replies", "check_reply_expected"]
 
@@ -144,6 +150,8 @@ def check_reply_expected(ctx: Context) -> Iterator[Failure]:
         index, names = missed[0]
         timeout = ctx.route.spec.settings.message_timeout
         either = " or ".join(names)
+        # Decided at once when the app went idle: then no timeout was waited for.
+        idle = burst_end(steps, index) in t.decided_idle
         if index in streams:
             message = (
                 f"the stream of message {index}{_request_id(ctx, index)} never ended "
@@ -153,8 +161,10 @@ def check_reply_expected(ctx: Context) -> Iterator[Failure]:
             actual = "the server went idle with the stream still open"
         else:
             message = f"no {either} reply{_request_id(ctx, index)} to message {index}"
-            expected = f"a reply of type {' or '.join(map(repr, names))} within {timeout} s"
-            actual = "the server went quiet without sending one"
+            expected = f"a reply of type {' or '.join(map(repr, names))}" + (
+                "" if idle else f" within {timeout} s"
+            )
+            actual = IDLE if idle else f"no reply within {timeout} s"
         yield Failure(
             check="reply_expected",
             error_type="missing_reply",
