@@ -16,14 +16,15 @@ from ws_routes.spec.asyncapi import import_asyncapi
 from ws_routes.spec.asyncapi.emit import dump_yaml
 from ws_routes.spec.asyncapi.messages import kind_of
 from ws_routes.spec.loader import load_spec_text
-from ws_routes.spec.model import Spec
+from ws_routes.spec.model import Spec, StreamSpec, WrongState
 from ws_routes.spec.yamlpos import parse_yaml
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "asyncapi"
 TICKER_V2 = DATA / "tickerx-2.6.yaml"
 TICKER_V3 = DATA / "tickerx-3.0.yaml"
 PULSE = DATA / "pulse-notifications-3.0.json"
-DOCUMENTS = [TICKER_V2, TICKER_V3, PULSE]
+QUOTES = DATA / "quotes-rpc-3.0.yaml"
+DOCUMENTS = [TICKER_V2, TICKER_V3, PULSE, QUOTES]
 
 
 def write(folder: Path, text: str, name: str = "asyncapi.yaml") -> Path:
@@ -148,6 +149,61 @@ def test_v3_operation_reply_lists_the_replies_of_its_messages() -> None:
     assert route.message("subscribe").reply == ("bookSnapshot", "ack", "error")
     assert route.message("unsubscribe").reply == ("ack", "error")
     assert route.message("ping").reply == ("pong",)
+
+
+def test_v3_operation_replies_and_correlation_ids_tie_replies_to_requests() -> None:
+    route = imported(QUOTES).routes[0]
+    assert route.path == "/rpc"
+    assert [m.name for m in route.messages] == [
+        *("initialize", "call", "notify", "subscribe", "unsubscribe"),
+    ]
+    # each receive operation's reply (with or without its channel) lists its message's replies
+    assert route.message("initialize").reply == ("initialized", "error")
+    assert route.message("call").reply == ("result", "error")
+    # correlationId locations, inline or from components.correlationIds, become pointers
+    correlations = {m.name: m.correlation for m in (*route.messages, *route.replies)}
+    assert correlations == {
+        **dict.fromkeys(("initialize", "call", "subscribe", "initialized", "result"), "/id"),
+        **{"error": "/id", "done": "/id", "notify": None},
+        **dict.fromkeys(("unsubscribe", "update"), "/params/subscription"),
+    }
+    # a stream's replies are its items and ends: its operation reply is no `reply` list
+    subscribe = route.message("subscribe")
+    assert subscribe.stream == StreamSpec(items=("update",), end=("done", "error"))
+    assert subscribe.reply == ()
+    assert subscribe.unique is True
+    # a receive operation without a reply, and the extensions AsyncAPI has no words for
+    assert route.message("notify").no_reply is True
+    assert route.message("unsubscribe").ends == "subscribe"
+    assert route.message("unsubscribe").no_reply is True
+
+
+def test_protocol_state_comes_from_the_extensions() -> None:
+    route = imported(QUOTES).routes[0]
+    assert (route.states, route.opening) == (("connecting", "ready"), ("initialize",))
+    initialize = route.message("initialize")
+    assert (initialize.when, initialize.wrong_state) == (
+        ("connecting",),
+        WrongState(close_codes=(4409,)),
+    )
+    initialized = route.reply("initialized")
+    assert (initialized.goto, dict(initialized.capture)) == (
+        "ready",
+        {"session": "/result/session"},
+    )
+    call = route.message("call")
+    assert (call.when, dict(call.use), dict(call.echo)) == (
+        ("ready",),
+        {"/params/session": "session"},
+        {"/result/method": "/method"},
+    )
+    [case] = call.cases
+    assert case.reply == ("error",)
+    assert case.match.value == {  # bundled like a payload: components.schemas.Shutdown
+        "type": "object",
+        "properties": {"method": {"const": "shutdown"}},
+        "required": ["method"],
+    }
 
 
 def test_v3_operation_without_messages_takes_every_message_of_its_channel(tmp_path: Path) -> None:

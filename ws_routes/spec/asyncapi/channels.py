@@ -333,6 +333,11 @@ class _Reader:
         if not isinstance(reply, Mapping):
             self.docs.report(f"expected a reply (a mapping), got {type(reply).__name__}", reply_at)
             return []
+        if "address" in reply:
+            location = self.docs.locate(reply_at.child("address"))
+            self.notes.append(
+                f"{location}: reply address not used: a WebSocket reply comes on the same connection"
+            )
         if "channel" in reply:
             other = self._channel_of(channels, reply["channel"], reply_at.child("channel"))
             if other is not channel:

@@ -3,8 +3,9 @@
 One ``ws`` server on localhost; one channel per route, with its path parameters, its query and
 headers as ``ws`` bindings, and its messages under ``components``. What the client sends is what
 the described application (the server) *receives*; each group of messages with the same ``reply``
-list becomes one ``receive`` operation with that ``reply``, and all replies one ``send``
-operation. What AsyncAPI has no words for travels in ``x-ws-routes-*`` extensions.
+list (or stream) becomes one ``receive`` operation with that ``reply``, and all replies one
+``send`` operation. ``correlation`` is each message's ``correlationId``; what AsyncAPI has no
+words for travels in ``x-ws-routes-*`` extensions.
 """
 
 from __future__ import annotations
@@ -16,6 +17,12 @@ from typing import Any
 from urllib.parse import quote
 
 from ws_routes.errors import pointer_join
+from ws_routes.spec.asyncapi.protocol_keys import (
+    answers,
+    message_extensions,
+    reply_extensions,
+    route_extensions,
+)
 from ws_routes.spec.asyncapi.schemas import DRAFT_2020_12, POINTER_SAFE, relocate
 from ws_routes.spec.model import (
     AuthSpec,
@@ -126,7 +133,7 @@ class _Exporter:
         if isinstance(item, ReplySpec):
             if item.error:
                 body["x-ws-routes-error"] = True
-            return body
+            return {**body, **reply_extensions(item)}
         if item.strategy is not None:
             body["x-ws-routes-strategy"] = item.strategy
         if item.weight != 1.0:
@@ -137,7 +144,11 @@ class _Exporter:
             ):
                 if size is not None:
                     body[name] = size
-        return body
+
+        def place(value: Any, tokens: tuple[str, ...]) -> Any:
+            return self.schema(value, "components", "messages", key, *tokens)
+
+        return {**body, **message_extensions(item, place)}
 
     def auth(self, auth: AuthSpec, cid: str) -> dict[str, Any]:
         out: dict[str, Any] = {} if auth.required else {"required": False}
@@ -177,6 +188,7 @@ class _Exporter:
         out: dict[str, Any] = {}
         if route.subprotocols:
             out["x-ws-routes-subprotocols"] = list(route.subprotocols)
+        out.update(route_extensions(route))
         if route.auth is not None:
             out["x-ws-routes-auth"] = self.auth(route.auth, cid)
         if route.close_codes is not None:
@@ -267,10 +279,12 @@ class _Exporter:
         security: list[dict[str, str]],
     ) -> None:
         channel_ref = {"$ref": f"#/channels/{cid}"}
-        groups: dict[tuple[str, ...], list[MessageSpec]] = {}
+        # A stream's items and ends answer it as a `reply` list would: a group of their own, so
+        # that a plain message expecting the same replies keeps its own operation.
+        groups: dict[tuple[bool, tuple[str, ...]], list[MessageSpec]] = {}
         for message in route.messages:
-            groups.setdefault(message.reply, []).append(message)
-        for replies, members in groups.items():
+            groups.setdefault((message.stream is not None, answers(message)), []).append(message)
+        for (_, replies), members in groups.items():
             suffix = f".{members[0].name}" if replies else ""
             op_id = _key(f"{cid}.receive{suffix}", self.operations)
             operation: dict[str, Any] = {

@@ -44,6 +44,9 @@ ROUTE: Mapping[str, tuple[str, str]] = {
     "x-ws-routes-settings": ("settings", "#/$defs/routeSettings"),
     "x-ws-routes-markers": ("markers", "#/$defs/route/properties/markers"),
     "x-ws-routes-fixtures": ("fixtures", "#/$defs/route/properties/fixtures"),
+    # Protocol state: names, as the imported spec calls its messages (their AsyncAPI `name`).
+    "x-ws-routes-states": ("states", "#/$defs/route/properties/states"),
+    "x-ws-routes-opening": ("opening", "#/$defs/route/properties/opening"),
 }
 # One table for both directions: the same message object may be sent by both sides.
 MESSAGE: Mapping[str, tuple[str, str]] = {
@@ -56,6 +59,20 @@ MESSAGE: Mapping[str, tuple[str, str]] = {
     "x-ws-routes-reply": ("reply", "#/$defs/message/properties/reply"),
     "x-ws-routes-min-size": ("min_size", "#/$defs/size"),
     "x-ws-routes-max-size": ("max_size", "#/$defs/size"),
+    # The protocol keys AsyncAPI has no word for (its correlationId and operation replies carry
+    # `correlation` and `reply`). A shared message object gives each side only its own keys.
+    "x-ws-routes-when": ("when", "#/$defs/message/properties/when"),
+    "x-ws-routes-goto": ("goto", "#/$defs/name"),
+    "x-ws-routes-wrong-state": ("wrong_state", "#/$defs/wrongState"),
+    "x-ws-routes-use": ("use", "#/$defs/message/properties/use"),
+    "x-ws-routes-capture": ("capture", "#/$defs/reply/properties/capture"),
+    "x-ws-routes-unique": ("unique", "#/$defs/message/properties/unique"),
+    "x-ws-routes-stream": ("stream", "#/$defs/message/properties/stream"),
+    "x-ws-routes-no-reply": ("no_reply", "#/$defs/message/properties/no_reply"),
+    "x-ws-routes-ends": ("ends", "#/$defs/message/properties/ends"),
+    "x-ws-routes-echo": ("echo", "#/$defs/message/properties/echo"),
+    # Each case's `match` is a schema of the document, bundled like a payload.
+    "x-ws-routes-cases": ("cases", "#/$defs/message/properties/cases"),
 }
 PARAMETER: Mapping[str, tuple[str, str]] = {
     "x-ws-routes-schema": ("schema", "#/$defs/userSchema"),

@@ -29,6 +29,7 @@ from ws_routes.spec.asyncapi.documents import Address, Documents, display_path
 from ws_routes.spec.asyncapi.emit import dump_yaml
 from ws_routes.spec.asyncapi.extensions import PARAMETER, ROOT, ROUTE, read_extensions
 from ws_routes.spec.asyncapi.messages import Message
+from ws_routes.spec.asyncapi.protocol_keys import with_replies
 from ws_routes.spec.asyncapi.schemas import DRAFT_07, bundle_schema
 from ws_routes.spec.loader import load_spec_text
 from ws_routes.spec.metavalidate import show
@@ -44,6 +45,8 @@ _ROUTE_ORDER = (
     "headers",
     "subprotocols",
     "auth",
+    "states",
+    "opening",
     "messages",
     "replies",
     "close_codes",
@@ -372,9 +375,13 @@ class _Importer:
                     linked = [
                         r.name for link in message.links for r in route.replies if r.identity & link
                     ]
-                    names = list(dict.fromkeys([*linked, *body.get("reply", [])]))
-                    if names:
-                        body["reply"] = names
+                    body, left_out = with_replies(body, linked)
+                    if left_out:
+                        self.notes.append(
+                            f"{self.docs.locate(message.origin)}: its stream has no"
+                            f" {', '.join(map(repr, left_out))} that its operation reply lists:"
+                            " left out"
+                        )
                 at = pointer_join(pointer, group, message.name)
                 self.origins.update(
                     {at + inner: source for inner, source in message.origins.items()}

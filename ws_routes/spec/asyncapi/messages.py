@@ -16,6 +16,12 @@ from typing import Any, Literal
 from ws_routes.errors import SpecError, pointer_tokens
 from ws_routes.spec.asyncapi.documents import Address, Documents
 from ws_routes.spec.asyncapi.extensions import MESSAGE, read_extensions
+from ws_routes.spec.asyncapi.protocol_keys import (
+    MESSAGE_ONLY,
+    REPLY_ONLY,
+    bundle_cases,
+    read_correlation,
+)
 from ws_routes.spec.asyncapi.schemas import DRAFT_07, DRAFT_2020_12, bundle_schema
 
 __all__ = ["Direction", "Message", "kind_of", "read_message"]
@@ -41,7 +47,6 @@ _SCHEMA_FORMATS = (
     "application/schema+json",
     "application/schema+yaml",
 )
-_CLIENT_ONLY = ("weight", "strategy", "reply")
 
 
 @dataclass(slots=True)
@@ -216,13 +221,21 @@ def read_message(
         else:
             body["schema"] = schema
             origins.update({"/schema" + inner: source for inner, source in bundled.origins.items()})
+    if "correlationId" in message:
+        correlation = read_correlation(
+            docs, message["correlationId"], fields["correlationId"], notes
+        )
+        if correlation is not None:
+            body["correlation"], origins["/correlation"] = correlation
+    other_side = MESSAGE_ONLY if direction == "replies" else REPLY_ONLY
     for name, (value, ext_at) in extensions.items():
-        if name in ("kind", "schema") or (direction == "replies" and name in _CLIENT_ONLY):
-            continue
-        if direction == "messages" and name == "error":
+        if name in ("kind", "schema") or name in other_side:
             continue
         body[name] = value
         origins["/" + name] = ext_at
+        if name == "cases":
+            body[name], case_origins = bundle_cases(docs, value, ext_at, dialect)
+            origins.update(case_origins)
     candidates = [
         message.get("name"),
         _component_key(chain),
