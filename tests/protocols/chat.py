@@ -80,7 +80,13 @@ def _decode(message: Mapping[str, Any]) -> JSON:
         data = json.loads(text)
     except ValueError:
         raise Refusal(4400, "messages must be JSON") from None
-    if not isinstance(data, dict) or data.get("type") not in SHAPES:
+    # isinstance first: a list is unhashable, so `in SHAPES` alone would raise (ws_routes found
+    # that one, with a mutant that sent "type": []).
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("type"), str)
+        or data["type"] not in SHAPES
+    ):
         raise Refusal(4400, "unknown message type")
     if set(data) != SHAPES[data["type"]]:
         raise Refusal(4400, f"{data['type']} takes exactly the keys {sorted(SHAPES[data['type']])}")

@@ -63,6 +63,7 @@ async def test_chat_rooms_presence_and_messages() -> None:
         "nope",
         "[1]",
         '{"type": "shout"}',
+        '{"type": ["join"]}',
         '{"type": "say"}',
         '{"type": "leave", "x": 1}',
         '{"type": "join", "nick": "1x"}',
