@@ -1,0 +1,39 @@
+"""What every protocol server here promises: one factory, flags that are all documented, and a
+ws_routes spec beside it that loads and names it.
+
+The protocol behaviour and each planted bug are tested per server, in test_<module>.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from tests.protocols import chat, graphql_transport_ws, jsonrpc
+from ws_routes import compile_route, load_spec
+
+SERVERS = [graphql_transport_ws, jsonrpc, chat]
+HERE = Path(__file__).parent
+
+
+@pytest.mark.parametrize("module", SERVERS, ids=lambda m: m.__name__.rpartition(".")[2])
+def test_one_factory_builds_both_versions_and_documents_every_bug(module: ModuleType) -> None:
+    with pytest.raises(ValueError, match="unknown bugs"):
+        module.make_app(bugs=frozenset({"no-such-bug"}))
+    assert module.app is not module.buggy_app
+    for bug in module.BUGS:
+        module.make_app(bugs=frozenset({bug}))  # each bug can be switched on alone
+        assert f"``{bug}``" in (module.__doc__ or ""), f"{bug} is not in the module docstring"
+
+
+@pytest.mark.parametrize("module", SERVERS, ids=lambda m: m.__name__.rpartition(".")[2])
+def test_the_spec_beside_each_server_loads_and_compiles(module: ModuleType) -> None:
+    name = module.__name__.rpartition(".")[2]
+    spec = load_spec(HERE / f"{name}.yaml")
+    assert spec.app == f"{module.__name__}:app"
+    paths = [route.path for route in module.app.routes]
+    assert [route.path for route in spec.routes] == paths
+    for route in spec.routes:
+        compile_route(route)
