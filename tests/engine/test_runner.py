@@ -286,8 +286,8 @@ def test_a_protocol_route_reports_the_conversation_it_drew_while_running() -> No
 
 def test_a_time_limit_stops_the_search_long_before_its_examples() -> None:
     started = time.perf_counter()
-    result = run(compiled("/ws/echo"), max_examples=10**6, max_time=0.5, probes=False)
-    assert time.perf_counter() - started < 5
+    result = run(compiled("/ws/echo"), max_examples=10**6, max_time=2.0, probes=False)
+    assert time.perf_counter() - started < 30  # far below a million conversations' time
     assert (result.failure, result.skipped, result.error) == (None, None, None)
     assert result.stats.time_limited
     assert 0 < result.stats.sequences < 10**6
