@@ -7,7 +7,8 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from dataclasses import replace
+from typing import Any, cast
 
 import pytest
 from hypothesis import given, settings
@@ -23,9 +24,11 @@ from ws_routes.driver.asgi import AsgiTransport
 from ws_routes.driver.loop import LoopThread
 from ws_routes.driver.transcript import Transcript
 from ws_routes.driver.transport import Accepted, Rejected
+from ws_routes.engine.checks import evaluate
 from ws_routes.engine.conversation import Conversation, Step, conversations
 from ws_routes.engine.play import as_sent, run_conversation
 from ws_routes.engine.runner import running_app
+from ws_routes.engine.steps import DrawnSteps
 from ws_routes.spec.model import (
     InvalidSpec,
     MessageSpec,
@@ -336,6 +339,60 @@ def test_must_reject_waits_for_an_error_reply_from_a_background_task(
     assert [(f.name, f.index) for f in t.received] == [("error", 0)]
     assert t.missed_replies == []  # a rejection is not an expected reply
     assert [f.mutation for f in t.sent] == ["text that is not JSON"]
+
+
+def test_must_reject_does_not_judge_a_burst_the_client_aborted_after(
+    app_loop: tuple[LoopThread, AsgiTransport],
+) -> None:
+    # The user trial's false alarm: the error reply comes 10 ms after the mutant, the abort
+    # that ends the burst a fraction of a millisecond after it. Nothing was waited for.
+    route = compiled(
+        path="/ws/validating",
+        replies=(ReplySpec(name="error", kind="json", error=True),),
+        invalid=InvalidSpec(must_reject=True),
+    )
+    mutant = Step("say", "text", "{", wait=False, mutation="text that is not JSON", invalid=True)
+    steps = (say("ok", wait=False), mutant)
+    conversation = Conversation(path="/ws/validating", steps=steps, close_code=None)
+    loop, transport = app_loop
+    t = loop.run(run_conversation(transport, route, conversation), timeout=10)
+    assert [f.direction for f in t.frames] == ["send", "send", "abort"]
+    assert (t.missed_replies, t.decided_idle) == ([], [])  # no reply_expected either
+    # (The test app's late error task then raises on the dropped socket: a finding of its own.)
+    assert not [f for f in evaluate(route, conversation, t) if "not rejected" in f.message]
+    # Collected (the mutant waits), the same silence is judged: the reply is waited for.
+    t = converse(app_loop, route, replace(mutant, wait=True), close_code=None)
+    assert [(f.name, f.index) for f in t.received] == [("error", 0)]
+
+
+class _Scripted:
+    """A drawn conversation's source that ends where the protocol allows nothing more."""
+
+    def __init__(self, *steps: Step) -> None:
+        self._steps, self.sent, self.limit = list(steps), list[Step](), len(steps) + 1
+
+    @property
+    def finished(self) -> bool:
+        return False
+
+    def next(self, state: object) -> Step | None:
+        if not self._steps:
+            return None
+        self.sent.append(self._steps.pop(0))
+        return self.sent[-1]
+
+
+def test_a_closed_conversation_collects_a_burst_the_protocol_ended(
+    app_loop: tuple[LoopThread, AsgiTransport],
+) -> None:
+    # The checks take "not aborted" for "every burst was collected": true of drawn steps too.
+    loop, transport = app_loop
+    route = compiled(replies=(ECHO_REPLY,))
+    source = cast(DrawnSteps, _Scripted(say("a", wait=False)))
+    conversation = Conversation(path="/ws/echo", source=source)
+    t = loop.run(run_conversation(transport, route, conversation), timeout=10)
+    assert [f.direction for f in t.frames] == ["send", "recv", "client_close"]
+    assert t.missed_replies == []
 
 
 # -- protocol state ----------------------------------------------------------------------------------

@@ -88,6 +88,46 @@ def test_objects_fit_the_budget(max_size: int, data: st.DataObject) -> None:
     assert validator(schema)(value) == []
 
 
+QUERIES = ["subscription { countdown(from: 3) }", "{ hello }", "{ nope }",
+           "query Long { " + "field " * 20 + "}"]  # fmt: skip
+
+
+def graphql_payload(others: int, *, optional_enum: bool = False) -> dict[str, Any]:
+    free: list[Any] = [{"type": "string"}, {"type": "object"}, {}, {"type": "array"}]
+    props = {f"p{i}": free[i % len(free)] for i in range(others)}
+    return {"type": "object", "properties": {"query": {"enum": QUERIES}, **props},
+            "required": [] if optional_enum else ["query"]}  # fmt: skip
+
+
+@pytest.mark.parametrize("others", [2, 3, 5])
+@pytest.mark.parametrize("max_size", [256, 65536])
+@pytest.mark.parametrize("optional_enum", [False, True])
+def test_every_enum_value_is_reachable_beside_free_properties(
+    others: int, max_size: int, optional_enum: bool
+) -> None:
+    # The user trial's bug: the slack went to the free properties in proportion to what they
+    # could use (everything), and the enum's longest values never fit the rest of its share.
+    schema = graphql_payload(others, optional_enum=optional_enum)
+    strategy = from_schema(schema, max_size=max_size)
+    for query in QUERIES:
+
+        def asks(value: dict[str, Any], query: str = query) -> bool:
+            return value.get("query") == query
+
+        assert reaches(strategy, asks, 100), query
+
+
+@settings(max_examples=50, deadline=None)
+@given(max_size=st.integers(30, 300), data=st.data())
+def test_enum_shares_keep_values_valid_and_within_max_size(
+    max_size: int, data: st.DataObject
+) -> None:
+    schema = graphql_payload(3)
+    value = data.draw(from_schema(schema, max_size=max_size))
+    assert json_size(value) <= max_size
+    assert validator(schema)(value) == []
+
+
 @pytest.mark.parametrize(
     ("schema", "message", "pointer"),
     [

@@ -557,3 +557,52 @@ def test_wrong_types_of_a_string_field_vary_and_shrink_to_null() -> None:
         settings=settings(FIXED, max_examples=500),
     )
     assert listed.mutation == "wrong type at /s0: array instead of string"
+
+
+# -- tags: what an unknown discriminator is ------------------------------------------------------
+
+
+def _typed(name: str, **more: Any) -> dict[str, Any]:
+    props = {"frob": {"const": name}, **more}
+    return {"type": "object", "properties": props, "required": list(props)}
+
+
+def _sweep_of(route: RouteSpec, name: str, value: Any) -> dict[str, Mutant]:
+    message = CompiledMessage(spec=route.message(name), strategy=st.just(value), source="test")
+    return {m.mutation: m for m in sweep(route, message, value)}
+
+
+def test_a_constant_of_one_message_type_is_out_of_bounds_not_a_discriminator() -> None:
+    # The user trial's false description: a single-value enum on an `id` was an "unknown
+    # discriminator". `frob` is constant in two message types with different values: a tag.
+    route = _route(
+        "/typed",
+        _json("sub", _typed("subscribe", id={"enum": ["x"]})),
+        _json("ping", _typed("ping")),
+    )
+    found = _sweep_of(route, "sub", {"frob": "subscribe", "id": "x"})
+    assert not [m for m in found if "discriminator /id" in m]
+    wrong = found["out of bounds at /id: 'xx' (not the const 'x')"]
+    assert wrong.invalid
+    assert wrong.payload == {"frob": "subscribe", "id": "xx"}
+    tag = found["unknown discriminator /frob = 'x-unknown'"]
+    assert tag.invalid
+
+
+def test_a_route_without_tags_has_no_unknown_discriminator() -> None:
+    # Constant in one message type, under a name no protocol gives its tag: no such family.
+    route = _route("/one", _json("sub", _typed("subscribe", id={"const": "x"})))
+    found = _sweep_of(route, "sub", {"frob": "subscribe", "id": "x"})
+    assert {m.family for m in found.values()} >= {"out_of_bounds"}
+    assert "unknown_discriminator" not in {m.family for m in found.values()}
+    # The same value in every message type tells none apart ("jsonrpc": "2.0").
+    same = _route("/same", _json("a", _typed("v1")), _json("b", _typed("v1", n={"type": "null"})))
+    families = {m.family for m in _sweep_of(same, "a", {"frob": "v1"}).values()}
+    assert "unknown_discriminator" not in families
+
+
+def test_a_conventional_tag_name_is_a_tag_in_a_single_message_route() -> None:
+    ping = {"type": "object", "properties": {"type": {"const": "ping"}}}
+    route = _route("/ping", _json("ping", ping))
+    found = _sweep_of(route, "ping", {"type": "ping"})
+    assert found["unknown discriminator /type = 'x-unknown'"].invalid

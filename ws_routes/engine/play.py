@@ -206,6 +206,16 @@ async def run_conversation(
     # its own server handed out.
     state = ProtocolState(route.spec) if source or follows_protocol(route.spec) else None
     index: int | None = None
+    pending = False  # sent since the last collect
+
+    async def collect(index: int, final: bool) -> None:
+        nonlocal expected, pending
+        missing = await _collect(conn, route, transcript, index, expected, clock, ledger)
+        transcript.missed_replies.extend(m for m in missing if m not in rejections)
+        if ledger is not None:
+            transcript.missed_replies.extend(ledger.missed(final=final and not conn.background_tasks))
+        expected, pending = [], False
+
     for index in range(last + 1) if source is None else itertools.count():
         if source is not None and source.finished:
             index = index - 1 if index else None  # the last one sent
@@ -248,6 +258,7 @@ async def run_conversation(
         else:
             await conn.send_text(wire)
         transcript.messages_sent += 1
+        pending = True
         transcript.frames.append(
             Frame(
                 direction="send",
@@ -273,15 +284,15 @@ async def run_conversation(
             expected.append(rejections[-1])
         # An abort right after a burst drops the connection while the app is still busy.
         if step.wait or (index == last and not aborting):
-            missing = await _collect(conn, route, transcript, index, expected, clock, ledger)
-            transcript.missed_replies.extend(m for m in missing if m not in rejections)
-            if ledger is not None:
-                final = index == last and not conn.background_tasks
-                transcript.missed_replies.extend(ledger.missed(final=final))
-            expected = []
+            await collect(index, final=index == last)
         if conn.app_error is not None and transcript.app_error is None:
             transcript.app_error, transcript.app_error_index = conn.app_error, index
             transcript.app_error_phase = "conversation"
+    if pending and not aborting and index is not None and conn.server_close is None:
+        # A burst ended by the protocol allowing nothing more (or by a last step left unsent):
+        # a conversation that closes collects its last burst, so that the checks may take
+        # "not aborted" for "every burst was waited for" (only an abort leaves one uncollected).
+        await collect(index, final=True)
     if index is None:
         events, _ = await conn.settle(settings.message_timeout)
         _record(route, transcript, events, None, clock, ledger)

@@ -147,14 +147,25 @@ def object_strategy(compiler: Compiler, node: Node, ctx: Context) -> SearchStrat
                 f" least {used:.0f}",
                 pointer=node.at("required") if required else node.pointer,
             )
+        # An enum's values are all or nothing: a share below its longest value drops that
+        # value for good, and the slack is shared in proportion to what parts could use, so
+        # beside unbounded siblings an enum got about half its span (a 35-character GraphQL
+        # query beside two free properties was never generated). It needs its longest value.
+        full = {k: entry_overhead(k) + max_bytes(schema(k), resolve) for k in needs}
+        for key in required:
+            if schema(key).enum is not None and used + full[key] - needs[key] <= ctx.budget:
+                used += full[key] - needs[key]
+                needs[key] = full[key]
         kept = []
         for key in optional:  # optional keys that fit beside the required ones, in order
+            if schema(key).enum is not None and used + full[key] <= ctx.budget:
+                needs[key] = full[key]
             if used + needs[key] <= ctx.budget:
                 kept.append(key)
                 used += needs[key]
         optional = kept
         parts = [*required, *optional]
-        wants = [entry_overhead(k) + max_bytes(schema(k), resolve) for k in parts]
+        wants = [full[k] for k in parts]
         allotted = allocate(
             ctx.budget, [needs[k] for k in parts] + [0], [*wants, INF if extras_allowed else 0]
         )

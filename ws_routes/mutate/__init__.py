@@ -38,6 +38,7 @@ from ws_routes.mutate.sites import (
     apply,
     is_free,
     positions,
+    tag_keys,
 )
 from ws_routes.spec.model import Kind, MessageSpec, RouteSpec
 
@@ -151,7 +152,11 @@ class _Mutator:
         self.shape = self.oracle.shapes.get(spec.name) or ANYTHING
         self.types = Types(self.shape)
         self.own = self.oracle.own(self.kind, spec.name)
-        self.families = applicable(self.shape, self.types, self.kind, lone_surrogates)
+        # Tags are a route's business: a property is one when it tells message types apart.
+        self.tags = tag_keys(s for s in self.oracle.shapes.values() if s is not None)
+        self.families = applicable(
+            self.shape, self.types, self.kind, lone_surrogates, self.tags
+        )
         families = self.families
         self.family = _below(len(families)).map(lambda i: families[i])
 
@@ -258,7 +263,7 @@ class _Mutator:
             elif family == "oversize":
                 out.append(self.oversize(value, lambda strategy: 0))
             elif family in SITES:
-                ctx = Ctx(self.shape, self.types, self.limit, CHARS[family][0])
+                ctx = Ctx(self.shape, self.types, self.limit, CHARS[family][0], self.tags)
                 if family in STRING_FAMILIES:
                     found = [p for group in self._strings(value) for p in group]
                 else:
@@ -299,7 +304,7 @@ class _Mutator:
         if family == "oversize":
             return self.oversize(value, draw)
         if family in SITES:
-            ctx = Ctx(self.shape, self.types, self.limit, draw(_CHOICES[family]))
+            ctx = Ctx(self.shape, self.types, self.limit, draw(_CHOICES[family]), self.tags)
             if family in STRING_FAMILIES:
                 # Strings that stay valid first: an awkward character in a valid value is the
                 # input that finds crashes; one in a tag is just an unknown tag.

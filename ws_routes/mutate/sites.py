@@ -8,8 +8,9 @@ turns a node into zero or more :class:`Site` s, top of the value first.
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,7 @@ __all__ = [
     "apply",
     "is_free",
     "positions",
+    "tag_keys",
 ]
 
 MUTATION_FAMILIES: tuple[str, ...] = (
@@ -55,6 +57,12 @@ _FAMILIES_BY_KIND: dict[Kind, frozenset[str]] = {
 }
 # Enums this small are tags (a discriminator) rather than open vocabularies.
 _SMALL_ENUM = 8
+# What protocols name the property that tells their message types apart: such a property is a
+# tag even on a route that declares one message type (its server still dispatches on it).
+_TAG_NAMES = frozenset(
+    {"type", "op", "opcode", "kind", "method", "event", "action", "command", "cmd", "tag",
+     "msgtype", "msg_type", "messagetype", "message_type", "@type", "$type"}
+)  # fmt: skip
 
 Path = tuple[str | int, ...]
 DELETE = object()
@@ -232,6 +240,7 @@ class Ctx:
     types: Types
     limit: int  # the route's max_message_size
     char: str = ""  # what the string families insert
+    tags: frozenset[str] = frozenset()  # the route's tag properties (tag_keys)
 
 
 def _wrong_type(ctx: Ctx, pos: Position) -> list[Site]:
@@ -260,8 +269,8 @@ def _missing_required(ctx: Ctx, pos: Position) -> list[Site]:
 
 
 def _unknown_discriminator(ctx: Ctx, pos: Position) -> list[Site]:
-    if not pos.path or not isinstance(pos.path[-1], str):
-        return []  # a tag is an object property
+    if not pos.path or pos.path[-1] not in ctx.tags:
+        return []  # a tag is an object property; another constant is only out of bounds
     enums = [n.enum for n in pos.nodes if n.enum is not None and 0 < len(n.enum) <= _SMALL_ENUM]
     if not enums:
         return []
@@ -373,7 +382,34 @@ def _schema_nodes(shape: Shape) -> Iterator[Node]:
         stack += [b for group in node.one_of for b in group]
 
 
-def applicable(shape: Shape, types: Types, kind: Kind, lone_surrogates: bool) -> tuple[str, ...]:
+def _small_enum(shape: Shape, node: Node) -> tuple[Any, ...] | None:
+    enum = shape.node(node).enum
+    return tuple(enum) if enum is not None and 0 < len(enum) <= _SMALL_ENUM else None
+
+
+def tag_keys(shapes: Iterable[Shape]) -> frozenset[str]:
+    """The properties that tell a route's message types apart: constant (a const or a small
+    enum) in several message types, or ``oneOf`` branches, with different values, or named as
+    protocols name their tags. A constant in one message type only (``"id": {"const": "x"}``)
+    is not one: breaking it is a value out of bounds, not an unknown message type."""
+    values: dict[str, set[frozenset[str]]] = {}
+    for shape in shapes:
+        for node in _schema_nodes(shape):
+            for key, sub in node.properties.items():
+                enum = _small_enum(shape, sub)
+                if enum is not None:
+                    canonical = frozenset(json.dumps(v, sort_keys=True) for v in enum)
+                    values.setdefault(key, set()).add(canonical)
+    return frozenset(k for k, seen in values.items() if len(seen) > 1 or k.lower() in _TAG_NAMES)
+
+
+def applicable(
+    shape: Shape,
+    types: Types,
+    kind: Kind,
+    lone_surrogates: bool,
+    tags: frozenset[str] = frozenset(),
+) -> tuple[str, ...]:
     """The families that may find a site in some value of ``shape``, in shrinking order."""
     found = {"wrong_frame_kind", "not_json", "empty_frame", "oversize"}
     for node in _schema_nodes(shape) if kind != "bytes" else ():
@@ -386,10 +422,7 @@ def applicable(shape: Shape, types: Types, kind: Kind, lone_surrogates: bool) ->
             found.add("missing_required")
         if node.additional is not None and shape.node(node.additional).is_false:
             found.add("extra_field")
-        if any(
-            (sub := shape.node(s)).enum is not None and 0 < len(sub.enum) <= _SMALL_ENUM
-            for s in node.properties.values()
-        ):
+        if any(k in tags and _small_enum(shape, s) for k, s in node.properties.items()):
             found.add("unknown_discriminator")
         if (
             node.minimum is not None

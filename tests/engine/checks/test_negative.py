@@ -209,3 +209,38 @@ def test_a_burst_the_client_aborted_after_is_not_asked_for_a_reaction() -> None:
     t = transcript(sent(0, mutation="wrong_state"), Frame(direction="abort", index=0))
     conversation = negative_conversation(burst, close_code=None)
     assert evaluate(state_route(), conversation, t) == []
+
+
+def test_must_reject_does_not_judge_a_burst_the_client_aborted_after() -> None:
+    # The user trial's false alarm: the mutant ended a burst and the client dropped the
+    # connection 0.2-0.6 ms later, never collecting; silence there is not a refusal to reject.
+    r = must_reject_route()
+    last = Step("say", "bytes", b"\x00", wait=False, mutation=MUTANT.mutation, invalid=True)
+    before = Step("say", "text", "hi", wait=False)
+    frames = [sent(0), sent(1, b"\x00", kind="bytes", mutation=MUTANT.mutation)]
+    aborted = transcript(*frames, Frame(direction="abort", index=1))
+    assert evaluate(r, negative_conversation(before, last, close_code=None), aborted) == []
+    # In the middle of an aborted burst too: nothing of the burst was collected.
+    middle = Step("say", "bytes", b"\x00", wait=False, mutation=MUTANT.mutation, invalid=True)
+    frames = [sent(0, b"\x00", kind="bytes", mutation=MUTANT.mutation), sent(1)]
+    t = transcript(*frames, Frame(direction="abort", index=1))
+    assert evaluate(r, negative_conversation(middle, before, close_code=None), t) == []
+
+
+def test_must_reject_still_judges_what_was_collected_before_an_abort() -> None:
+    r = must_reject_route()
+    frame = sent(0, b"\x00", kind="bytes", mutation=MUTANT.mutation)
+    # Collected after the mutant itself (wait), then aborted: a real "not rejected".
+    t = transcript(frame, Frame(direction="abort", index=0))
+    (failure,) = evaluate(r, negative_conversation(MUTANT, close_code=None), t)
+    assert failure.message == "invalid message 0 (bytes frame to a text message) was not rejected"
+    # A burst collected after its last message, then more sent and aborted after a burst.
+    burst = Step("say", "bytes", b"\x00", wait=False, mutation=MUTANT.mutation, invalid=True)
+    tail = Step("say", "text", "hi", wait=False)
+    frames = [frame, sent(1), sent(2)]
+    t = transcript(*frames, Frame(direction="abort", index=2))
+    conversation = negative_conversation(burst, VALID, tail, close_code=None)
+    assert checks(evaluate(r, conversation, t)) == ["invalid_input"]
+    # A burst ending the conversation, closed (not aborted): the player collected it.
+    closed = transcript(frame, client_close(index=0))
+    assert checks(evaluate(r, negative_conversation(burst), closed)) == ["invalid_input"]
