@@ -1,0 +1,73 @@
+"""Acceptance: the protocol specs against the realistic servers of tests/protocols.
+
+Each server runs as the inner run's ``app.py`` (its module's source, with ``app`` rebuilt from
+``make_app(bugs=...)``) under its spec beside it (tests/protocols/<name>.yaml, the protocol keys
+included): the correct version must pass, and each planted bug switched on alone must be found,
+with seeds 1, 2 and 3.
+
+Left out: chat's bugs that need several clients at once (issue 14), and those the single-client
+specs cannot reach yet (listed in the report of issue 13, item 8).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RunRoutes
+
+PROTOCOLS = Path(__file__).parent.parent / "protocols"
+SEEDS = ["1", "2", "3"]
+
+
+def _app(module: str, bugs: frozenset[str]) -> str:
+    source = (PROTOCOLS / f"{module}.py").read_text(encoding="utf-8")
+    # Rebinding ``app`` after the module's own keeps the module as it is.
+    return f"{source}\napp = make_app(bugs=frozenset({sorted(bugs)!r}))\n"
+
+
+def _spec(module: str) -> str:
+    text = (PROTOCOLS / f"{module}.yaml").read_text(encoding="utf-8")
+    return text.replace(f'app: "tests.protocols.{module}:app"', 'app: "app:app"')
+
+
+def _run(run_routes: RunRoutes, module: str, bugs: frozenset[str], seed: str) -> pytest.RunResult:
+    return run_routes(_app(module, bugs), "--routes-seed", seed, spec=_spec(module))
+
+
+CORRECT = ["graphql_transport_ws", "jsonrpc"]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("module", CORRECT)
+def test_the_correct_server_passes(run_routes: RunRoutes, module: str, seed: str) -> None:
+    result = _run(run_routes, module, frozenset(), seed)
+    out = result.stdout.str()
+    assert result.ret == 0, out
+
+
+# (module, bug, the check that must name it)
+BUGS = [
+    # stream_after_complete left out: not found yet (the client's complete rarely carries the id
+    # of a running subscription; capture on next + use on complete is the next step).
+    ("graphql_transport_ws", "second_subscribe_keyerror", ""),
+    ("graphql_transport_ws", "ping_before_ack", ""),
+    ("graphql_transport_ws", "pong_answered", "no_reply"),
+    ("jsonrpc", "id_swap", "correlation"),
+    ("jsonrpc", "notification_answered", "no_reply"),
+    ("jsonrpc", "params_null_crash", ""),
+]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize(("module", "bug", "check"), BUGS, ids=[b for _, b, _ in BUGS])
+def test_each_planted_bug_alone_is_found(
+    run_routes: RunRoutes, module: str, bug: str, check: str, seed: str
+) -> None:
+    result = _run(run_routes, module, frozenset({bug}), seed)
+    out = result.stdout.str()
+    assert result.ret == 1, out
+    assert "WEBSOCKET TEST FAILURE" in out, out
+    if check:
+        assert f"Check: {check}" in out, out
