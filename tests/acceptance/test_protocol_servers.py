@@ -8,7 +8,7 @@ with seeds 1, 2 and 3.
 The planted-bug matrix takes minutes (measured: 22 of 24 runs pass in 200 s on two busy cores;
 ``ping_before_ack`` and ``second_subscribe_keyerror`` with seed 2 ran past the 60 s limit of an
 inner run), too long for the suite's budget: it runs with ``WS_ROUTES_SLOW_TESTS=1``. The
-correct servers, the false-alarm guard, run always.
+correct servers, the false-alarm guard, run always (seed 1; all three with the variable).
 
 Left out: chat's bugs that need several clients at once (issue 14), and those the single-client
 specs cannot reach yet (listed in the report of issue 13, item 8).
@@ -25,6 +25,8 @@ from tests.conftest import RunRoutes
 
 PROTOCOLS = Path(__file__).parent.parent / "protocols"
 SEEDS = ["1", "2", "3"]
+# The suite has a time budget: one seed by default, all three with WS_ROUTES_SLOW_TESTS=1.
+CORRECT_SEEDS = SEEDS if os.environ.get("WS_ROUTES_SLOW_TESTS") else ["1"]
 
 
 def _app(module: str, bugs: frozenset[str]) -> str:
@@ -45,7 +47,7 @@ def _run(run_routes: RunRoutes, module: str, bugs: frozenset[str], seed: str) ->
 CORRECT = ["graphql_transport_ws", "jsonrpc"]
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("seed", CORRECT_SEEDS)
 @pytest.mark.parametrize("module", CORRECT)
 def test_the_correct_server_passes(run_routes: RunRoutes, module: str, seed: str) -> None:
     result = _run(run_routes, module, frozenset(), seed)
