@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from ws_routes.errors import SpecError, SpecErrors
-from ws_routes.spec.loader import load_spec_text
-from ws_routes.spec.model import AuthSpec, InvalidSpec, Spec
+from tests.spec.texts import errors_of, load_text
+from ws_routes.spec.model import AuthSpec, InvalidSpec
 
 
 @pytest.fixture(autouse=True)
@@ -18,25 +16,14 @@ def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
 
 
-def _load(text: str) -> Spec:
-    return load_spec_text(textwrap.dedent(text), filename="ws-routes.yaml", base_dir=Path.cwd())
-
-
-def _errors(text: str) -> list[str]:
-    with pytest.raises((SpecError, SpecErrors)) as info:
-        _load(text)
-    error = info.value
-    return [str(e) for e in error.errors] if isinstance(error, SpecErrors) else [str(error)]
-
-
 def test_version_must_be_1() -> None:
-    assert _errors("version: 2\n") == [
+    assert errors_of("version: 2\n") == [
         "ws-routes.yaml:1:1: version: unsupported version 2 (this ws_routes reads version 1)"
     ]
 
 
 def test_route_paths_start_with_a_slash() -> None:
-    assert _errors("routes:\n  ws/chat: {}\n") == [
+    assert errors_of("routes:\n  ws/chat: {}\n") == [
         "ws-routes.yaml:2:3: routes.ws/chat: route path 'ws/chat' must start with '/' "
         "(did you mean '/ws/chat'?)"
     ]
@@ -53,7 +40,7 @@ def test_path_params_must_be_in_the_path() -> None:
         path_params:
           x: {type: string}
     """
-    assert _errors(spec) == [
+    assert errors_of(spec) == [
         "ws-routes.yaml:5:7: routes./ws/{room_id:int}/{user}.path_params.usr: path parameter "
         "'usr' is not in the route path '/ws/{room_id:int}/{user}' (did you mean 'user'?)",
         "ws-routes.yaml:8:7: routes./ws/plain.path_params.x: path parameter 'x' is not in the "
@@ -73,7 +60,7 @@ def test_reply_names_must_exist() -> None:
         messages:
           m: {kind: text, reply: [pong]}
     """
-    assert _errors(spec) == [
+    assert errors_of(spec) == [
         "ws-routes.yaml:4:31: routes./ws/a.messages.m.reply.0: unknown reply 'akc' "
         "(did you mean 'ack'?)",
         "ws-routes.yaml:4:36: routes./ws/a.messages.m.reply.1: unknown reply 'nothing' "
@@ -93,7 +80,7 @@ def test_strategy_and_schema_exclude_each_other() -> None:
             schema: {type: object}
             strategy: "app.strategies:message"
     """
-    assert _errors(spec) == [
+    assert errors_of(spec) == [
         "ws-routes.yaml:7:9: routes./ws.messages.m.strategy: 'strategy' and 'schema' exclude "
         "each other (a strategy generates the values itself: remove one of them)"
     ]
@@ -108,7 +95,7 @@ def test_bytes_take_no_schema() -> None:
         replies:
           frame: {kind: bytes, schema: {type: string}}
     """
-    assert _errors(spec) == [
+    assert errors_of(spec) == [
         "ws-routes.yaml:4:27: routes./ws.messages.blob.schema: a bytes message takes no schema "
         "(bound its length with min_size and max_size)",
         "ws-routes.yaml:6:28: routes./ws.replies.frame.schema: a bytes reply takes no schema "
@@ -124,7 +111,7 @@ def test_sizes() -> None:
           blob: {kind: bytes, min_size: 10, max_size: 2}
           doc: {kind: json, max_size: 10}
     """
-    assert _errors(spec) == [
+    assert errors_of(spec) == [
         "ws-routes.yaml:4:27: routes./ws.messages.blob.min_size: min_size 10 is greater than "
         "max_size 2",
         "ws-routes.yaml:5:25: routes./ws.messages.doc.max_size: max_size applies to text and "
@@ -133,7 +120,7 @@ def test_sizes() -> None:
 
 
 def test_bytes_replies_take_sizes_and_other_replies_do_not() -> None:
-    spec = _load(
+    spec = load_text(
         """\
         routes:
           /ws:
@@ -154,7 +141,7 @@ def test_bytes_replies_take_sizes_and_other_replies_do_not() -> None:
           line: {kind: text, min_size: 1}
           neg: {kind: bytes, max_size: -1}
     """
-    assert _errors(bad) == [
+    assert errors_of(bad) == [
         "ws-routes.yaml:4:28: routes./ws.replies.frame.min_size: min_size 9 is greater than "
         "max_size 8",
         "ws-routes.yaml:5:25: routes./ws.replies.doc.max_size: max_size applies to bytes replies "
@@ -176,7 +163,7 @@ def test_auth_names_exactly_one_place() -> None:
       /c:
         auth: {query_param: token, scheme: Bearer}
     """
-    assert _errors(spec) == [
+    assert errors_of(spec) == [
         "ws-routes.yaml:3:5: routes./a.auth: auth needs exactly one of query_param, header, "
         "cookie, first_message; got none",
         "ws-routes.yaml:5:5: routes./b.auth: auth needs exactly one of query_param, header, "
@@ -197,7 +184,7 @@ def test_close_codes_no_frame_can_carry() -> None:
         settings: {test_close_codes: [1004]}
     """
     hint = "(RFC 6455, section 7.4.1 reserves 1004, 1005, 1006 and 1015)"
-    assert _errors(spec) == [
+    assert errors_of(spec) == [
         f"ws-routes.yaml:2:28: settings.test_close_codes.1: close code 1005 can never be sent "
         f"in a close frame {hint}",
         f"ws-routes.yaml:5:25: routes./ws.close_codes.1: close code 1006 can never be sent in a "
@@ -228,7 +215,7 @@ def test_user_schemas_must_be_valid_where_they_are_written() -> None:
         replies:
           r: {kind: text, schema: {enum: 3}}
     """
-    assert _errors(spec) == [
+    assert errors_of(spec) == [
         "ws-routes.yaml:4:14: routes./ws/{room}.path_params.room.type: 'strng' is not a JSON "
         "type (one of array, boolean, integer, null, number, object, string) "
         "(did you mean 'string'?)",
@@ -253,7 +240,7 @@ def test_invalid_schemas_in_referenced_files_are_located_in_those_files(tmp_path
         messages:
           m: {kind: json, schema: {$ref: "schemas/chat.json"}}
     """
-    assert _errors(spec) == [
+    assert errors_of(spec) == [
         "schemas/chat.json:3:14: $defs.room.type: 'strin' is not a JSON type (one of array, "
         "boolean, integer, null, number, object, string) (did you mean 'string'?)"
     ]
@@ -297,7 +284,7 @@ routes:
 
 def test_a_full_spec_is_built_into_frozen_dataclasses(tmp_path: Path) -> None:
     (tmp_path / "chat.json").write_text(json.dumps({"type": "object"}))
-    spec = _load(FULL)
+    spec = load_text(FULL)
     assert spec.app == "chat_app:app"
     assert spec.source == str(tmp_path.resolve() / "ws-routes.yaml")
     settings = spec.settings
@@ -347,7 +334,7 @@ def test_a_full_spec_is_built_into_frozen_dataclasses(tmp_path: Path) -> None:
 
 def test_route_settings_override_the_global_ones_key_by_key(tmp_path: Path) -> None:
     (tmp_path / "chat.json").write_text("{}")
-    chat, plain = _load(FULL).routes
+    chat, plain = load_text(FULL).routes
     assert chat.settings.max_messages == 5
     assert chat.settings.message_timeout == 2.0
     assert chat.settings.connection_timeout == 5.0  # inherited
@@ -357,11 +344,11 @@ def test_route_settings_override_the_global_ones_key_by_key(tmp_path: Path) -> N
         "origin": True,
         "undocumented_reply": False,
     }
-    assert plain.settings == _load(FULL).settings
+    assert plain.settings == load_text(FULL).settings
 
 
 def test_markers_and_fixtures_are_built_in_order() -> None:
-    spec = _load(
+    spec = load_text(
         """\
         routes:
           /ws/chat: {markers: [slow, db], fixtures: [database, override_auth]}
@@ -379,7 +366,7 @@ def test_markers_that_take_arguments_or_are_operators_are_refused_where_written(
       /ws/chat:
         markers: [slow, usefixtures, not]
     """
-    assert _errors(spec) == [
+    assert errors_of(spec) == [
         "ws-routes.yaml:3:21: routes./ws/chat.markers.1: marker 'usefixtures' cannot be set "
         "here (name the fixtures under 'fixtures' instead)",
         "ws-routes.yaml:3:34: routes./ws/chat.markers.2: marker 'not' cannot be set here "
@@ -392,7 +379,7 @@ def test_marker_and_fixture_names_are_identifiers_listed_once() -> None:
     routes:
       /ws/chat: {markers: [slow, slow], fixtures: [my-db]}
     """
-    assert _errors(spec) == [
+    assert errors_of(spec) == [
         "ws-routes.yaml:2:30: routes./ws/chat.markers.1: duplicate item 'slow' (list each value once)",
         "ws-routes.yaml:2:48: routes./ws/chat.fixtures.0: expected a string matching "
         "'^[A-Za-z_][A-Za-z0-9_]*$', got 'my-db'",

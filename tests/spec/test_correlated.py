@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from ws_routes.errors import SpecError, SpecErrors
+from tests.spec.texts import errors_of, load_text
 from ws_routes.spec.correlated import is_json_pointer
-from ws_routes.spec.loader import load_spec_text
-from ws_routes.spec.model import MessageSpec, ReplySpec, Spec, StreamSpec
+from ws_routes.spec.model import MessageSpec, ReplySpec, StreamSpec
 
 
 @pytest.fixture(autouse=True)
 def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-
-
-def _load(text: str) -> Spec:
-    return load_spec_text(textwrap.dedent(text), filename="ws-routes.yaml", base_dir=Path.cwd())
-
-
-def _errors(text: str) -> list[str]:
-    with pytest.raises((SpecError, SpecErrors)) as info:
-        _load(text)
-    error = info.value
-    return [str(e) for e in error.errors] if isinstance(error, SpecErrors) else [str(error)]
 
 
 GOOD = """\
@@ -52,7 +39,7 @@ routes:
 
 
 def test_the_keys_build_into_the_model() -> None:
-    route = _load(GOOD).routes[0]
+    route = load_text(GOOD).routes[0]
     call = route.message("call")
     assert (call.correlation, call.unique, call.reply) == ("/id", True, ("result", "error"))
     assert call.echo == {"/echo": "/params/0"}
@@ -66,7 +53,7 @@ def test_the_keys_build_into_the_model() -> None:
 
 
 def test_without_the_keys_everything_means_what_it_meant() -> None:
-    ping = _load(GOOD).routes[0].message("ping")
+    ping = load_text(GOOD).routes[0].message("ping")
     assert ping == MessageSpec(name="ping", kind="json", location=ping.location)
     plain = ReplySpec(name="r", kind="json")
     assert plain.correlation is None
@@ -116,7 +103,7 @@ def test_every_mistake_is_located_with_a_hint() -> None:
           result: {kind: json, correlation: "~2"}
           error: {kind: json, error: true}
     """
-    assert _errors(spec) == [
+    assert errors_of(spec) == [
         "ws-routes.yaml:6:9: routes./rpc.messages.call.correlation: 'id' is not a JSON pointer "
         "(did you mean '/id'?)",
         "ws-routes.yaml:8:9: routes./rpc.messages.call.stream: 'reply' and 'stream' exclude each "
@@ -158,7 +145,7 @@ def test_ends_needs_ids_on_both_sides() -> None:
           stop: {kind: json, ends: sub}
         replies: {r: {kind: json}}
     """
-    assert _errors(spec) == [
+    assert errors_of(spec) == [
         "ws-routes.yaml:5:26: routes./ws.messages.stop.ends: 'ends' needs 'correlation' (the "
         "operation ended is the 'sub' with the same correlation value)",
         "ws-routes.yaml:5:26: routes./ws.messages.stop.ends: message 'sub' has no 'correlation', "
@@ -179,7 +166,7 @@ def test_a_stream_needs_an_id_an_end_and_no_cases() -> None:
             cases: [{match: {}, reply: [r]}]
         replies: {r: {kind: json}}
     """
-    errors = _errors(spec)
+    errors = errors_of(spec)
     assert "routes./ws.messages.sub.stream: 'stream' needs 'correlation'" in "\n".join(errors)
     assert any("routes./ws.messages.sub.stream" in e and "end" in e for e in errors)
     assert any("'cases' and 'stream' exclude each other" in e for e in errors)

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from ws_routes.errors import SpecError, SpecErrors
+from tests.spec.texts import errors_of, load_text
 from ws_routes.spec.loader import load_spec_text
-from ws_routes.spec.model import MessageSpec, ReplySpec, RouteSpec, Spec, WrongState
+from ws_routes.spec.model import MessageSpec, ReplySpec, RouteSpec, WrongState
 
 
 @pytest.fixture(autouse=True)
 def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-
-
-def _load(text: str) -> Spec:
-    return load_spec_text(textwrap.dedent(text), filename="ws-routes.yaml", base_dir=Path.cwd())
-
-
-def _errors(text: str) -> list[str]:
-    with pytest.raises((SpecError, SpecErrors)) as info:
-        _load(text)
-    error = info.value
-    return [str(e) for e in error.errors] if isinstance(error, SpecErrors) else [str(error)]
 
 
 GRAPHQL = """\
@@ -52,7 +40,7 @@ routes:
 
 
 def test_the_keys_become_fields() -> None:
-    route = _load(GRAPHQL).routes[0]
+    route = load_text(GRAPHQL).routes[0]
     assert (route.states, route.opening) == (("connecting", "ready"), ("connection_init",))
     init, subscribe, logout = route.messages
     assert (init.when, init.wrong_state) == (("connecting",), WrongState(close_codes=(4429,)))
@@ -64,7 +52,7 @@ def test_the_keys_become_fields() -> None:
 
 
 def test_without_the_keys_nothing_changes() -> None:
-    route = _load(
+    route = load_text(
         "routes:\n  /ws: {messages: {a: {kind: json}}, replies: {b: {kind: json}}}\n"
     ).routes[0]
     defaults = RouteSpec(path="/ws")
@@ -93,7 +81,7 @@ def test_unknown_names_are_located_with_a_suggestion() -> None:
           connection_ack: {kind: json, goto: nowhere}
           error: {kind: json, error: true}
     """
-    assert _errors(spec) == [
+    assert errors_of(spec) == [
         "ws-routes.yaml:4:15: routes./graphql.opening.0: unknown message 'conection_init' in "
         "the opening (did you mean 'connection_init'?)",
         "ws-routes.yaml:6:44: routes./graphql.messages.connection_init.when.0: unknown state "
@@ -108,7 +96,7 @@ def test_unknown_names_are_located_with_a_suggestion() -> None:
 
 
 def test_states_must_be_declared_to_be_named() -> None:
-    assert _errors("routes:\n  /ws: {messages: {a: {kind: json, when: [ready]}}}\n") == [
+    assert errors_of("routes:\n  /ws: {messages: {a: {kind: json, when: [ready]}}}\n") == [
         "ws-routes.yaml:2:43: routes./ws.messages.a.when.0: unknown state 'ready' (this route "
         "declares no states: add 'states: [...]' to it)"
     ]
@@ -124,7 +112,7 @@ def test_pointers_and_captured_names_are_checked() -> None:
           welcome: {kind: json, capture: {session: "id"}}
     """
     pointer = "(a JSON pointer is '' or starts with '/', and '~' is written '~0', '/' '~1')"
-    assert _errors(spec) == [
+    assert errors_of(spec) == [
         f"ws-routes.yaml:4:34: routes./ws.messages.resume.use.session: 'session' is not a JSON "
         f"pointer {pointer}",
         "ws-routes.yaml:4:34: routes./ws.messages.resume.use.session: value 'token' is never "
@@ -140,7 +128,7 @@ def test_pointers_and_captured_names_are_checked() -> None:
 
 def test_wrong_state_close_codes_are_real_close_codes() -> None:
     spec = "routes:\n  /ws: {states: [a], messages: {m: {kind: json, wrong_state: {close_codes: [1005]}}}}\n"
-    assert _errors(spec) == [
+    assert errors_of(spec) == [
         "ws-routes.yaml:2:77: routes./ws.messages.m.wrong_state.close_codes.0: close code 1005 "
         "can never be sent in a close frame (RFC 6455, section 7.4.1 reserves 1004, 1005, 1006 "
         "and 1015)"
@@ -149,10 +137,10 @@ def test_wrong_state_close_codes_are_real_close_codes() -> None:
 
 def test_the_shipped_schema_knows_the_keys() -> None:
     # A misspelt key is the schema's to catch, with a suggestion.
-    assert _errors("routes:\n  /ws: {state: [a]}\n") == [
+    assert errors_of("routes:\n  /ws: {state: [a]}\n") == [
         "ws-routes.yaml:2:9: routes./ws: unknown key 'state' (did you mean 'states'?)"
     ]
-    assert _errors("routes:\n  /ws: {messages: {m: {kind: json, wrong_state: {codes: [4401]}}}}\n")[
+    assert errors_of("routes:\n  /ws: {messages: {m: {kind: json, wrong_state: {codes: [4401]}}}}\n")[
         0
     ].endswith("unknown key 'codes' (did you mean 'close_codes'?)")
 
