@@ -272,10 +272,15 @@ def test_ctrl_c_during_a_slow_import_interrupts_instead_of_failing_collection(
 
 
 def interrupt_at(
-    pytester: pytest.Pytester, unicode_tables: Path, app: str, *args: str
+    pytester: pytest.Pytester,
+    unicode_tables: Path,
+    app: str,
+    *args: str,
+    took: list[float] | None = None,
 ) -> tuple[str, int]:
     """Run pytest on ``app`` in a subprocess, send SIGINT once it prints ``ROUTE STARTED``, and
-    return its output and exit code; every wait is bounded."""
+    return its output and exit code (and append to ``took`` how long it ran after the SIGINT);
+    every wait is bounded."""
     pytester.makeini("[pytest]\n")
     seed_hypothesis_dir(pytester.path, unicode_tables)
     pytester.makepyfile(app=textwrap.dedent(app))
@@ -304,7 +309,10 @@ def interrupt_at(
                 seen += chunk
         assert b"ROUTE STARTED" in seen, seen.decode(errors="replace")
         process.send_signal(signal.SIGINT)
+        interrupted = time.monotonic()
         rest, _ = process.communicate(timeout=20)  # "within a few seconds", generously bounded
+        if took is not None:
+            took.append(time.monotonic() - interrupted)
     finally:
         if process.poll() is None:
             process.kill()

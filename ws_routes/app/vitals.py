@@ -67,7 +67,9 @@ class Vitals:
         if owner is self.owner:
             struct.pack_into("<d", self._buffer, 0, beat)
 
-    def wait(self, owner: object, beat: float, limit: float | None, grace: float, during: str) -> None:
+    def wait(
+        self, owner: object, beat: float, limit: float | None, grace: float, during: str
+    ) -> None:
         """A wait on the app starts at ``beat``: silent for ``limit`` (+ ``grace``) seconds at most.
 
         ``limit`` None: the wait is held to the hard deadline only; ``during`` empty: it ends.

@@ -20,6 +20,7 @@ summary says that a GIL-holding app would go unreported; nothing waits on it eit
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import json
 import mmap
@@ -88,7 +89,8 @@ class WatcherPlugin:
         from ws_routes.plugin.watchman import DUMP_SIGNAL
 
         self.config = config
-        self._shm_file = tempfile.TemporaryFile()
+        # Unlinked at once; its fd goes to the watcher, and both map it (closed in stop()).
+        self._shm_file = tempfile.TemporaryFile()  # noqa: SIM115
         self._shm_file.truncate(vitals.SIZE)
         self._shm = mmap.mmap(self._shm_file.fileno(), vitals.SIZE)
         wake_r, self._wake_w = os.pipe()
@@ -159,8 +161,8 @@ class WatcherPlugin:
             line = ""
             if report.failed:
                 crash = getattr(report.longrepr, "reprcrash", None)
-                line = str(getattr(crash, "message", "") or "").splitlines()[0:1]
-                line = line[0][:80] if line else ""
+                first = str(getattr(crash, "message", "") or "").splitlines()[:1]
+                line = first[0][:80] if first else ""
             self._send(op="done", nodeid=report.nodeid, outcome=report.outcome, line=line)
 
     def pytest_keyboard_interrupt(self) -> None:
@@ -195,10 +197,8 @@ class WatcherPlugin:
             return
         self._stopped = True
         vitals.install(None)
-        try:
+        with contextlib.suppress(ValueError):  # not the main thread
             signal.set_wakeup_fd(self._previous_wakeup)
-        except ValueError:
-            pass
         faulthandler.unregister(self._signal)
         self._send(op="bye")
         if self._process.stdin is not None:

@@ -25,6 +25,7 @@ process died otherwise: SIGKILL, a segfault) it says so and exits.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import mmap
@@ -148,10 +149,8 @@ def watch_ended(watch: Watch) -> None:
 def end(watch: Watch, why: str) -> None:
     snapshot = read(watch.vitals)
     stack = _dump(watch)
-    try:
+    with contextlib.suppress(ProcessLookupError):  # it died meanwhile
         os.kill(watch.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     silent = time.monotonic() - snapshot.beat if not math.isnan(snapshot.beat) else None
     route = watch.route if snapshot.during and not snapshot.during.startswith("importing") else None
     finding = _finding(snapshot.limit, snapshot.during, silent, why, route)
@@ -266,10 +265,12 @@ _STDLIB = os.path.dirname(os.__file__) + os.sep
 
 
 def _is_app_frame(frame: str) -> bool:
-    """``File "/srv/app.py", line 3 in f``: not a library's, not the standard library's."""
+    """``File "app.py", line 3 in f``: not a library's, not the standard library's."""
     path = frame.split('"')[1] if frame.count('"') >= 2 else ""
-    return bool(path) and not path.startswith(("<", _STDLIB)) and not any(
-        part in path for part in _LIBRARIES
+    return (
+        bool(path)
+        and not path.startswith(("<", _STDLIB))
+        and not any(part in path for part in _LIBRARIES)
     )
 
 
