@@ -276,11 +276,12 @@ def interrupt_at(
     unicode_tables: Path,
     app: str,
     *args: str,
+    delay: float = 0.0,
     took: list[float] | None = None,
 ) -> tuple[str, int]:
-    """Run pytest on ``app`` in a subprocess, send SIGINT once it prints ``ROUTE STARTED``, and
-    return its output and exit code (and append to ``took`` how long it ran after the SIGINT);
-    every wait is bounded."""
+    """Run pytest on ``app`` in a subprocess, send SIGINT ``delay`` seconds after it prints
+    ``ROUTE STARTED``, and return its output and exit code (and append to ``took`` how long it
+    ran after the SIGINT); every wait is bounded."""
     pytester.makeini("[pytest]\n")
     seed_hypothesis_dir(pytester.path, unicode_tables)
     pytester.makepyfile(app=textwrap.dedent(app))
@@ -308,6 +309,7 @@ def interrupt_at(
                     break  # the run ended before the marker: the assertion below says so
                 seen += chunk
         assert b"ROUTE STARTED" in seen, seen.decode(errors="replace")
+        time.sleep(delay)
         process.send_signal(signal.SIGINT)
         interrupted = time.monotonic()
         rest, _ = process.communicate(timeout=20)  # "within a few seconds", generously bounded

@@ -94,8 +94,8 @@ def test_ctrl_c_while_the_app_holds_the_gil_ends_the_run_within_seconds(
     took: list[float] = []
     out, code = interrupt_at(
         pytester, unicode_tables, GIL_APP, "--routes-max-examples", "5", "--routes-seed", "1",
-        f"--junitxml={junit}", took=took,
-    )  # fmt: skip
+        f"--junitxml={junit}", delay=1.0, took=took,
+    )  # fmt: skip  # the delay: past the print, into the regex, whose C code holds the GIL
     assert code == -signal.SIGKILL, out
     assert took[0] < 6.0, out  # SIGINT_GRACE (2 s), the dump, and a loaded machine
     assert "INTERRUPTED ws-routes::test_websocket[/ws/b_backtracks] - no_hang: interrupted" in out

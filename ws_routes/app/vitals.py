@@ -110,10 +110,15 @@ class Vitals:
 class Snapshot:
     """The vital signs as the watcher reads them."""
 
-    __slots__ = ("beat", "during", "grace", "hard", "limit")
+    __slots__ = ("beat", "during", "grace", "hard", "limit", "raw")
 
-    def __init__(self, beat: float, limit: float, grace: float, hard: float, during: str) -> None:
-        self.beat, self.limit, self.grace, self.hard, self.during = beat, limit, grace, hard, during
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw  # compared as bytes: NaN, "not set", is unequal to itself as a float
+        numbers: tuple[float, float, float, float] = _NUMBERS.unpack_from(raw, 0)
+        self.beat, self.limit, self.grace, self.hard = numbers
+        (length,) = _LENGTH.unpack_from(raw, _NUMBERS.size)
+        data = raw[_DURING_AT : _DURING_AT + min(length, _DURING_MAX)]
+        self.during = data.decode("utf-8", "replace")
 
     def overdue_at(self) -> float:
         """When the in-process watchdog would have acted, or inf (nothing of the app's runs)."""
@@ -122,17 +127,11 @@ class Snapshot:
         stall = math.inf if math.isnan(self.limit) else self.beat + self.limit + self.grace
         return min(stall, self.hard)
 
-    def key(self) -> tuple[float, float, float, float, str]:
-        return (self.beat, self.limit, self.grace, self.hard, self.during)
 
 
 def read(buffer: Any) -> Snapshot:
     """The vital signs in ``buffer`` now (the watcher's side)."""
-    beat, limit, grace, hard = _NUMBERS.unpack_from(buffer, 0)
-    (length,) = _LENGTH.unpack_from(buffer, _NUMBERS.size)
-    length = min(length, _DURING_MAX)
-    during = bytes(buffer[_DURING_AT : _DURING_AT + length]).decode("utf-8", "replace")
-    return Snapshot(beat, limit, grace, hard, during)
+    return Snapshot(bytes(buffer[:SIZE]))
 
 
 _CURRENT: list[Vitals] = []

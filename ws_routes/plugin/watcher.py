@@ -112,7 +112,8 @@ class WatcherPlugin:
         os.close(wake_r)
         os.close(dump_r)
         self._send(op="init", pid=os.getpid(), out=self._stdout, shm=fds[0], wake=fds[1],
-                   dump=fds[2], junit=self._junit)  # fmt: skip
+                   dump=fds[2], junit=self._junit,
+                   worker=getattr(config, "workerinput", {}).get("workerid"))  # fmt: skip
         self._signal = DUMP_SIGNAL
         faulthandler.register(DUMP_SIGNAL, file=self._dump_w, all_threads=True, chain=False)
         self._previous_wakeup = signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)

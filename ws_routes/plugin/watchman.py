@@ -64,6 +64,8 @@ class Watch:
         self.pid = int(init["pid"])
         self.out = int(init["out"])
         self.junit: str | None = init.get("junit")
+        # An xdist worker's id: it runs only its share of the items, and xdist carries on.
+        self.worker: str | None = init.get("worker")
         self.vitals = mmap.mmap(int(init["shm"]), SIZE, access=mmap.ACCESS_READ)
         self.wake = int(init["wake"])
         self.dump = int(init["dump"])
@@ -72,7 +74,6 @@ class Watch:
         self.done: dict[str, tuple[str, str]] = {}
         self.route: dict[str, Any] | None = None
         self.sigint: float | None = None
-        self.last_key: tuple[float, ...] | None = None
 
     def message(self, data: dict[str, Any]) -> None:
         op = data.get("op")
@@ -88,7 +89,7 @@ class Watch:
     def deaf(self, now: float) -> str | None:
         """Why the process must be ended now, or None."""
         first, second = read(self.vitals), read(self.vitals)
-        if first.key() != second.key():
+        if first.raw != second.raw:
             return None  # being written: alive
         overdue = second.overdue_at()
         if overdue == math.inf:
@@ -152,15 +153,19 @@ def end(watch: Watch, why: str) -> None:
     with contextlib.suppress(ProcessLookupError):  # it died meanwhile
         os.kill(watch.pid, signal.SIGKILL)
     silent = time.monotonic() - snapshot.beat if not math.isnan(snapshot.beat) else None
-    route = watch.route if snapshot.during and not snapshot.during.startswith("importing") else None
-    finding = _finding(snapshot.limit, snapshot.during, silent, why, route)
+    route = watch.route
+    if route is not None and str(route["nodeid"]) in watch.done:
+        route = None  # it finished: what got stuck is collection's (the app's import, factory)
+    if route is None and not math.isnan(snapshot.hard):
+        allowed = round(snapshot.hard - snapshot.beat, 3)  # the import deadline: no wait limit
+        finding = _finding(allowed, snapshot.during, silent, why, {}, "that deadline allows")
+    else:
+        finding = _finding(snapshot.limit, snapshot.during, silent, why, route or {})
     where = _app_frames(stack)
-    lines = ["", "=" * 60]
-    name = str(route["nodeid"]) if route else "collection"
-    lines.append(f"ws_routes watcher: {name}")
+    name = str(route["nodeid"]) if route else COLLECTION
+    lines = ["", "=" * 60, f"ws_routes watcher: {name}"]
     if route:
-        lines.append(f"WEBSOCKET TEST FAILURE: {route['path']}")
-        lines.append("Check: no_hang")
+        lines += [f"WEBSOCKET TEST FAILURE: {route['path']}", "Check: no_hang"]
     lines.append(f"Message: {finding}")
     if where:
         lines.append("Where it was stuck (innermost call first, from faulthandler):")
@@ -168,15 +173,29 @@ def end(watch: Watch, why: str) -> None:
     lines.append("=" * 60)
     lines += _summary(watch, name, finding, why)
     _write(watch.out, "\n".join(lines) + "\n")
-    if watch.junit and route and why == "stall":
-        _complete_junit(watch.junit, route, finding, "\n".join([finding, "", *where]))
+    if watch.junit and why == "stall":
+        text = "\n".join([finding, "", *where])
+        _complete_junit(
+            watch.junit, route or {"nodeid": COLLECTION, "name": COLLECTION}, finding, text
+        )
 
 
-def _finding(limit: float, during: str, silent: float | None, why: str, route: Any) -> str:
+# The node id of ws_routes' collector, which imports the app: pytest reports its errors under it.
+COLLECTION = "ws-routes"
+
+
+def _finding(
+    limit: float,
+    during: str,
+    silent: float | None,
+    why: str,
+    route: dict[str, Any],
+    allows: str = "that wait allows",
+) -> str:
     allowed = ""
     if not math.isnan(limit):
-        names = [n for n, v in (route or {}).get("timeouts", {}).items() if v == limit]
-        allowed = f", longer than the {limit} s{f' ({names[0]})' if names else ''} that wait allows"
+        names = [n for n, v in route.get("timeouts", {}).items() if v == limit]
+        allowed = f", longer than the {limit} s{f' ({names[0]})' if names else ''} {allows}"
     how_long = f" for {silent:.1f} s" if silent is not None else ""
     while_ = f" while {during}" if during else ""
     if why == "sigint":
@@ -197,10 +216,16 @@ def _summary(watch: Watch, name: str, finding: str, why: str) -> list[str]:
     for nodeid, (outcome, line) in watch.done.items():
         counts[outcome] = counts.get(outcome, 0) + 1
         lines.append(f"{outcome.upper()} {nodeid}" + (f" - {line}" if line else ""))
-    stuck = "INTERRUPTED" if why == "sigint" else "FAILED"
+    stuck = "INTERRUPTED" if why == "sigint" else "ERROR" if name == COLLECTION else "FAILED"
     lines.append(f"{stuck} {name} - no_hang: {finding[:80]}")
-    counts["interrupted" if why == "sigint" else "failed"] = counts.get(stuck.lower(), 0) + 1
+    counts[stuck.lower()] = counts.get(stuck.lower(), 0) + 1
     not_run = [n for n in watch.items if n not in watch.done and n != name]
+    if watch.worker:
+        lines.append(
+            f"== xdist worker {watch.worker}: {', '.join(f'{n} {k}' for k, n in counts.items())}; "
+            "it was killed by ws_routes' watcher (xdist reports it as crashed and goes on) =="
+        )
+        return lines
     if not_run:
         lines.append(f"NOT RUN ({len(not_run)}): " + ", ".join(not_run[:20]))
         counts["not run"] = len(not_run)
@@ -289,10 +314,14 @@ def _complete_junit(path: str, route: dict[str, Any], finding: str, text: str) -
         tree = ET.ElementTree(root)
     case = ET.SubElement(suite, "testcase", classname=str(route.get("classname", "")),
                          name=str(route.get("name", route["nodeid"])))  # fmt: skip
-    case.set("time", f"{time.monotonic() - float(route.get('at', time.monotonic())):.3f}")
-    failure = ET.SubElement(case, "failure", message=f"no_hang: {finding}")
+    started = route.get("at")
+    case.set("time", f"{time.monotonic() - float(started):.3f}" if started else "0.000")
+    collection = route["nodeid"] == COLLECTION
+    failure = ET.SubElement(
+        case, "error" if collection else "failure", message=f"no_hang: {finding}"
+    )
     failure.text = text
-    for key in ("tests", "failures"):
+    for key in ("tests", "errors" if collection else "failures"):
         suite.set(key, str(int(suite.get(key, "0")) + 1))
     with open(path, "w", encoding="utf-8") as file:
         file.write('<?xml version="1.0" encoding="utf-8"?>')
