@@ -9,6 +9,7 @@ never releases the GIL: the process must be killed, so each run's exit status is
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import xml.etree.ElementTree as ET
@@ -80,7 +81,8 @@ def test_an_app_holding_the_gil_is_a_no_hang_finding_of_its_route(
         ]
     )
     held = re.search(r"held the GIL for ([\d.]+) s", out)
-    assert held is not None and float(held.group(1)) < REPORTED_WITHIN, out
+    assert held is not None, out
+    assert float(held.group(1)) < REPORTED_WITHIN, out
     assert junit_cases(junit) == {
         "test_websocket[/ws/a_echo]": ["properties"],
         "test_websocket[/ws/b_backtracks]": ["failure"],
@@ -103,3 +105,28 @@ def test_ctrl_c_while_the_app_holds_the_gil_ends_the_run_within_seconds(
     assert "the process was killed by ws_routes' watcher; JUnit: " in out
     # The finished route is in the JUnit file; an interrupted one is not, as with pytest's own.
     assert junit_cases(junit) == {"test_websocket[/ws/a_echo]": ["properties"]}
+
+
+@pytest.mark.skipif(
+    not os.environ.get("WS_ROUTES_SLOW_TESTS"),
+    reason="7 s (the import deadline is 3 s at least): set WS_ROUTES_SLOW_TESTS=1",
+)
+def test_an_app_import_holding_the_gil_is_a_collection_error_at_its_deadline(
+    run_routes: RunRoutes, pytester: pytest.Pytester
+) -> None:
+    # sum() over an endless iterator loops in C, holding the GIL and checking no signal: the
+    # SIGALRM of the import's deadline is never handled, so only the watcher can end it.
+    source = "import itertools\n\nsum(itertools.repeat(0))\napp = None\n"
+    junit = pytester.path / "junit.xml"
+    result = run_routes(source, "--routes-ws-timeout", "0.3", f"--junitxml={junit}")
+    assert result.ret == -signal.SIGKILL, result.stdout.str()
+    result.stdout.fnmatch_lines(
+        [
+            "ws_routes watcher: ws-routes",
+            "Message: the app held the GIL for * s while importing app module 'app', longer "
+            "than the 3.0 s that deadline allows*",
+            '*File "*app.py", line 3 in <module>',
+            "ERROR ws-routes - no_hang: *",
+        ]
+    )
+    assert junit_cases(junit) == {"ws-routes": ["error"]}

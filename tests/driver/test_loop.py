@@ -325,7 +325,8 @@ def test_the_loop_thread_writes_its_waits_and_heartbeat_for_the_watcher() -> Non
             seen.append(vitals.read(shared))
     finally:
         vitals.install(None)
-    assert seen[0].limit == 0.25 and seen[0].during == "waiting for a reply"
+    assert seen[0].limit == 0.25
+    assert seen[0].during == "waiting for a reply"
     assert seen[1].beat > seen[0].beat
     assert seen[2].overdue_at() == math.inf  # the run ended: nothing of the app's runs
     assert vitals.current() is None
