@@ -34,6 +34,7 @@ from typing import Any
 __all__ = ["SIZE", "Snapshot", "Vitals", "current", "install", "read"]
 
 _NUMBERS = struct.Struct("<4d")  # beat, limit, grace, hard
+_BEAT, _LIMIT = struct.Struct("<d"), struct.Struct("<2d")
 _LENGTH = struct.Struct("<H")
 _DURING_AT = _NUMBERS.size + _LENGTH.size
 _DURING_MAX = 200
@@ -49,23 +50,25 @@ class Vitals:
     earlier in the session may come back to life and must not overwrite the current one's.
     """
 
-    __slots__ = ("_buffer", "_during", "owner")
+    __slots__ = ("_buffer", "_during", "_hard", "owner")
 
     def __init__(self, buffer: Any) -> None:
         self._buffer = buffer
         self._during = ""
+        self._hard = _NAN  # the running coroutine's, kept here too: a wait writes it again
         self.owner: object = None
         self.idle()
 
     def running(self, owner: object, beat: float, hard: float) -> None:
         """A coroutine of ``owner``'s starts: it must end by ``hard``; no wait on the app yet."""
         self.owner = owner
+        self._hard = hard
         _NUMBERS.pack_into(self._buffer, 0, beat, _NAN, _NAN, hard)
 
     def beat(self, owner: object, beat: float) -> None:
         """The loop ran at ``beat`` (its heartbeat, or a wait starting)."""
         if owner is self.owner:
-            struct.pack_into("<d", self._buffer, 0, beat)
+            _BEAT.pack_into(self._buffer, 0, beat)
 
     def wait(
         self, owner: object, beat: float, limit: float | None, grace: float, during: str
@@ -77,7 +80,7 @@ class Vitals:
         if owner is not self.owner:
             return
         if not during:
-            struct.pack_into("<dd", self._buffer, 8, _NAN, _NAN)
+            _LIMIT.pack_into(self._buffer, 8, _NAN, _NAN)
             return
         if during is not self._during:  # labels are mostly the same constant: no re-encoding
             self._during = during
@@ -85,7 +88,7 @@ class Vitals:
             _LENGTH.pack_into(self._buffer, _NUMBERS.size, len(data))
             self._buffer[_DURING_AT : _DURING_AT + len(data)] = data
         _NUMBERS.pack_into(
-            self._buffer, 0, beat, _NAN if limit is None else limit, grace, self._hard()
+            self._buffer, 0, beat, _NAN if limit is None else limit, grace, self._hard
         )
 
     def deadline(self, seconds: float, during: str) -> None:
@@ -96,15 +99,14 @@ class Vitals:
         _LENGTH.pack_into(self._buffer, _NUMBERS.size, len(data))
         self._buffer[_DURING_AT : _DURING_AT + len(data)] = data
         now = time.monotonic()
-        _NUMBERS.pack_into(self._buffer, 0, now, _NAN, _NAN, now + seconds)
+        self._hard = now + seconds
+        _NUMBERS.pack_into(self._buffer, 0, now, _NAN, _NAN, self._hard)
 
     def idle(self, owner: object = None) -> None:
         """Nothing of the app's runs (``owner``: only if it is the current owner; None: always)."""
         if owner is None or owner is self.owner:
+            self._hard = _NAN
             _NUMBERS.pack_into(self._buffer, 0, _NAN, _NAN, _NAN, _NAN)
-
-    def _hard(self) -> float:
-        return float(_NUMBERS.unpack_from(self._buffer, 0)[3])
 
 
 class Snapshot:
@@ -126,7 +128,6 @@ class Snapshot:
             return math.inf
         stall = math.inf if math.isnan(self.limit) else self.beat + self.limit + self.grace
         return min(stall, self.hard)
-
 
 
 def read(buffer: Any) -> Snapshot:
