@@ -142,3 +142,21 @@ def test_messages_keep_what_the_summary_needs(watch: tuple[watchman.Watch, vital
         "NOT RUN (1): c",
     ]
     assert lines[-1].startswith("== 1 passed, 1 failed, 1 not run in ")
+
+
+def test_a_stopped_process_is_not_taken_for_a_deaf_one() -> None:
+    import signal
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert not watchman._stopped(child.pid)
+        child.send_signal(signal.SIGSTOP)
+        deadline = time.monotonic() + 5
+        while not watchman._stopped(child.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert watchman._stopped(child.pid)
+    finally:
+        child.kill()
+        child.wait()

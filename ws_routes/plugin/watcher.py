@@ -118,6 +118,7 @@ class WatcherPlugin:
         faulthandler.register(DUMP_SIGNAL, file=self._dump_w, all_threads=True, chain=False)
         self._previous_wakeup = signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
         self._vitals = vitals.Vitals(self._shm)
+        self._outer = vitals.current()  # a session running inside another one (pytester)
         vitals.install(self._vitals)
         self._stopped = False
 
@@ -197,7 +198,7 @@ class WatcherPlugin:
         if self._stopped:
             return
         self._stopped = True
-        vitals.install(None)
+        vitals.install(self._outer)
         with contextlib.suppress(ValueError):  # not the main thread
             signal.set_wakeup_fd(self._previous_wakeup)
         faulthandler.unregister(self._signal)

@@ -74,6 +74,8 @@ class Watch:
         self.done: dict[str, tuple[str, str]] = {}
         self.route: dict[str, Any] | None = None
         self.sigint: float | None = None
+        # Until when silence is excused: the process was seen stopped (see _stopped).
+        self.hold = 0.0
 
     def message(self, data: dict[str, Any]) -> None:
         op = data.get("op")
@@ -94,11 +96,29 @@ class Watch:
         overdue = second.overdue_at()
         if overdue == math.inf:
             return None  # nothing of the app's runs: our own code, which reacts
+        if (now > overdue + GRACE or self.sigint is not None) and _stopped(self.pid):
+            # Ctrl-Z, or a debugger holds it: silence is not deafness then, nor just after it
+            # resumes, before its heartbeat has run again.
+            self.hold = now + 2 * GRACE
+        if now < self.hold:
+            return None
         if now > overdue + GRACE:
             return "stall"
         if self.sigint is not None and now > self.sigint + SIGINT_GRACE:
             return "sigint"
         return None
+
+
+def _stopped(pid: int) -> bool:
+    """Whether ``pid`` is stopped (SIGSTOP, Ctrl-Z) or held by a tracer; False where
+    ``/proc`` is missing."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            # "pid (comm) S ...": the state follows the last ")" (comm may hold one).
+            state = stat.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state in (b"T", b"t")
 
 
 def main() -> int:
