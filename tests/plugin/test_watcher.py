@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from types import SimpleNamespace
 from typing import Any
@@ -85,3 +86,32 @@ def test_a_session_leaves_nothing_of_the_watcher_behind(pytester: pytest.Pyteste
     assert vitals.current() is None  # ...and stopped
     assert process.poll() == 0  # the watcher exited on "bye"
     assert signal.set_wakeup_fd(-1) == -1  # the wakeup fd was given back
+
+
+def test_xdist_reports_a_worker_its_watcher_killed_with_the_watchers_finding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ws_routes.plugin import watchman
+
+    monkeypatch.delenv(watcher.NOTES_ENV, raising=False)
+    notes = watcher.CrashNotes()
+    try:
+        folder = os.environ[watcher.NOTES_ENV]  # what the workers it spawns inherit
+        nodeid = "ws-routes::test_websocket[/ws/stuck]"
+        watchman._write_note(os.path.join(folder, "gw1.json"), nodeid, "Check: no_hang")
+        crashed = SimpleNamespace(
+            node=SimpleNamespace(gateway=SimpleNamespace(id="gw1")),
+            longrepr=f"worker 'gw1' crashed while running {nodeid!r}",
+        )
+        notes.pytest_handlecrashitem(nodeid, crashed, None)  # type: ignore[arg-type]
+        assert crashed.longrepr == (
+            f"worker 'gw1' crashed while running {nodeid!r}: killed by ws_routes' watcher\n\n"
+            "Check: no_hang"
+        )
+        other = SimpleNamespace(node=crashed.node, longrepr="worker 'gw1' crashed")
+        notes.pytest_handlecrashitem(nodeid, other, None)  # type: ignore[arg-type]
+        assert other.longrepr == "worker 'gw1' crashed"  # no note (any more): xdist's words
+    finally:
+        notes.stop()
+    assert watcher.NOTES_ENV not in os.environ
+    assert not os.path.exists(folder)

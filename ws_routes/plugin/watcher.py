@@ -25,6 +25,7 @@ import faulthandler
 import json
 import mmap
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -51,6 +52,9 @@ NO_WATCHER_NOTE = (
 def start(config: pytest.Config) -> None:
     """Spawn the watcher for this process and register the plugin that feeds it."""
     if _is_xdist_controller(config):
+        notes = CrashNotes()
+        config.pluginmanager.register(notes, "ws_routes_crash_notes")
+        config.add_cleanup(notes.stop)
         return
     why = _missing()
     if why:
@@ -72,6 +76,41 @@ def _missing() -> str:
     if not hasattr(signal, "SIGKILL"):
         return "no SIGKILL"
     return ""
+
+
+# The folder where xdist workers' watchers leave their findings, set by the controller for the
+# workers it spawns (they inherit its environment).
+NOTES_ENV = "WS_ROUTES_WATCHER_NOTES"
+
+
+class CrashNotes:
+    """On xdist's controller: a worker its watcher killed is reported with the watcher's finding,
+    not only as "worker 'gw1' crashed while running ..." (the terminal and JUnit show both)."""
+
+    def __init__(self) -> None:
+        self.folder = tempfile.mkdtemp(prefix="ws-routes-notes-")
+        self._previous = os.environ.get(NOTES_ENV)
+        os.environ[NOTES_ENV] = self.folder
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched: Any) -> None:
+        worker = getattr(getattr(getattr(report, "node", None), "gateway", None), "id", None)
+        path = os.path.join(self.folder, f"{worker}.json")
+        try:
+            with open(path, encoding="utf-8") as file:
+                note = json.load(file)
+            os.unlink(path)
+        except (OSError, ValueError):
+            return  # not killed by its watcher: xdist's own words stand
+        if note.get("nodeid") == crashitem:
+            report.longrepr = f"{report.longrepr}: killed by ws_routes' watcher\n\n{note['text']}"
+
+    def stop(self) -> None:
+        if self._previous is None:
+            os.environ.pop(NOTES_ENV, None)
+        else:
+            os.environ[NOTES_ENV] = self._previous
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 class _NoWatcherNote:
@@ -102,6 +141,9 @@ class WatcherPlugin:
         self._stdout = os.dup(out.fileno() if out is not None else 2)
         junit = None if worker else config.getoption("xmlpath", None)
         self._junit = os.path.abspath(junit) if junit else None
+        worker_id = getattr(config, "workerinput", {}).get("workerid")
+        notes = os.environ.get(NOTES_ENV)
+        note = os.path.join(notes, f"{worker_id}.json") if worker_id and notes else None
         fds = (self._shm_file.fileno(), wake_r, dump_r, self._stdout)
         self._process = subprocess.Popen(
             [sys.executable, "-I", "-S", str(_WATCHMAN), str(_WATCHMAN.parents[2])],
@@ -113,7 +155,7 @@ class WatcherPlugin:
         os.close(dump_r)
         self._send(op="init", pid=os.getpid(), out=self._stdout, shm=fds[0], wake=fds[1],
                    dump=fds[2], junit=self._junit,
-                   worker=getattr(config, "workerinput", {}).get("workerid"))  # fmt: skip
+                   worker=worker_id, note=note)  # fmt: skip
         self._signal = DUMP_SIGNAL
         faulthandler.register(DUMP_SIGNAL, file=self._dump_w, all_threads=True, chain=False)
         self._previous_wakeup = signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)

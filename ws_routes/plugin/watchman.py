@@ -66,6 +66,8 @@ class Watch:
         self.junit: str | None = init.get("junit")
         # An xdist worker's id: it runs only its share of the items, and xdist carries on.
         self.worker: str | None = init.get("worker")
+        # Where an xdist worker's watcher leaves its finding for the controller.
+        self.note: str | None = init.get("note")
         self.vitals = mmap.mmap(int(init["shm"]), SIZE, access=mmap.ACCESS_READ)
         self.wake = int(init["wake"])
         self.dump = int(init["dump"])
@@ -170,8 +172,6 @@ def watch_ended(watch: Watch) -> None:
 def end(watch: Watch, why: str) -> None:
     snapshot = read(watch.vitals)
     stack = _dump(watch)
-    with contextlib.suppress(ProcessLookupError):  # it died meanwhile
-        os.kill(watch.pid, signal.SIGKILL)
     silent = time.monotonic() - snapshot.beat if not math.isnan(snapshot.beat) else None
     route = watch.route
     if route is not None and str(route["nodeid"]) in watch.done:
@@ -191,6 +191,11 @@ def end(watch: Watch, why: str) -> None:
         lines.append("Where it was stuck (innermost call first, from faulthandler):")
         lines += [f"  {frame}" for frame in where]
     lines.append("=" * 60)
+    if watch.note:
+        # Before the kill: xdist's controller reads it as soon as it sees the worker die.
+        _write_note(watch.note, name, "\n".join(lines[3:-1]))
+    with contextlib.suppress(ProcessLookupError):  # it died meanwhile
+        os.kill(watch.pid, signal.SIGKILL)
     lines += _summary(watch, name, finding, why)
     _write(watch.out, "\n".join(lines) + "\n")
     if watch.junit and why == "stall":
@@ -202,6 +207,14 @@ def end(watch: Watch, why: str) -> None:
 
 # The node id of ws_routes' collector, which imports the app: pytest reports its errors under it.
 COLLECTION = "ws-routes"
+
+
+def _write_note(path: str, nodeid: str, text: str) -> None:
+    """The finding, for xdist's controller (see ``plugin.watcher.CrashNotes``)."""
+    with contextlib.suppress(OSError):
+        with open(path + ".part", "w", encoding="utf-8") as file:
+            json.dump({"nodeid": nodeid, "text": text}, file)
+        os.replace(path + ".part", path)  # whole or not at all
 
 
 def _finding(
