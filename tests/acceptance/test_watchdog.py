@@ -1,7 +1,8 @@
 """Acceptance: an app that holds the GIL, which no thread of the process can interrupt, is
 reported by the watcher process: as a ``no_hang`` finding of its route at the wait's timeout
 plus the graces, and on Ctrl-C within a few seconds; the summary lists the finished routes and
-those not run, and the JUnit file holds every finished route (and the stuck one).
+those not run, and the JUnit file holds every finished route (and the stuck one). Under xdist
+the stuck worker's crash report carries the finding, and the other routes run.
 
 The regex below backtracks for longer than the universe's age inside ``re``'s C code, which
 never releases the GIL: the process must be killed, so each run's exit status is SIGKILL's.
@@ -130,3 +131,27 @@ def test_an_app_import_holding_the_gil_is_a_collection_error_at_its_deadline(
         ]
     )
     assert junit_cases(junit) == {"ws-routes": ["error"]}
+
+
+@pytest.mark.skipif(
+    not os.environ.get("WS_ROUTES_SLOW_TESTS"),
+    reason="20 s (two xdist workers and a replacement): set WS_ROUTES_SLOW_TESTS=1",
+)
+def test_under_xdist_the_stuck_worker_is_reported_with_the_finding_and_the_run_goes_on(
+    run_routes: RunRoutes, pytester: pytest.Pytester
+) -> None:
+    junit = pytester.path / "junit.xml"
+    result = run_routes(GIL_APP, "-n", "2", "--routes-max-examples", "5", f"--junitxml={junit}")
+    result.assert_outcomes(passed=2, failed=1)  # xdist went on with the other routes
+    result.stdout.fnmatch_lines(
+        [
+            "worker 'gw*' crashed while running 'ws-routes::test_websocket[[]/ws/b_backtracks[]]'"
+            ": killed by ws_routes' watcher",
+            "Message: the app held the GIL for * s while waiting for *",
+        ]
+    )
+    cases = junit_cases(junit)
+    assert cases["test_websocket[/ws/b_backtracks]"] == ["error"]  # xdist's crash report
+    assert (
+        cases["test_websocket[/ws/a_echo]"] == cases["test_websocket[/ws/z_echo]"] == ["properties"]
+    )

@@ -14,7 +14,9 @@ from ws_routes.plugin import watcher
 
 
 class FakeConfig:
-    def __init__(self, *, dist: str = "no", worker: bool = False, prefix: str | None = None) -> None:
+    def __init__(
+        self, *, dist: str = "no", worker: bool = False, prefix: str | None = None
+    ) -> None:
         self.options = {"dist": dist, "junitprefix": prefix}
         if worker:
             self.workerinput = {"workerid": "gw0"}
