@@ -69,6 +69,8 @@ def test_a_session_leaves_nothing_of_the_watcher_behind(pytester: pytest.Pyteste
         """
     )
     seen: list[Any] = []
+    before = signal.set_wakeup_fd(-1)  # whatever the outer session has, given back below
+    signal.set_wakeup_fd(before)
 
     class Spy:
         @pytest.hookimpl(trylast=True)
@@ -87,7 +89,7 @@ def test_a_session_leaves_nothing_of_the_watcher_behind(pytester: pytest.Pyteste
     assert signs is not None  # the session wrote its vital signs...
     assert vitals.current() is None  # ...and stopped
     assert process.poll() == 0  # the watcher exited on "bye"
-    assert signal.set_wakeup_fd(-1) == -1  # the wakeup fd was given back
+    assert signal.set_wakeup_fd(before) == before  # the wakeup fd was given back
 
 
 def test_xdist_reports_a_worker_its_watcher_killed_with_the_watchers_finding(

@@ -19,8 +19,9 @@ SIGINT gets no answer within :data:`SIGINT_GRACE` while the app runs. Then it as
 without the GIL) for every thread's stack, kills the process (SIGKILL: a process whose GIL is
 held cannot be asked to exit), prints the stuck route's ``no_hang`` finding, the finished
 routes and those not run, and adds the finding to the JUnit file, which the process rewrote as
-each route started, so it already holds every finished test. On EOF without ``bye`` (the
-process died otherwise: SIGKILL, a segfault) it says so and exits.
+each route started, so it already holds every finished test. An xdist worker's watcher leaves
+the finding in a file for the controller first (``plugin.watcher.CrashNotes``). On EOF without
+``bye`` while a route runs (the process died otherwise: SIGKILL, a segfault) it says so.
 """
 
 from __future__ import annotations
