@@ -21,7 +21,7 @@ from pathlib import Path
 
 APP = textwrap.dedent(
     """
-    import asyncio, os, time
+    import asyncio, os, re, time
     from starlette.applications import Starlette
     from starlette.routing import WebSocketRoute
 
@@ -59,6 +59,10 @@ APP = textwrap.dedent(
         await ws.accept()
         os._exit(3)
 
+    async def holds_the_gil(ws):
+        await ws.accept()
+        re.match(r"(a+)+$", "a" * 40 + "b")  # C code that never releases the GIL
+
     ROUTE = os.environ["BENCH_ROUTE"]
     app = Starlette(routes=[WebSocketRoute("/ws/a", globals()[ROUTE]), WebSocketRoute("/ws/z", echo)])
     """
@@ -73,6 +77,7 @@ SCENARIOS: list[tuple[str, tuple[str, ...]]] = [
     ("ignores_close", ()),
     ("keyboard_interrupt", ()),
     ("os_exit", ()),
+    ("holds_the_gil", ("--routes-ws-message-timeout", "2")),
 ]
 
 

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -245,7 +246,22 @@ async def sleeps(ws):
     time.sleep(1000)
 
 
-app = Starlette(routes=[WebSocketRoute("/ws/spins", spins), WebSocketRoute("/ws/sleeps", sleeps)])
+async def a_echo(ws):
+    await ws.accept()
+    while (message := await ws.receive())["type"] != "websocket.disconnect":
+        if message.get("text") is not None:
+            await ws.send_text(message["text"])
+        else:
+            await ws.send_bytes(message["bytes"])
+
+
+app = Starlette(
+    routes=[
+        WebSocketRoute("/ws/a_echo", a_echo),
+        WebSocketRoute("/ws/spins", spins),
+        WebSocketRoute("/ws/sleeps", sleeps),
+    ]
+)
 """
 
 
@@ -253,12 +269,18 @@ app = Starlette(routes=[WebSocketRoute("/ws/spins", spins), WebSocketRoute("/ws/
 def test_ctrl_c_mid_route_ends_the_run_with_the_interrupted_summary(
     pytester: pytest.Pytester, unicode_tables: Path, route: str
 ) -> None:
+    junit = pytester.path / "junit.xml"
     out, code = interrupt_at(
-        pytester, unicode_tables, INTERRUPTIBLE_APP, "--routes-ws-include", route
-    )
+        pytester, unicode_tables, INTERRUPTIBLE_APP, "--routes-ws-include", f"/ws/a_echo,{route}",
+        "--routes-max-examples", "5", f"--junitxml={junit}",
+    )  # fmt: skip
     assert code == pytest.ExitCode.INTERRUPTED, out
     assert "KeyboardInterrupt" in out
     assert "INTERNALERROR" not in out
+    # The summary and the JUnit file hold the route that finished before the interruption.
+    assert "Route: /ws/a_echo   [passed]" in out
+    names = [case.get("name") for case in ET.parse(junit).getroot().iter("testcase")]
+    assert "test_websocket[/ws/a_echo]" in names
 
 
 def test_ctrl_c_during_a_slow_import_interrupts_instead_of_failing_collection(
@@ -272,10 +294,16 @@ def test_ctrl_c_during_a_slow_import_interrupts_instead_of_failing_collection(
 
 
 def interrupt_at(
-    pytester: pytest.Pytester, unicode_tables: Path, app: str, *args: str
+    pytester: pytest.Pytester,
+    unicode_tables: Path,
+    app: str,
+    *args: str,
+    delay: float = 0.0,
+    took: list[float] | None = None,
 ) -> tuple[str, int]:
-    """Run pytest on ``app`` in a subprocess, send SIGINT once it prints ``ROUTE STARTED``, and
-    return its output and exit code; every wait is bounded."""
+    """Run pytest on ``app`` in a subprocess, send SIGINT ``delay`` seconds after it prints
+    ``ROUTE STARTED``, and return its output and exit code (and append to ``took`` how long it
+    ran after the SIGINT); every wait is bounded."""
     pytester.makeini("[pytest]\n")
     seed_hypothesis_dir(pytester.path, unicode_tables)
     pytester.makepyfile(app=textwrap.dedent(app))
@@ -303,8 +331,12 @@ def interrupt_at(
                     break  # the run ended before the marker: the assertion below says so
                 seen += chunk
         assert b"ROUTE STARTED" in seen, seen.decode(errors="replace")
+        time.sleep(delay)
         process.send_signal(signal.SIGINT)
+        interrupted = time.monotonic()
         rest, _ = process.communicate(timeout=20)  # "within a few seconds", generously bounded
+        if took is not None:
+            took.append(time.monotonic() - interrupted)
     finally:
         if process.poll() is None:
             process.kill()

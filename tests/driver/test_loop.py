@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import mmap
 import threading
 import time
 import traceback
@@ -14,6 +16,7 @@ from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
+from ws_routes.app import vitals
 from ws_routes.driver.asgi import AsgiTransport
 from ws_routes.driver.loop import LoopBlocked, LoopThread
 
@@ -301,3 +304,29 @@ def test_time_spent_in_our_code_before_a_wait_is_not_held_against_the_app() -> N
 
     with LoopThread() as loop:
         assert loop.run(ours_then_a_wait(loop), timeout=30) == "done"
+
+
+def test_the_loop_thread_writes_its_waits_and_heartbeat_for_the_watcher() -> None:
+    shared = mmap.mmap(-1, vitals.SIZE)
+    signs = vitals.Vitals(shared)
+    vitals.install(signs)
+    seen: list[vitals.Snapshot] = []
+    try:
+        with LoopThread() as loop:
+
+            async def waits() -> None:
+                loop.watch(0.25, "waiting for a reply")
+                seen.append(vitals.read(shared))
+                await asyncio.sleep(0.25)  # the heartbeat (every 0.1 s) moves the beat on
+                seen.append(vitals.read(shared))
+                loop.watch(None, "")
+
+            loop.run(waits(), timeout=5)
+            seen.append(vitals.read(shared))
+    finally:
+        vitals.install(None)
+    assert seen[0].limit == 0.25
+    assert seen[0].during == "waiting for a reply"
+    assert seen[1].beat > seen[0].beat
+    assert seen[2].overdue_at() == math.inf  # the run ended: nothing of the app's runs
+    assert vitals.current() is None

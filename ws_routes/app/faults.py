@@ -43,6 +43,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
 
+from ws_routes.app import vitals
 from ws_routes.errors import AppLoadError
 
 __all__ = [
@@ -218,7 +219,11 @@ def guarded_app_code(what: str, timeout: float | None) -> Iterator[None]:
 
     A real Ctrl-C (SIGINT) still propagates as ``KeyboardInterrupt``.
     """
+    watched = vitals.current() if guard_is_watched(timeout) else None
     with main_thread_deadline(timeout) as guard:
+        if watched is not None:
+            assert timeout is not None
+            watched.deadline(timeout, what)  # a C call holding the GIL escapes SIGALRM
         try:
             yield
         except DeadlineExceeded:
@@ -239,6 +244,14 @@ def guarded_app_code(what: str, timeout: float | None) -> Iterator[None]:
                 "process (is a command-line entry point running at import? guard it with "
                 "`if __name__ == '__main__':`)"
             ) from None
+        finally:
+            if watched is not None:
+                watched.idle()
+
+
+def guard_is_watched(timeout: float | None) -> bool:
+    """Whether app code run under ``timeout`` gets a deadline the watcher process enforces."""
+    return timeout is not None and 0 < timeout < _LONGEST_TIMER
 
 
 _OURS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the ws_routes package

@@ -39,6 +39,7 @@ from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+from ws_routes.app import vitals
 from ws_routes.app.faults import DriverInterrupt
 from ws_routes.driver.idle import not_the_apps
 from ws_routes.errors import WsRoutesError
@@ -132,6 +133,8 @@ class LoopThread:
         self._stall: float | None = None
         self._limit: tuple[float | None, str] | None = None
         self._heartbeat_handle: asyncio.TimerHandle | None = None
+        # The watcher process's copy of the above (see ws_routes.app.vitals), if one watches.
+        self._vitals = vitals.current()
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         self._thread.start()
 
@@ -207,6 +210,9 @@ class LoopThread:
             self._limit = (limit, during)
         else:
             self._limit = None
+        if self._vitals is not None:
+            silence = limit if limit is not None else self._stall
+            self._vitals.wait(self, self._beat, silence, _STALL_GRACE, during)
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` on the loop thread and return its result; ``run`` inside it runs
@@ -291,6 +297,8 @@ class LoopThread:
         self._beat = time.monotonic()
         self._stall, self._limit = stall, None
         self._deadline = (self._beat + timeout, timeout)
+        if self._vitals is not None:
+            self._vitals.running(self, self._beat, self._beat + timeout + _PROBE_GRACE)
         self._heartbeat_handle = loop.call_later(_BEAT, self._heartbeat)
         task = loop.create_task(_within(coro, timeout))
         try:
@@ -308,6 +316,8 @@ class LoopThread:
         finally:
             self._deadline = None
             self._stall = self._limit = None
+            if self._vitals is not None:
+                self._vitals.idle(self)
             if self._heartbeat_handle is not None:
                 self._heartbeat_handle.cancel()
                 self._heartbeat_handle = None
@@ -315,6 +325,8 @@ class LoopThread:
     @not_the_apps  # the app's idleness is judged without it (see ws_routes.driver.idle)
     def _heartbeat(self) -> None:
         self._beat = time.monotonic()
+        if self._vitals is not None:
+            self._vitals.beat(self, self._beat)
         self._heartbeat_handle = self.loop.call_later(_BEAT, self._heartbeat)
 
     def close(self, timeout: float = 2.0) -> bool:
@@ -356,6 +368,8 @@ class LoopThread:
 
     def _abandon(self) -> None:
         self._usable = False
+        if self._vitals is not None:
+            self._vitals.idle(self)  # reported here: the watcher must not report it again
         # Tasks the unwinding kills are never awaited; asyncio would log them when collected,
         # maybe in the middle of another thread's ast.parse(), and 3.11's traceback formatting
         # calls ast.parse() re-entrantly, which corrupts its recursion counter (SystemError).

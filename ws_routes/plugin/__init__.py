@@ -109,6 +109,10 @@ def pytest_configure(config: pytest.Config) -> None:
     _filter_asyncio_logger(state)
     config.stash[STATE] = state
     config.pluginmanager.register(SessionReporter(config, state), "ws_routes_session")
+    # Before the app is imported: a C call holding the GIL there is the watcher's to report too.
+    from ws_routes.plugin import watcher
+
+    watcher.start(config)
     if find_pytest_routes(config) is not None:
         config.pluginmanager.register(PytestRoutesWebSocketItems(), "ws_routes_pytest_routes")
 
