@@ -38,6 +38,7 @@ from ws_routes.strategies import SpecLike, compiled_route, spec_of
 
 __all__ = ["RouteSession", "compiled_route", "route_session", "route_test"]
 
+
 class RouteSession:
     """One route of one app under test: its conversations, and a runner that judges each.
 
