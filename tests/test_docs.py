@@ -3,14 +3,17 @@ are written to a folder and tested there, so a doc cannot drift from what ws_rou
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from tests.conftest import QUIET_ARGS, seed_hypothesis_dir
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
 # ```python / ```yaml blocks whose first line is "# name.ext".
 BLOCK = re.compile(r"^```(?:python|yaml|toml)\n# ([\w.-]+)\n(.*?)^```$", re.M | re.S)
 
@@ -55,3 +58,48 @@ def test_the_fuzzing_page_test_module_is_collected(
     )
     result.stdout.fnmatch_lines(["*test_ws_routes.py::test_echo PASSED*"])
     result.assert_outcomes(passed=1)
+
+
+def _hooks() -> ModuleType:
+    # .ci/docs_hooks.py is MkDocs' hook, not a package module: loaded from its file.
+    spec = importlib.util.spec_from_file_location("docs_hooks", ROOT / ".ci" / "docs_hooks.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_readme_marker_names_a_readme_section() -> None:
+    hooks = _hooks()
+    readme = (ROOT / "README.md").read_text("utf-8")
+    markers = [
+        (page.name, title)
+        for page in sorted(DOCS.glob("*.md"))
+        for title in hooks.MARKER.findall(page.read_text("utf-8"))
+    ]
+    assert len(markers) >= 8
+    for _page, title in markers:
+        section = hooks.readme_section(title, readme, "https://example.org/repo")
+        assert section.startswith(f"## {title}\n")
+        assert "](docs/" not in section  # README links to docs pages become site links
+    with pytest.raises(ValueError, match="no section '## Nothing like it'"):
+        hooks.readme_section("Nothing like it", readme, "https://example.org/repo")
+
+
+def test_readme_links_point_to_site_pages_or_to_the_repository() -> None:
+    readme = "## A\nsee [spec](docs/spec.md#invalid), [arch](ARCHITECTURE.md), [w](https://x.org)\n## B\n"
+    section = _hooks().readme_section("A", readme, "https://example.org/repo/")
+    assert "[spec](spec.md#invalid)" in section
+    assert "[arch](https://example.org/repo/blob/main/ARCHITECTURE.md)" in section
+    assert "[w](https://x.org)" in section
+    assert "## B" not in section
+
+
+def test_every_docs_page_is_in_the_site_nav() -> None:
+    import yaml
+
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text("utf-8"))
+    listed = {page for entry in config["nav"] for page in entry.values()}
+    missing = sorted(p.name for p in DOCS.glob("*.md") if p.name not in listed)
+    assert not missing, f"add a line `- Title: page.md` to mkdocs.yml's nav for: {missing}"
