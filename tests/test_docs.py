@@ -3,14 +3,13 @@ are written to a folder and tested there, so a doc cannot drift from what ws_rou
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from tests.conftest import QUIET_ARGS, seed_hypothesis_dir
+from tests.conftest import QUIET_ARGS, ci_module, seed_hypothesis_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -61,13 +60,7 @@ def test_the_fuzzing_page_test_module_is_collected(
 
 
 def _hooks() -> ModuleType:
-    # .ci/docs_hooks.py is MkDocs' hook, not a package module: loaded from its file.
-    spec = importlib.util.spec_from_file_location("docs_hooks", ROOT / ".ci" / "docs_hooks.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return ci_module("docs_hooks.py")  # MkDocs' hook, not a package module
 
 
 def test_every_readme_marker_names_a_readme_section() -> None:
