@@ -167,4 +167,5 @@ def route_test(
     session = route_session(spec, route, app=app, auth=auth, rootdir=rootdir)
     test = session.test()
     test.ws_routes = session  # type: ignore[attr-defined]
+    test._ws_routes_route_test = True  # type: ignore[attr-defined] # plugin.ROUTE_TEST_FLAG
     return test

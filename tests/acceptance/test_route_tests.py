@@ -93,6 +93,8 @@ def test_a_failing_route_test_is_shrunk_and_shows_the_plugins_report(
             "FAILED test_routes.py::test_count - *",
         ]
     )
+    # No patch adding the example to the @given function: that one is inside ws_routes.
+    assert "to add failing test cases to your code" not in result.stdout.str()
 
 
 @pytest.mark.skipif(
