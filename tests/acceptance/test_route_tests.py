@@ -120,6 +120,7 @@ def test_pytest_xdist_spreads_route_tests_over_workers(
 def test_hypofuzz_collects_route_tests_and_runs_their_examples(
     pytester: pytest.Pytester, unicode_tables: Path
 ) -> None:
+    pytest.importorskip("hypofuzz", reason="HypoFuzz is not installed (.ci/fuzz installs it)")
     project(pytester.path, unicode_tables)
     # HypoFuzz's command line (the `fuzz` extra, in `test` too), from this interpreter's venv.
     hypothesis = Path(sys.executable).parent / "hypothesis"
