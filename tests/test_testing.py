@@ -3,6 +3,7 @@ test_route_tests.py runs them under pytest, pytest-xdist and HypoFuzz)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import settings
 
 from tests.engine.runner_app import APP
 from ws_routes.engine.conversation import Conversation, Step
+from ws_routes.engine.example import RouteHung
 from ws_routes.engine.findings import ConversationFailed
 from ws_routes.errors import AppLoadError, WsRoutesError
 from ws_routes.spec.loader import load_spec_text
@@ -97,3 +99,15 @@ def test_a_route_only_the_app_declares_is_tested_with_default_settings(spec_file
         WsRoutesError, match=r"in neither the spec nor the app; known routes: /ws/short, /ws/cold, "
     ):
         route_session(spec_file, "/ws/nothing-like-it", app=APP)
+
+
+def test_a_hang_is_reported_at_once_not_shrunk(spec_file: Path) -> None:
+    test = route_test(spec_file, "/ws/hang", app=APP)  # never answers the handshake
+    started = time.monotonic()
+    with pytest.raises(RouteHung) as caught:
+        test()
+    test.ws_routes.close()  # type: ignore[attr-defined]
+    assert time.monotonic() - started < 10  # one timeout (0.5 s) and its grace, no shrinking
+    assert caught.value.failure.failure.check == "no_hang"
+    assert test.ws_routes.runner.stats.sequences == 1  # type: ignore[attr-defined]
+    assert "WEBSOCKET TEST FAILURE: /ws/hang" in "\n".join(caught.value.__notes__)

@@ -29,7 +29,7 @@ from ws_routes.compile.credentials import Redactor, credential_for, parse_auth_o
 from ws_routes.compile.route import CompiledRoute
 from ws_routes.driver.transcript import Transcript
 from ws_routes.engine.conversation import Conversation
-from ws_routes.engine.example import ExampleRunner
+from ws_routes.engine.example import ExampleRunner, RouteHung
 from ws_routes.engine.findings import ConversationFailed
 from ws_routes.errors import AppLoadError
 from ws_routes.report.render import render_failure, replay_snippet
@@ -69,10 +69,15 @@ class RouteSession:
         Raises:
             ConversationFailed: a check failed; on Hypothesis' final replay of a shrunk example
                 it carries the failure report as a note.
+            RouteHung: the app hung (a ``BaseException``, so Hypothesis does not shrink it);
+                its report is a note too.
         """
         __tracebackhide__ = True  # pytest shows the test's line and the report, not our frames
         try:
             return self.runner.check(conversation)
+        except RouteHung as hung:  # past Hypothesis, unshrunk: no final replay to wait for
+            hung.add_note(self.report(hung.failure))
+            raise hung.with_traceback(None)  # noqa: B904 - the same exception, re-raised
         except ConversationFailed as failed:
             if currently_in_test_context() and current_build_context().is_final:
                 self.runner.explain(failed)

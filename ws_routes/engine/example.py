@@ -30,7 +30,20 @@ from ws_routes.engine.findings import ConversationFailed
 from ws_routes.engine.runner import RouteRunner, _Abandon
 from ws_routes.engine.search import hypothesis_test
 
-__all__ = ["ExampleRunner"]
+__all__ = ["ExampleRunner", "RouteHung"]
+
+
+class RouteHung(BaseException):
+    """The app hung (``no_hang``): the finding, raised past Hypothesis so it is not shrunk.
+
+    As in the item, where a hang ends the route at once: each replay of a hang costs a full
+    timeout, and there is nothing to shrink in a handshake nobody answers. pytest reports it as
+    a failure.
+    """
+
+    def __init__(self, failure: ConversationFailed) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
 
 
 class ExampleRunner(RouteRunner):
@@ -91,8 +104,8 @@ class ExampleRunner(RouteRunner):
         """Run one conversation and judge it; its transcript, or its finding raised.
 
         Raises:
-            ConversationFailed: a check failed (one exception type per bug, as in the item), a
-                hang included: it is shrunk like any finding, each replay costing its timeout.
+            ConversationFailed: a check failed (one exception type per bug, as in the item).
+            RouteHung: the app hung; not shrunk, since every replay would cost a timeout.
             InternalError: ws_routes itself failed.
         """
         loop, transport = self._start()
@@ -102,11 +115,11 @@ class ExampleRunner(RouteRunner):
             transcript, current, _, _ = self._current
             blocked = self._blocked(exc, transcript, current).failure
             assert blocked is not None  # _blocked always builds the hang's finding
-            raise blocked from None
-        except _Abandon as abandon:  # a hang: the item ends the route, a test reports it
+            raise RouteHung(blocked) from None
+        except _Abandon as abandon:  # a hang: as in the item, not shrunk
             if abandon.failure is None:
                 raise
-            raise abandon.failure from None
+            raise RouteHung(abandon.failure) from None
         return self._current[0]
 
     def explain(self, failed: ConversationFailed) -> None:
