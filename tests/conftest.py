@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ import unicodedata
 from collections.abc import Callable
 from glob import escape
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -159,3 +161,14 @@ def section(lines: list[str], start: str, *, stop: str = "") -> list[str]:
         elif line.startswith(start):
             inside = True
     return out
+
+
+def ci_module(filename: str) -> ModuleType:
+    """A script of .ci/ (stdlib only, not a package module), loaded from its file."""
+    path = Path(__file__).resolve().parent.parent / ".ci" / filename
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -4,12 +4,13 @@ declares exactly the dependencies it imports, each with a minimum CI can pin."""
 from __future__ import annotations
 
 import ast
-import importlib.util
 import re
 import sys
 import tomllib
 from pathlib import Path
 from types import ModuleType
+
+from tests.conftest import ci_module
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "ws_routes"
@@ -83,12 +84,7 @@ def test_required_dependencies_are_exactly_what_the_package_imports() -> None:
 
 
 def _ci_env() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("ci_env", ROOT / ".ci" / "env.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return ci_module("env.py")
 
 
 def test_ci_pins_the_declared_minimum_of_every_dependency() -> None:

@@ -37,6 +37,9 @@ from ws_routes.plugin.itemsetup import MARKER_HELP
 from ws_routes.plugin.state import DERANDOMIZED_SEED, STATE, State
 from ws_routes.plugin.terminal import SessionReporter
 
+# Set on the functions ws_routes.testing.route_test returns (the plugin may not import it).
+ROUTE_TEST_FLAG = "_ws_routes_route_test"
+
 if TYPE_CHECKING:
     from ws_routes.errors import WsRoutesWarning
 
@@ -153,6 +156,12 @@ def pytest_runtest_makereport(
     report: pytest.TestReport = yield
     if isinstance(item, WebSocketRouteItem):
         _redact_report(item.config, report)
+    elif getattr(getattr(item, "obj", None), ROUTE_TEST_FLAG, False):
+        # A route test (ws_routes.testing): Hypothesis would offer a patch adding the failing
+        # example to the @given function it sees, which is ours, inside ws_routes. Whichever
+        # of the two wrappers runs first, the example is gone before the patch is made.
+        item.__dict__.pop("_hypothesis_failing_examples", None)
+        report.__dict__.pop("_hypothesis_failing_examples", None)
     return report
 
 

@@ -321,10 +321,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     schema.add_argument("--force", action="store_true", help="replace a file that differs")
     schema.set_defaults(run=_schema)
-    from ws_routes.tools import cli_asyncapi, cli_replay
+    from ws_routes.tools import cli_asyncapi, cli_gentests, cli_replay
 
     cli_asyncapi.register(sub)
     cli_replay.register(sub)
+    cli_gentests.register(sub)
     return parser
 
 
