@@ -1,0 +1,202 @@
+"""``--routes-server differential``: the same connection in-process and under a real server, and
+where the two disagree, named as the server's behaviour.
+
+In-process the driver knows what the app sent; over TCP the client sees what the server made of
+it. Each minimal failing case and each probe is replayed on both (:func:`compare_cases`), and the
+key facts a client can see are compared (:func:`key_facts`): the handshake's outcome, the kinds
+of the frames received, the close code and reason, and what the app (or the server) raised. A
+disagreement is a finding of its own (check ``differential``), with both sides' facts.
+Frame contents are not compared: an app that stamps times or ids would disagree with itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ws_routes.compile.route import CompiledRoute
+from ws_routes.driver.apps import running_app
+from ws_routes.driver.loop import LoopBlocked, LoopThread
+from ws_routes.driver.servers import ServerChoice, running_server
+from ws_routes.driver.serverview import ServerError
+from ws_routes.driver.transcript import MAX_KEPT_BYTES, Failure, Transcript
+from ws_routes.driver.transport import Accepted, Rejected
+from ws_routes.engine.findings import ConversationFailed, failure_type
+from ws_routes.engine.probe_base import Probe
+from ws_routes.engine.saved import Saved, conversation_of, play_saved
+from ws_routes.errors import WsRoutesError
+
+__all__ = ["KeyFacts", "compare_cases", "differential_failure", "disagreements", "key_facts"]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyFacts:
+    """What a client can tell of one connection, in words."""
+
+    handshake: str
+    frames: tuple[str, ...]
+    close: str | None
+    close_code: int | None
+    close_reason: str
+    error: str | None
+    server_error: str | None
+
+    def lines(self) -> str:
+        parts = [f"handshake: {self.handshake}", f"frames received: {_frames(self.frames)}"]
+        parts.append(f"close: {self.close or 'none'}")
+        if self.error:
+            parts.append(f"raised: {self.error}")
+        if self.server_error:
+            parts.append(f"server: {self.server_error}")
+        return "; ".join(parts)
+
+
+def _frames(kinds: tuple[str, ...]) -> str:
+    if not kinds:
+        return "none"
+    return f"{len(kinds)} ({', '.join(kinds[:8])}{', …' if len(kinds) > 8 else ''})"
+
+
+def key_facts(t: Transcript) -> KeyFacts:
+    h = t.handshake
+    if isinstance(h, Accepted):
+        handshake = "accepted" + (f" (subprotocol {h.subprotocol})" if h.subprotocol else "")
+    elif isinstance(h, Rejected):
+        handshake = (
+            f"a close {h.close_code} before accepting"
+            if h.close_code is not None
+            else f"HTTP {h.status}"
+            if h.status
+            else f"no valid HTTP answer ({h.reason})"
+        )
+    else:
+        handshake = "no answer in time"
+    close = t.server_close()
+    close_text = None
+    if close is not None:
+        close_text = (
+            "1006, no close frame (the connection dropped)"
+            if close.dropped
+            else f"{close.code}" + (f" {close.reason!r}" if close.reason else "")
+        )
+    error = server_error = None
+    if t.app_error is not None:
+        if isinstance(t.app_error.exception, ServerError):
+            server_error = t.app_error.summary.removeprefix("ServerError: ")
+        elif t.app_error.traceback.startswith("("):  # the server refused a send first
+            server_error = t.app_error.traceback.splitlines()[0].strip("()")
+            error = t.app_error.summary
+        else:
+            error = t.app_error.summary
+    return KeyFacts(
+        handshake=handshake,
+        frames=tuple(str(f.kind) for f in t.received),
+        close=close_text,
+        close_code=None if close is None else (1006 if close.dropped else close.code),
+        close_reason="" if close is None else close.reason,
+        error=error,
+        server_error=server_error,
+    )
+
+
+def disagreements(server: str, here: KeyFacts, there: KeyFacts) -> list[str]:
+    """Each way ``server`` (``there``) differs from in-process (``here``), in a sentence."""
+    found: list[str] = []
+    if here.handshake != there.handshake:
+        found.append(
+            f"{server} answers this handshake with {there.handshake}; in-process it was "
+            f"{here.handshake}"
+        )
+        return found  # what follows a different handshake differs as a consequence
+    if here.frames != there.frames:
+        found.append(
+            f"{server} delivers {_frames(there.frames)} frame(s); in-process {_frames(here.frames)}"
+        )
+    if here.close_code != there.close_code:
+        found.append(
+            f"{server} closes with {there.close or 'nothing'}; in-process it was "
+            f"{here.close or 'no close'}"
+        )
+    elif here.close_reason != there.close_reason:
+        a, b = len(here.close_reason.encode()), len(there.close_reason.encode())
+        if here.close_reason.startswith(there.close_reason):
+            found.append(f"{server} cuts the close reason to {b} bytes; in-process it was {a}")
+        else:
+            found.append(
+                f"{server} sends the close reason {there.close_reason!r}; in-process it was "
+                f"{here.close_reason!r}"
+            )
+    if there.server_error and not here.server_error:
+        found.append(f"{there.server_error}; in-process that went through")
+    if (here.error is None) != (there.error is None):
+        found.append(
+            f"under {server} the app raised {there.error or 'nothing'}; in-process "
+            f"{here.error or 'nothing'}"
+        )
+    return found
+
+
+def differential_failure(
+    server: str, case: str, here: Transcript, there: Transcript
+) -> Failure | None:
+    """A ``differential`` finding when the two transcripts of ``case`` disagree, else None."""
+    a, b = key_facts(here), key_facts(there)
+    found = disagreements(server, a, b)
+    if not found:
+        return None
+    return Failure(
+        check="differential",
+        error_type="portability",
+        message=found[0],
+        expected=f"{case} to behave under {server} as in-process",
+        actual="; ".join(found),
+        details=(("in-process", a.lines()), (server, b.lines())),
+    )
+
+
+def compare_cases(
+    app: Any, route: CompiledRoute, choice: ServerChoice, cases: Sequence[tuple[str, Saved]]
+) -> list[ConversationFailed]:
+    """Replay each case in-process and under ``choice``; one finding per case that disagrees.
+
+    Each side has its own loop thread and lifespan, started once for all the cases.
+    """
+    from ws_routes.driver.network import NetworkTransport
+
+    settings = route.spec.settings
+    timeout = settings.connection_timeout
+    found: list[ConversationFailed] = []
+    with (
+        running_app(app, timeout=timeout) as (here_loop, here_transport),
+        running_server(app, choice, timeout=timeout, max_size=MAX_KEPT_BYTES) as server,
+    ):
+        there_transport = NetworkTransport(server.base_url, view=server, max_size=MAX_KEPT_BYTES)
+        there_loop = LoopThread()
+        try:
+            for label, case in cases:
+                conversation = conversation_of(case)
+                # Generous: a case that hangs on one side is that side's no_hang finding already.
+                deadline = 2 * timeout + settings.message_timeout * (conversation.max_steps + 2)
+                sides = []
+                for loop, transport in (
+                    (here_loop, here_transport),
+                    (there_loop, there_transport),
+                ):
+                    transcript = Transcript(route=route.spec.path, path=conversation.path)
+                    try:
+                        loop.run(play_saved(transport, route, case, transcript), timeout=deadline)
+                    except (LoopBlocked, WsRoutesError):
+                        break  # a hang or a refusal of ours: nothing to compare for this case
+                    sides.append(transcript)
+                if len(sides) < 2:
+                    continue
+                failure = differential_failure(choice.name, label, sides[0], sides[1])
+                if failure is not None:
+                    kind = failure_type("differential", failure.message)
+                    error = kind(failure, sides[1], conversation)
+                    error.probe = case.name if isinstance(case, Probe) else None
+                    found.append(error)
+        finally:
+            there_loop.close()
+    return found
