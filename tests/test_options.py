@@ -31,7 +31,14 @@ def test_every_seed_flag_is_registered() -> None:
         "--routes-auth",
         "--routes-spec",
         "--routes-max-time",  # ours: a route bounded by time as well as examples
+        "--routes-server",  # ours: the app under a real server
     } == flags
+
+
+def test_the_server_is_taken_as_given_and_checked_by_the_driver() -> None:
+    assert resolve({"routes_server": "uvicorn-wsproto"}).server == "uvicorn-wsproto"
+    assert resolve(ini={"routes_server": "differential"}).server == "differential"
+    assert resolve().server is None
 
 
 def test_ini_twins_are_named_after_flags() -> None:

@@ -49,6 +49,15 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("--routes-websocket", "routes_websocket", "flag", "test the app's WebSocket routes"),
     Option(
+        "--routes-server",
+        "routes_server",
+        "str",
+        "run --routes-app under a real server and test it over TCP: uvicorn, uvicorn-wsproto, "
+        "uvicorn-websockets, uvicorn-websockets-sansio, hypercorn; or differential[:NAME] "
+        "(each finding and probe replayed in-process and under NAME, disagreements reported)",
+        "NAME",
+    ),
+    Option(
         "--routes-spec",
         "routes_spec",
         "str",
@@ -125,6 +134,7 @@ class RunOptions:
     enabled: bool = False
     routes: bool = False
     app: str | None = None
+    server: str | None = None  # --routes-server, checked by driver.servers.parse_server
     spec: str | None = None
     max_messages: int | None = None
     connection_timeout: float | None = None
@@ -217,6 +227,7 @@ def resolve_options(cli: Callable[[str], Any], ini: Callable[[str], Any]) -> Run
         enabled=bool(get("routes_websocket", False)),
         routes=bool(get("routes", False)),
         app=get("routes_app"),
+        server=get("routes_server"),
         spec=get("routes_spec"),
         max_messages=get("routes_ws_max_messages"),
         connection_timeout=get("routes_ws_timeout"),
