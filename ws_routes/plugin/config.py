@@ -70,6 +70,12 @@ def resolve_run_options(config: pytest.Config) -> RunOptions:
         )
     except OptionError as err:
         raise pytest.UsageError(str(err)) from None
+    if options.url is not None:
+        from ws_routes.spec.urls import url_problem
+
+        problem = url_problem(options.url)
+        if problem is not None:
+            raise pytest.UsageError(f"--routes-url: {problem}")
     if options.routes and not options.enabled:
         options = replace(options, enabled=_pyproject_enables_websocket(config.rootpath))
     return options
