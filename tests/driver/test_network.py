@@ -305,7 +305,7 @@ def test_no_valid_http_answer_is_status_0(raw_server: Any, behave: Any) -> None:
     run(main())
 
 
-@pytest.mark.parametrize(("behave", "words"), [(_bad_frame, "protocol"), (_huge_frame, "max_")])
+@pytest.mark.parametrize(("behave", "words"), [(_bad_frame, "protocol"), (_huge_frame, "size")])
 def test_invalid_frames_are_a_drop_and_a_protocol_error(
     raw_server: Any, behave: Any, words: str
 ) -> None:

@@ -24,7 +24,7 @@ import ssl
 from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from ws_routes.driver.transport import (
     Accepted,
@@ -38,6 +38,7 @@ from ws_routes.driver.transport import (
     TextFrame,
 )
 from ws_routes.errors import WsRoutesError
+from ws_routes.spec.urls import url_problem
 
 if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection
@@ -50,14 +51,14 @@ __all__ = ["QUIET_GAP", "NetworkConnection", "NetworkTransport", "ServerView", "
 # How long ``settle`` waits for one more frame before calling the server paused. Over loopback a
 # reply takes well under a millisecond (the benchmark); a reply later than this is still waited
 # for when the spec expects one (``wait_event``, up to message_timeout).
-QUIET_GAP = 0.05
+QUIET_GAP = 0.02
 # How often a ServerView is asked whether the app stopped, while close/abort wait for it.
 _POLL = 0.01
 # Why the client gave up on a connection (RFC 6455 7.4.1), as a finding's words.
 _FAILED = {
     1002: "a frame that breaks the WebSocket protocol",
     1007: "a text frame that is not valid UTF-8",
-    1009: "a message over max_message_size",
+    1009: "a message over the size the client accepts",
 }
 
 
@@ -86,17 +87,9 @@ class ServerView(Protocol):
 
 def check_url(url: str) -> str:
     """``url`` without a trailing slash, or a WsRoutesError saying what is wrong with it."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("ws", "wss") or not parts.hostname:
-        raise WsRoutesError(
-            f"server URL {url!r}: expected ws://HOST[:PORT][/prefix] or wss://HOST[:PORT][/prefix]"
-        )
-    if parts.query or parts.fragment:
-        raise WsRoutesError(f"server URL {url!r}: a query or fragment has no place in it")
-    try:
-        parts.port  # noqa: B018 - raises on a port that is not a number
-    except ValueError as exc:
-        raise WsRoutesError(f"server URL {url!r}: {exc}") from None
+    problem = url_problem(url)
+    if problem is not None:
+        raise WsRoutesError(f"server URL: {problem}")
     return url.rstrip("/")
 
 

@@ -87,7 +87,7 @@ class WebSocketRouteItem(pytest.Item):
         live = None if printer else live_line(self.config)
         saved = crashes.saved_for(self, credential)  # replayed first, like Hypothesis' database
         runner = RouteRunner(
-            state.app,
+            state.target or state.app,
             compiled,
             credential=credential,
             seed=state.seed,
