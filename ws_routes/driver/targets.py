@@ -2,9 +2,11 @@
 
 :func:`running_target` gives ``(loop, transport)`` for either. In-process it is
 :func:`ws_routes.driver.apps.running_app` (the loop thread, the app's lifespan); over the network
-a loop thread alone (the server's lifespan is its own), after checking, within the connection
-timeout, that something listens at the URL: a server that is not running is one clear message,
-not a finding per connection.
+a loop thread alone (the server's lifespan is its own); under a server of ours
+(``--routes-server``, :mod:`ws_routes.driver.servers`), that server started for the route and
+its view of each connection (the app's tracebacks). Over the network the URL is checked first,
+within the connection timeout: a server that is not running is one clear message, not a finding
+per connection.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import socket
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,10 +38,12 @@ class Target:
     url: str | None = None
     tls: ssl.SSLContext | None = None
     view: ServerView | None = None
+    # A driver.servers.ServerChoice: ``app`` served by that real server for the route, over TCP.
+    server: Any = None
 
     @property
     def over_network(self) -> bool:
-        return self.url is not None
+        return self.url is not None or self.server is not None
 
 
 def tls_context(ca_file: str | None = None, *, insecure: bool = False) -> ssl.SSLContext:
@@ -76,6 +80,22 @@ def _reachable(url: str, timeout: float) -> None:
 @contextmanager
 def running_target(target: Target, *, settings: Settings) -> Iterator[tuple[LoopThread, Transport]]:
     """A loop thread and a transport to ``target``: the app started in-process, or the server."""
+    if target.server is not None:  # started here, for the route, as in-process its lifespan is
+        from ws_routes.driver.servers import running_server
+
+        with (
+            running_server(
+                target.app,
+                target.server,
+                timeout=settings.connection_timeout,
+                max_size=max(settings.max_message_size, MAX_KEPT_BYTES),
+            ) as server,
+            running_target(
+                replace(target, url=server.base_url, view=server, server=None), settings=settings
+            ) as pair,
+        ):
+            yield pair
+        return
     if target.url is None:
         with running_app(target.app, timeout=settings.connection_timeout) as (loop, in_process):
             yield loop, in_process

@@ -24,10 +24,18 @@ from ws_routes.driver.transcript import MAX_KEPT_BYTES, Failure, Transcript
 from ws_routes.driver.transport import Accepted, Rejected
 from ws_routes.engine.findings import ConversationFailed, failure_type
 from ws_routes.engine.probe_base import Probe
+from ws_routes.engine.result import RouteResult
 from ws_routes.engine.saved import Saved, conversation_of, play_saved
 from ws_routes.errors import WsRoutesError
 
-__all__ = ["KeyFacts", "compare_cases", "differential_failure", "disagreements", "key_facts"]
+__all__ = [
+    "KeyFacts",
+    "add_differences",
+    "compare_cases",
+    "differential_failure",
+    "disagreements",
+    "key_facts",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,3 +208,28 @@ def compare_cases(
         finally:
             there_loop.close()
     return found
+
+
+def add_differences(
+    result: RouteResult, app: Any, route: CompiledRoute, choice: ServerChoice
+) -> None:
+    """Replay the route's findings and probes under ``choice``; add each disagreement to
+    ``result`` as a finding (after the in-process ones, one per distinct disagreement)."""
+    failures = [result.failure, *result.failure.also] if result.failure is not None else []
+    cases: list[tuple[str, Saved]] = []
+    for failed in failures:
+        probe = result.probes.get(failed.probe) if failed.probe else None
+        cases.append((f"the minimal case of {failed.failure.check}", probe or failed.conversation))
+    probed = {failed.probe for failed in failures}
+    cases += [(f"probe {name!r}", p) for name, p in result.probes.items() if name not in probed]
+    found: list[ConversationFailed] = []
+    for difference in compare_cases(app, route, choice, cases):
+        if type(difference) not in {type(f) for f in found}:
+            found.append(difference)
+    result.stats.failures += len(found)
+    if not found:
+        return
+    if result.failure is None:
+        result.failure, result.skipped = found[0], None
+        found = found[1:]
+    result.failure.also.extend(found)

@@ -71,8 +71,28 @@ def _plan_routes(
     settings = spec.settings.merged(**overrides)
     if url:  # live mode: the traffic goes to the server; an app given too serves discovery only
         state.target = _live_target(url, options)
+    choice = _server_choice(options, url)
     planned = _discovered(config, state, app_path, settings) if app_path else _declared(spec)
+    if choice is not None and choice.differential:
+        state.differential = choice  # in-process as usual, then each case under the server too
+    elif choice is not None:
+        from ws_routes.driver.targets import Target
+
+        state.target = Target(app=state.app, server=choice)
     return _filtered(planned, overrides, settings)
+
+
+def _server_choice(options: RunOptions, url: str | None) -> Any:
+    from ws_routes.errors import AppLoadError
+    from ws_routes.plugin.config import server_choice
+
+    choice = server_choice(options)
+    if choice is not None and url:  # the spec's server.url: the option alone was checked
+        raise AppLoadError(
+            f"--routes-server {options.server} runs the app under a server of ours, but the spec "
+            f"names a running server ({url}): drop one of them"
+        )
+    return choice
 
 
 def _live_target(url: str, options: RunOptions) -> Any:

@@ -107,6 +107,10 @@ class WebSocketRouteItem(pytest.Item):
         try:
             with app_output_redacted(state.redactor):
                 result = runner.run()
+                if state.differential is not None:
+                    from ws_routes.engine.differential import add_differences
+
+                    add_differences(result, state.app, compiled, state.differential)
         finally:
             if live is not None:
                 live.close()
