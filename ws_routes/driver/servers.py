@@ -60,6 +60,13 @@ _LOGGERS = {
     "uvicorn": ("uvicorn", "uvicorn.error", "uvicorn.asgi"),
     "hypercorn": ("hypercorn", "hypercorn.error"),
 }
+# Where the servers' own warnings come from (the module a warning is attributed to).
+_SERVER_MODULES = (
+    r"uvicorn(\..*)?$",
+    r"hypercorn(\..*)?$",
+    r"websockets(\..*)?$",
+    r"wsproto(\..*)?$",
+)
 # After its deadline, a server that would not stop is told to stop at once, and given this long.
 _FORCE_GRACE = 2.0
 
@@ -156,14 +163,16 @@ def running_server(
             ready.set()
 
     wrapped = TaggingApp(app, record, on_lifespan=heard)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    # Listening now: a client connecting before the server accepts waits in the backlog.
-    sock.listen(128)
-    port = int(sock.getsockname()[1])
-    log = ServerLog(record)
-    with log.installed(_LOGGERS[choice.server]):
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock,
+        ServerLog(record).installed(_LOGGERS[choice.server]),
+        _server_warnings_ignored(),
+    ):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        # Listening now: a client connecting before the server accepts waits in the backlog.
+        sock.listen(128)
+        port = int(sock.getsockname()[1])
         serve, stop, started = (_uvicorn if choice.server == "uvicorn" else _hypercorn)(
             wrapped, choice, sock, ready, max_size
         )
@@ -192,7 +201,21 @@ def running_server(
                 stop(True)
                 _cancel_everything(loops)
                 thread.join(_FORCE_GRACE)
-            sock.close()
+
+
+@contextlib.contextmanager
+def _server_warnings_ignored() -> Iterator[None]:
+    """The server's libraries' own warnings ignored while it runs, the app's left as they are.
+
+    Under pytest's ``error`` filter (this project's, and many others') a deprecation inside
+    uvicorn or websockets (uvicorn's legacy websockets backend warns on every connection with
+    some versions) would raise in the server's thread and break each handshake. Filters are
+    process-wide, so this holds for the server's thread too; they are restored after.
+    """
+    with warnings.catch_warnings():
+        for module in _SERVER_MODULES:
+            warnings.filterwarnings("ignore", module=module)
+        yield
 
 
 def _cancel_everything(loops: list[asyncio.AbstractEventLoop]) -> None:
@@ -252,11 +275,7 @@ def _uvicorn(
         ws_max_size=max_size or 16 * 1024 * 1024,
         timeout_graceful_shutdown=1,
     )
-    with warnings.catch_warnings():
-        # Loading imports the backend; uvicorn deprecates its legacy websockets one, and under
-        # pytest's "error" filter that warning would stop the server in its thread.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        config.load()
+    config.load()  # imports the backend, here: a missing one is an error on this thread
     server = uvicorn.Server(config)
 
     def stop(force: bool) -> None:
