@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FAST_ARGS, STARLETTE_HEADER, RunRoutes
+from tests.conftest import FAST_ARGS, STARLETTE_HEADER, TEXT_FRAMES, RunRoutes
 from tests.servers import running_uvicorn
 
 SPEC = """
@@ -42,16 +42,9 @@ APP = (
 BUGGY = {buggy}
 
 
-async def texts(ws: WebSocket):
-    # The text frames a client sends; anything else is refused with 1003, as the spec allows.
-    while True:
-        message = await ws.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        if message.get("text") is None:
-            await ws.close(1003)
-            return
-        yield message["text"]
+"""
+    + TEXT_FRAMES
+    + """
 
 
 async def calc(ws: WebSocket) -> None:
