@@ -30,12 +30,15 @@ from httpx_ws import WebSocketUpgradeError, aconnect_ws
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.servers, run from anywhere
+sys.path.insert(
+    0, str(Path(__file__).resolve().parent.parent)
+)  # benchmarks., tests., from anywhere
 
+from benchmarks.bench_driver import echo  # the same echo route as the driver's benchmark
 from tests.servers import running_uvicorn
 from ws_routes.driver.asgi import AsgiTransport
 from ws_routes.driver.transport import Accepted, Rejected, ServerClose
@@ -43,15 +46,6 @@ from ws_routes.driver.transport import Accepted, Rejected, ServerClose
 CONVERSATIONS = 300
 MESSAGES = 5
 TIMEOUT = 5.0
-
-
-async def echo(ws: WebSocket) -> None:
-    await ws.accept()
-    try:
-        while True:
-            await ws.send_text(await ws.receive_text())
-    except WebSocketDisconnect:
-        pass
 
 
 async def close_4321(ws: WebSocket) -> None:

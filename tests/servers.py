@@ -17,16 +17,30 @@ __all__ = ["running_uvicorn"]
 
 @contextlib.contextmanager
 def running_uvicorn(
-    app: Any, *, ws: str = "websockets-sansio", start_timeout: float = 10.0, stop_timeout: float = 5.0
+    app: Any,
+    *,
+    ws: str = "websockets-sansio",
+    ssl: tuple[str, str] | None = None,
+    start_timeout: float = 10.0,
+    stop_timeout: float = 5.0,
 ) -> Iterator[int]:
     """Serve ``app`` with uvicorn on 127.0.0.1 (port 0: the OS picks a free one); yield the port.
 
-    ``ws`` is uvicorn's WebSocket backend (``websockets``, ``websockets-sansio`` or ``wsproto``).
+    ``ws`` is uvicorn's WebSocket backend (``websockets``, ``websockets-sansio`` or ``wsproto``);
+    ``ssl`` a (certificate file, key file) pair to serve ``wss://``.
     """
     import uvicorn
 
+    cert, key = ssl or (None, None)
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, ws=ws, log_level="critical", lifespan="off"
+        app,
+        host="127.0.0.1",
+        port=0,
+        ws=ws,
+        log_level="critical",
+        lifespan="off",
+        ssl_certfile=cert,
+        ssl_keyfile=key,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)

@@ -31,6 +31,10 @@ def test_every_seed_flag_is_registered() -> None:
         "--routes-auth",
         "--routes-spec",
         "--routes-max-time",  # ours: a route bounded by time as well as examples
+        # Ours: live mode, a running server over the network (issue 14).
+        "--routes-url",
+        "--routes-tls-ca",
+        "--routes-tls-insecure",
         "--routes-server",  # ours: the app under a real server
     } == flags
 
@@ -157,3 +161,9 @@ def test_bad_values_name_the_option_and_what_is_valid(
 
 def test_auth_is_not_in_repr() -> None:
     assert "s3cret" not in repr(resolve({"routes_auth": "bearer:s3cret"}))
+
+
+def test_live_mode_options() -> None:
+    options = resolve({"routes_url": "wss://h:1", "routes_tls_insecure": True}, {"routes_tls_ca": "ca.pem"})
+    assert (options.url, options.tls_ca, options.tls_insecure) == ("wss://h:1", "ca.pem", True)
+    assert resolve().url is None

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FAST_ARGS, STARLETTE_HEADER, RunRoutes
+from tests.conftest import FAST_ARGS, STARLETTE_HEADER, TEXT_FRAMES, RunRoutes
 from tests.servers import running_uvicorn
 
 SPEC = """
@@ -42,16 +42,9 @@ APP = (
 BUGGY = {buggy}
 
 
-async def texts(ws: WebSocket):
-    # The text frames a client sends; anything else is refused with 1003, as the spec allows.
-    while True:
-        message = await ws.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        if message.get("text") is None:
-            await ws.close(1003)
-            return
-        yield message["text"]
+"""
+    + TEXT_FRAMES
+    + """
 
 
 async def calc(ws: WebSocket) -> None:
@@ -181,12 +174,14 @@ def test_the_same_spec_runs_in_process(run_routes: RunRoutes) -> None:
     )
 
 
-def test_an_unreachable_server_is_one_clear_message(run_routes: RunRoutes) -> None:
+def test_an_unreachable_server_is_one_clear_message_even_with_an_app(run_routes: RunRoutes) -> None:
     with socket.create_server(("127.0.0.1", 0)) as sock:
         port = sock.getsockname()[1]  # closed at once: nothing listens there
     url = f"ws://127.0.0.1:{port}"
-    args = ("--routes-url", url, "--routes-ws-include", "/ws/bye")
-    result = run_routes(None, *LIVE_ARGS, *args, spec=SPEC, defaults=False)
+    # With --routes-app too, the URL gets the traffic: the app only serves discovery.
+    args = ("--routes-url", url, "--routes-app", "app:app", "--routes-ws-include", "/ws/bye")
+    app = APP.format(buggy=True)
+    result = run_routes(app, *LIVE_ARGS, *args, spec=SPEC, defaults=False)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [f"*cannot reach the server at ws://127.0.0.1:{port} (*: is it running*"], consecutive=False

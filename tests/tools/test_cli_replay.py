@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers import running_uvicorn
 from ws_routes.compile.credentials import Redactor
 from ws_routes.driver.transcript import Failure
 from ws_routes.engine.conversation import Conversation, Step
@@ -114,11 +115,26 @@ def test_usage_errors_exit_2(project: Path, capsys: pytest.CaptureFixture[str]) 
     assert "name the crash files to replay, or pass --last" in capsys.readouterr().err
     assert main(["replay", "--last"]) == 2
     assert "no crash files in .ws-routes/crashes here or above" in capsys.readouterr().err
-    assert main(["replay", "x.json", "--url", "ws://localhost:8000"]) == 2
-    assert "live mode (--url) is not available yet" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exited:  # argparse's own: --app and --url exclude each other
         main(["replay", "x.json", "--url", "ws://h", "--app", "a:b"])
     assert exited.value.code == 2
+
+
+def test_a_file_replays_against_a_running_server_with_url(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib
+
+    path = save(project, "0")
+    with running_uvicorn(importlib.import_module("crashapp").app) as port:
+        # --url: the server gets the traffic; the app the file names is not even imported.
+        sys.modules.pop("crashapp")
+        assert main(["replay", "--keep", str(path), "--url", f"ws://127.0.0.1:{port}"]) == 1
+        assert "crashapp" not in sys.modules
+    out = capsys.readouterr().out
+    assert "Over the network: findings rest on what a client can see" in out
+    assert "x dropped (no close frame: the client sees 1006)    [by server]" in out
+    assert f"replay(\n      'ws://127.0.0.1:{port}'," in out  # the snippet replays the server too
 
 
 def test_a_file_that_cannot_be_replayed_exits_1_with_why(

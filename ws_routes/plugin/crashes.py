@@ -108,7 +108,11 @@ def _save(item: Any, exc: ConversationFailed, result: RouteResult) -> Path | Non
             exc.failure,
             exc.transcript,
             reproduce_command=reproduce(item, exc),
-            snippet=replay_snippet(app or "module:app", exc.conversation, spec=shown),
+            snippet=replay_snippet(
+                getattr(state.target, "url", None) or app or "module:app",
+                exc.conversation,
+                spec=shown,
+            ),
             secrets=state.redactor,
             probe=exc.probe,
         )
