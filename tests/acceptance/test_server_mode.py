@@ -67,3 +67,10 @@ def test_an_unknown_server_is_a_usage_error(run_routes: RunRoutes) -> None:
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--routes-server: expected one of uvicorn, *got 'gunicorn'"])
+
+
+def test_a_server_of_ours_and_a_running_one_are_a_usage_error(run_routes: RunRoutes) -> None:
+    args = ("--routes-server", "uvicorn", "--routes-url", "ws://127.0.0.1:9")
+    result = run_routes(APP.format(buggy=False), *ARGS, *args, spec=SPEC, defaults=False)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--routes-server runs --routes-app under a server of ours*"])

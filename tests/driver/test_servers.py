@@ -61,9 +61,7 @@ async def _stopped(server: RunningServer, tag: str) -> bool | None:
     return server.app_stopped(tag)
 
 
-@pytest.mark.parametrize(
-    "name", ["uvicorn", "uvicorn-websockets", "uvicorn-wsproto", "hypercorn"]
-)
+@pytest.mark.parametrize("name", ["uvicorn", "uvicorn-websockets", "uvicorn-wsproto", "hypercorn"])
 def test_serves_on_a_free_loopback_port_and_files_errors_per_connection(name: str) -> None:
     if name == "hypercorn":
         pytest.importorskip("hypercorn")

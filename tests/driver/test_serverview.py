@@ -138,3 +138,16 @@ def test_lifespan_outcomes_are_heard() -> None:
         )
     )
     assert heard == ["lifespan.startup.complete", "returned"]
+
+
+def test_the_servers_part_of_an_error_is_told_from_the_apps() -> None:
+    from ws_routes.driver.serverview import ServerError, server_part
+    from ws_routes.driver.transport import AppError
+
+    assert server_part(AppError(ValueError("x"), "Traceback ...")) == (None, True)
+    logged = AppError(ServerError("uvicorn logged: boom"), "uvicorn logged: boom")
+    assert server_part(logged) == ("uvicorn logged: boom", False)
+    caught = AppError(ValueError("x"), "uvicorn refused the app's websocket.send: ValueError: x\n")
+    assert server_part(caught) == ("uvicorn refused the app's websocket.send: ValueError: x", False)
+    noted = AppError(ValueError("x"), "(uvicorn refused the app's websocket.close: E: x)\nTrace")
+    assert server_part(noted) == ("uvicorn refused the app's websocket.close: E: x", True)

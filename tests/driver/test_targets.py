@@ -109,3 +109,19 @@ def test_wss_with_a_private_ca(tmp_path: Path) -> None:
             handshake, _ = loop.run(_hello(t), timeout=5)
         assert handshake.status == 0
         assert "CERTIFICATE_VERIFY_FAILED" in handshake.reason
+
+
+def test_a_server_target_serves_the_app_for_the_block_with_its_view() -> None:
+    from ws_routes.driver.servers import RunningServer, parse_server
+
+    target = Target(app=APP, server=parse_server("uvicorn"))
+    assert target.over_network
+    with running_target(target, settings=SETTINGS) as (loop, transport):
+        assert isinstance(transport, NetworkTransport)
+        assert isinstance(transport.view, RunningServer)
+        port = transport.view.port
+        handshake, frame = loop.run(_hello(transport), timeout=5)
+    assert isinstance(handshake, Accepted)
+    assert frame == TextFrame("hello")
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), 1.0):
+        pass  # stopped with the block

@@ -25,7 +25,7 @@ from typing import Any
 
 from ws_routes.driver.transport import AppError
 
-__all__ = ["TAG_HEADER", "ServerError", "ServerLog", "ServerRecord", "TaggingApp"]
+__all__ = ["TAG_HEADER", "ServerError", "ServerLog", "ServerRecord", "TaggingApp", "server_part"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -41,6 +41,9 @@ _CURRENT: contextvars.ContextVar[str | None] = contextvars.ContextVar("ws_routes
 # Connections kept per server: a route runs a few hundred; more than this is a runaway loop, and
 # the oldest records are no longer asked about.
 _KEPT = 4096
+
+
+_REFUSED = " refused the app's "
 
 
 class ServerError(Exception):
@@ -121,7 +124,7 @@ class ServerRecord:
     def send_failed(self, tag: str, message_type: str, exc: BaseException) -> None:
         """The server raised from the app's ``send``: it refused that message (or the client had
         gone). The app may catch it; the server's refusal is a finding either way."""
-        head = f"{self.server} refused the app's {message_type}: {type(exc).__name__}: {exc}"
+        head = f"{self.server}{_REFUSED}{message_type}: {type(exc).__name__}: {exc}"
         self._server_error(tag, exc, head + "\n" + "".join(traceback.format_exception(exc)))
 
     def logged(self, tag: str | None, record: logging.LogRecord) -> None:
@@ -149,6 +152,19 @@ class ServerRecord:
     def _server_error(self, tag: str, exc: BaseException, text: str) -> None:
         with self._lock:
             self._get(tag).server_errors.append(AppError(exc, text))
+
+
+def server_part(error: AppError) -> tuple[str | None, bool]:
+    """Of an error a :class:`ServerRecord` gave: the server's own part (one line, or None), and
+    whether the app raised too (it may have caught the server's refusal of its send)."""
+    if isinstance(error.exception, ServerError):
+        return str(error.exception), False
+    first = error.traceback.split("\n", 1)[0]
+    if _REFUSED not in first:
+        return None, True
+    # "(...)" is the note on the app's own exception; a bare line is a refusal the app caught.
+    noted = first.startswith("(") and first.endswith(")")
+    return first.strip("()"), noted
 
 
 class TaggingApp:

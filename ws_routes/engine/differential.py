@@ -19,7 +19,7 @@ from ws_routes.compile.route import CompiledRoute
 from ws_routes.driver.apps import running_app
 from ws_routes.driver.loop import LoopBlocked, LoopThread
 from ws_routes.driver.servers import ServerChoice, running_server
-from ws_routes.driver.serverview import ServerError
+from ws_routes.driver.serverview import server_part
 from ws_routes.driver.transcript import MAX_KEPT_BYTES, Failure, Transcript
 from ws_routes.driver.transport import Accepted, Rejected
 from ws_routes.engine.findings import ConversationFailed, failure_type
@@ -90,13 +90,8 @@ def key_facts(t: Transcript) -> KeyFacts:
         )
     error = server_error = None
     if t.app_error is not None:
-        if isinstance(t.app_error.exception, ServerError):
-            server_error = t.app_error.summary.removeprefix("ServerError: ")
-        elif t.app_error.traceback.startswith("("):  # the server refused a send first
-            server_error = t.app_error.traceback.splitlines()[0].strip("()")
-            error = t.app_error.summary
-        else:
-            error = t.app_error.summary
+        server_error, app_raised = server_part(t.app_error)
+        error = t.app_error.summary if app_raised else None
     return KeyFacts(
         handshake=handshake,
         frames=tuple(str(f.kind) for f in t.received),
