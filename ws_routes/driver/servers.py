@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ws_routes.driver.serverview import ServerLog, ServerRecord, TaggingApp
+from ws_routes.driver.transport import AppError
 from ws_routes.errors import WsRoutesError
 
 __all__ = [
@@ -132,7 +133,7 @@ class RunningServer:
     def connection_header(self) -> tuple[str, str]:
         return self.record.connection_header()
 
-    def app_error(self, tag: str) -> Any:
+    def app_error(self, tag: str) -> AppError | None:
         return self.record.app_error(tag)
 
     def app_stopped(self, tag: str) -> bool | None:
@@ -173,9 +174,8 @@ def running_server(
         # Listening now: a client connecting before the server accepts waits in the backlog.
         sock.listen(128)
         port = int(sock.getsockname()[1])
-        serve, stop, started = (_uvicorn if choice.server == "uvicorn" else _hypercorn)(
-            wrapped, choice, sock, ready, max_size
-        )
+        setup = _Setup(wrapped, choice, sock, ready, max_size or 16 * 1024 * 1024)
+        serve, stop, started = (_uvicorn if choice.server == "uvicorn" else _hypercorn)(setup)
         failure: list[BaseException] = []
         loops: list[asyncio.AbstractEventLoop] = []
 
@@ -254,25 +254,30 @@ def _wait_started(
         time.sleep(0.005)
 
 
+# What starting a server gives: its coroutine to run, how to stop it (forcibly?), whether it
+# serves yet.
 _Started = tuple[Callable[[], Any], Callable[[bool], None], Callable[[], bool]]
 
 
-def _uvicorn(
-    app: TaggingApp,
-    choice: ServerChoice,
-    sock: socket.socket,
-    ready: threading.Event,
-    max_size: int | None,
-) -> _Started:
+@dataclass(frozen=True, slots=True)
+class _Setup:
+    app: TaggingApp
+    choice: ServerChoice
+    sock: socket.socket
+    ready: threading.Event  # set when the app's lifespan startup ended (or it has none)
+    max_size: int
+
+
+def _uvicorn(setup: _Setup) -> _Started:
     import uvicorn
 
     config = uvicorn.Config(
-        app,
-        ws=choice.backend,  # type: ignore[arg-type]
+        setup.app,
+        ws=setup.choice.backend,  # type: ignore[arg-type]
         lifespan="auto",
         loop="asyncio",
         log_config=None,  # the process's logging is pytest's; ServerLog hears uvicorn's loggers
-        ws_max_size=max_size or 16 * 1024 * 1024,
+        ws_max_size=setup.max_size,
         timeout_graceful_shutdown=1,
     )
     config.load()  # imports the backend, here: a missing one is an error on this thread
@@ -282,16 +287,10 @@ def _uvicorn(
         server.should_exit = True
         server.force_exit = server.force_exit or force
 
-    return lambda: server.serve(sockets=[sock]), stop, lambda: bool(server.started)
+    return lambda: server.serve(sockets=[setup.sock]), stop, lambda: bool(server.started)
 
 
-def _hypercorn(
-    app: TaggingApp,
-    choice: ServerChoice,
-    sock: socket.socket,
-    ready: threading.Event,
-    max_size: int | None,
-) -> _Started:
+def _hypercorn(setup: _Setup) -> _Started:
     import os
 
     from hypercorn.asyncio import serve
@@ -299,8 +298,8 @@ def _hypercorn(
 
     config = Config()
     # Hypercorn takes its socket by file descriptor; it owns (and closes) this duplicate.
-    config.bind = [f"fd://{os.dup(sock.fileno())}"]
-    config.websocket_max_message_size = max_size or 16 * 1024 * 1024
+    config.bind = [f"fd://{os.dup(setup.sock.fileno())}"]
+    config.websocket_max_message_size = setup.max_size
     config.graceful_timeout = 1.0
     # A logger object is used as it is (a name would get a stderr handler): ServerLog hears it.
     config.errorlog = logging.getLogger("hypercorn.error")
@@ -309,7 +308,7 @@ def _hypercorn(
     async def run() -> None:
         event = asyncio.Event()
         shutdown.append((asyncio.get_running_loop(), event))
-        await serve(app, config, shutdown_trigger=event.wait)  # type: ignore[arg-type]
+        await serve(setup.app, config, shutdown_trigger=event.wait)  # type: ignore[arg-type]
 
     def stop(force: bool) -> None:
         for loop, event in shutdown:
@@ -318,4 +317,4 @@ def _hypercorn(
 
     # Hypercorn has no "started" flag: the app's lifespan ending (or its returning at once, with
     # no lifespan support) comes just before it serves the socket that is listening already.
-    return run, stop, ready.is_set
+    return run, stop, setup.ready.is_set
