@@ -57,6 +57,9 @@ def test_differential_names_the_handshake_uvicorn_turns_into_http_403(
         ],
         consecutive=False,
     )
+    # Replayed in-process a crash file would pass: the command line is what reproduces it.
+    assert "ws-routes replay" not in result.stdout.str()
+    assert "--routes-server differential" in result.stdout.str()
 
 
 def test_an_unknown_server_is_a_usage_error(run_routes: RunRoutes) -> None:

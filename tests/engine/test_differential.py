@@ -91,3 +91,21 @@ def test_a_refused_handshake_stops_the_comparison_there() -> None:
         "hypercorn answers this handshake with HTTP 500; in-process it was accepted"
     )
     assert differential_failure("hypercorn", "x", here, here) is None
+
+
+def test_a_disagreement_that_does_not_happen_again_is_not_reported() -> None:
+    from ws_routes.driver.servers import parse_server
+
+    connections = []
+
+    async def once_odd(ws: WebSocket) -> None:
+        # Only the second connection (the first one under the server) closes differently, as a
+        # reply that came late on a loaded machine would make it differ once.
+        connections.append(ws)
+        await ws.accept()
+        await ws.close(4000 if len(connections) == 2 else 1000)
+
+    route = compiled()
+    cases = [("the baseline", Conversation(path="/ws/echo"))]
+    assert compare_cases(_app(once_odd), route, parse_server("uvicorn"), cases) == []
+    assert len(connections) == 4  # played twice on each side

@@ -21,7 +21,7 @@ from ws_routes.driver.loop import LoopBlocked, LoopThread
 from ws_routes.driver.servers import ServerChoice, running_server
 from ws_routes.driver.serverview import server_part
 from ws_routes.driver.transcript import MAX_KEPT_BYTES, Failure, Transcript
-from ws_routes.driver.transport import Accepted, Rejected
+from ws_routes.driver.transport import Accepted, Rejected, Transport
 from ws_routes.engine.findings import ConversationFailed, failure_type
 from ws_routes.engine.probe_base import Probe
 from ws_routes.engine.result import RouteResult
@@ -163,46 +163,64 @@ def compare_cases(
 ) -> list[ConversationFailed]:
     """Replay each case in-process and under ``choice``; one finding per case that disagrees.
 
-    Each side has its own loop thread and lifespan, started once for all the cases.
+    Each side has its own loop thread and lifespan, started once for all the cases. A case that
+    disagrees is played again on both sides, and kept only when it disagrees the same way: a
+    reply that came late on a loaded machine is no server behaviour.
     """
     from ws_routes.driver.network import NetworkTransport
 
-    settings = route.spec.settings
-    timeout = settings.connection_timeout
+    timeout = route.spec.settings.connection_timeout
     found: list[ConversationFailed] = []
     with (
-        running_app(app, timeout=timeout) as (here_loop, here_transport),
+        running_app(app, timeout=timeout) as here,
         running_server(app, choice, timeout=timeout, max_size=MAX_KEPT_BYTES) as server,
     ):
-        there_transport = NetworkTransport(server.base_url, view=server, max_size=MAX_KEPT_BYTES)
-        there_loop = LoopThread()
+        there = (
+            LoopThread(),
+            NetworkTransport(server.base_url, view=server, max_size=MAX_KEPT_BYTES),
+        )
         try:
             for label, case in cases:
-                conversation = conversation_of(case)
-                # Generous: a case that hangs on one side is that side's no_hang finding already.
-                deadline = 2 * timeout + settings.message_timeout * (conversation.max_steps + 2)
-                sides = []
-                for loop, transport in (
-                    (here_loop, here_transport),
-                    (there_loop, there_transport),
-                ):
-                    transcript = Transcript(route=route.spec.path, path=conversation.path)
-                    try:
-                        loop.run(play_saved(transport, route, case, transcript), timeout=deadline)
-                    except (LoopBlocked, WsRoutesError):
-                        break  # a hang or a refusal of ours: nothing to compare for this case
-                    sides.append(transcript)
-                if len(sides) < 2:
+                first = _play_both(route, case, here, there)
+                failure = first and differential_failure(choice.name, label, *first)
+                if failure is None:
                     continue
-                failure = differential_failure(choice.name, label, sides[0], sides[1])
-                if failure is not None:
-                    kind = failure_type("differential", failure.message)
-                    error = kind(failure, sides[1], conversation)
-                    error.probe = case.name if isinstance(case, Probe) else None
-                    found.append(error)
+                again = _play_both(route, case, here, there)
+                if again is None or differential_failure(choice.name, label, *again) != failure:
+                    continue  # not the same twice: timing, not the server
+                assert first is not None
+                error = failure_type("differential", failure.message)(
+                    failure, first[1], conversation_of(case)
+                )
+                error.probe = case.name if isinstance(case, Probe) else None
+                found.append(error)
         finally:
-            there_loop.close()
+            there[0].close()
     return found
+
+
+def _play_both(
+    route: CompiledRoute,
+    case: Saved,
+    *sides: tuple[LoopThread, Transport],
+) -> tuple[Transcript, Transcript] | None:
+    """The case's transcript in-process and under the server; None when one side could not
+    play it (a hang, a refusal of ours): nothing to compare then."""
+    conversation = conversation_of(case)
+    settings = route.spec.settings
+    # Generous: a case that hangs on one side is that side's no_hang finding already.
+    deadline = 2 * settings.connection_timeout + settings.message_timeout * (
+        conversation.max_steps + 2
+    )
+    played: list[Transcript] = []
+    for loop, transport in sides:
+        transcript = Transcript(route=route.spec.path, path=conversation.path)
+        try:
+            loop.run(play_saved(transport, route, case, transcript), timeout=deadline)
+        except (LoopBlocked, WsRoutesError):
+            return None
+        played.append(transcript)
+    return played[0], played[1]
 
 
 def add_differences(

@@ -49,6 +49,8 @@ def after_run(item: Any, result: RouteResult, saved: list[tuple[Path, Saved]]) -
     found = [result.failure, *result.failure.also] if result.failure is not None else []
     paths: dict[int, Path] = {}
     for exc in found:
+        if exc.failure.check == "differential":
+            continue  # a replay runs in-process, where it passes: the command line reproduces it
         # A saved failure that still fails keeps its own file; any other finding gets one.
         own = next((path for (path, _), outcome in replayed if outcome is exc), None)
         written = own or _save(item, exc, result)
