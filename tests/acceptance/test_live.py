@@ -161,6 +161,9 @@ def test_live_mode_passes_the_correct_server(
     # The refusals of /ws/private without a token arrive as HTTP 403 (the close code 4001 never
     # reaches a client), which a route declaring reject_close_codes allows.
     result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(
+        ["Tested over the network at ws://127.0.0.1:*: findings rest on what a client can see"]
+    )
 
 
 def test_the_same_spec_runs_in_process(run_routes: RunRoutes) -> None:
