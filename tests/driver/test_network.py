@@ -333,3 +333,26 @@ def test_unreachable_server_is_status_0() -> None:
         assert "Connect" in conn.handshake.reason
 
     run(main())
+
+
+def _flood(sock: socket.socket) -> None:
+    _upgrade(sock)
+    sock.settimeout(3)
+    with contextlib.suppress(OSError):
+        while True:  # text frames "x" until the client goes
+            sock.sendall(b"\x81\x01x" * 1000)
+
+
+def test_a_flooding_server_is_read_within_the_timeout(raw_server: Any) -> None:
+    async def main() -> None:
+        conn = await NetworkTransport(raw_server(_flood), quiet=0.2).connect("/", timeout=T)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        events, idle = await conn.settle(0.3)  # it never pauses: the timeout ends the wait
+        assert loop.time() - start < 1.0
+        assert not idle
+        assert len(events) > 100
+        assert set(events) == {TextFrame("x")}
+        assert await conn.abort(timeout=0.5)
+
+    run(main())

@@ -110,8 +110,6 @@ class NetworkTransport:
         quiet: ``settle``'s gap without a frame that counts as a pause.
     """
 
-    over_network = True
-
     def __init__(
         self,
         base_url: str,
@@ -246,7 +244,8 @@ class NetworkConnection:
                     ping_interval=None,  # the server's pings are still answered
                     close_timeout=timeout,
                     max_size=transport.max_size,
-                    max_queue=None,
+                    # max_queue stays websockets' default: a flooding server is held back by
+                    # TCP flow control, never buffered without bound here.
                     user_agent_header=None,
                     proxy=None,  # never an environment's proxy: the URL is the target
                     ssl=tls,
