@@ -195,3 +195,7 @@ def test_a_bad_url_is_a_usage_error(run_routes: RunRoutes) -> None:
     result = run_routes(None, *LIVE_ARGS, "--routes-url", "http://x", spec=SPEC, defaults=False)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--routes-url: expected ws://HOST[[]:PORT][[]/prefix]*"])
+    args = ("--routes-url", "wss://127.0.0.1:1", "--routes-tls-ca", "missing.pem")
+    result = run_routes(None, *LIVE_ARGS, *args, spec=SPEC, defaults=False)
+    assert result.ret == pytest.ExitCode.INTERRUPTED  # a collection error
+    result.stdout.fnmatch_lines(["*--routes-tls-ca missing.pem: not a readable PEM CA file*"])

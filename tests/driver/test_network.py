@@ -7,6 +7,7 @@ import base64
 import contextlib
 import hashlib
 import socket
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -189,6 +190,12 @@ def test_server_view_tags_each_connection_and_answers_for_the_app(base: str) -> 
         assert await conn.abort(timeout=T)
 
     run(main())
+
+
+def test_a_missing_client_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "websockets.asyncio.client", None)  # import fails
+    with pytest.raises(WsRoutesError, match=r"pip install 'ws-routes\[live\]'"):
+        NetworkTransport("ws://127.0.0.1:1")
 
 
 def test_check_url() -> None:

@@ -46,7 +46,14 @@ if TYPE_CHECKING:
 
 # websockets is the ``live`` extra's: imported when a transport is made, not with this module.
 
-__all__ = ["QUIET_GAP", "NetworkConnection", "NetworkTransport", "ServerView", "check_url"]
+__all__ = [
+    "QUIET_GAP",
+    "NetworkConnection",
+    "NetworkTransport",
+    "ServerView",
+    "check_url",
+    "require_client",
+]
 
 # How long ``settle`` waits for one more frame before calling the server paused. Over loopback a
 # reply takes well under a millisecond (the benchmark); a reply later than this is still waited
@@ -62,7 +69,8 @@ _FAILED = {
 }
 
 
-def _require_client() -> None:
+def require_client() -> None:
+    """A WsRoutesError naming the extra to install when the network client is missing."""
     try:
         import websockets.asyncio.client  # noqa: F401
     except ImportError:
@@ -119,7 +127,7 @@ class NetworkTransport:
         max_size: int | None = None,
         quiet: float = QUIET_GAP,
     ) -> None:
-        _require_client()
+        require_client()
         self.base_url = check_url(base_url)
         self.tls = tls
         self.view = view
