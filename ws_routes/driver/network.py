@@ -1,7 +1,7 @@
 """The network driver: :class:`NetworkTransport` talks to a running server over TCP (or TLS).
 
 The client is ``websockets`` (its asyncio implementation), chosen by measurement
-(``benchmarks/bench_network.py``, one run over loopback against uvicorn): about 2.6 times the
+(``benchmarks/bench_network.py``, one run over loopback against uvicorn): about 2.7 times the
 conversations/s of httpx-ws (196 against 74; the in-process driver does 3,700), and it shows
 everything the checks read: close codes 4000-4999 with their reason, a dropped connection as
 "no close frame" (httpx-ws raised an ``ExceptionGroup`` there), a refused handshake's status,
