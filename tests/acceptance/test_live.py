@@ -161,6 +161,9 @@ def test_live_mode_passes_the_correct_server(
     # The refusals of /ws/private without a token arrive as HTTP 403 (the close code 4001 never
     # reaches a client), which a route declaring reject_close_codes allows.
     result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(
+        ["Tested over the network at ws://127.0.0.1:*: findings rest on what a client can see"]
+    )
 
 
 def test_the_same_spec_runs_in_process(run_routes: RunRoutes) -> None:
@@ -192,3 +195,7 @@ def test_a_bad_url_is_a_usage_error(run_routes: RunRoutes) -> None:
     result = run_routes(None, *LIVE_ARGS, "--routes-url", "http://x", spec=SPEC, defaults=False)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--routes-url: expected ws://HOST[[]:PORT][[]/prefix]*"])
+    args = ("--routes-url", "wss://127.0.0.1:1", "--routes-tls-ca", "missing.pem")
+    result = run_routes(None, *LIVE_ARGS, *args, spec=SPEC, defaults=False)
+    assert result.ret == pytest.ExitCode.INTERRUPTED  # a collection error
+    result.stdout.fnmatch_lines(["*--routes-tls-ca missing.pem: not a readable PEM CA file*"])

@@ -7,6 +7,7 @@ import base64
 import contextlib
 import hashlib
 import socket
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -191,6 +192,12 @@ def test_server_view_tags_each_connection_and_answers_for_the_app(base: str) -> 
     run(main())
 
 
+def test_a_missing_client_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "websockets.asyncio.client", None)  # import fails
+    with pytest.raises(WsRoutesError, match=r"pip install 'ws-routes\[live\]'"):
+        NetworkTransport("ws://127.0.0.1:1")
+
+
 def test_check_url() -> None:
     assert check_url("ws://h:1/x/") == "ws://h:1/x"
     for bad in ("http://h", "ws://", "ws://h:port", "ws://h/?q=1"):
@@ -331,5 +338,28 @@ def test_unreachable_server_is_status_0() -> None:
         assert isinstance(conn.handshake, Rejected)
         assert conn.handshake.status == 0
         assert "Connect" in conn.handshake.reason
+
+    run(main())
+
+
+def _flood(sock: socket.socket) -> None:
+    _upgrade(sock)
+    sock.settimeout(3)
+    with contextlib.suppress(OSError):
+        while True:  # text frames "x" until the client goes
+            sock.sendall(b"\x81\x01x" * 1000)
+
+
+def test_a_flooding_server_is_read_within_the_timeout(raw_server: Any) -> None:
+    async def main() -> None:
+        conn = await NetworkTransport(raw_server(_flood), quiet=0.2).connect("/", timeout=T)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        events, idle = await conn.settle(0.3)  # it never pauses: the timeout ends the wait
+        assert loop.time() - start < 1.0
+        assert not idle
+        assert len(events) > 100
+        assert set(events) == {TextFrame("x")}
+        assert await conn.abort(timeout=0.5)
 
     run(main())

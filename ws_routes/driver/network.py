@@ -1,7 +1,7 @@
 """The network driver: :class:`NetworkTransport` talks to a running server over TCP (or TLS).
 
 The client is ``websockets`` (its asyncio implementation), chosen by measurement
-(``benchmarks/bench_network.py``, one run over loopback against uvicorn): about 2.6 times the
+(``benchmarks/bench_network.py``, one run over loopback against uvicorn): about 2.7 times the
 conversations/s of httpx-ws (196 against 74; the in-process driver does 3,700), and it shows
 everything the checks read: close codes 4000-4999 with their reason, a dropped connection as
 "no close frame" (httpx-ws raised an ``ExceptionGroup`` there), a refused handshake's status,
@@ -46,7 +46,14 @@ if TYPE_CHECKING:
 
 # websockets is the ``live`` extra's: imported when a transport is made, not with this module.
 
-__all__ = ["QUIET_GAP", "NetworkConnection", "NetworkTransport", "ServerView", "check_url"]
+__all__ = [
+    "QUIET_GAP",
+    "NetworkConnection",
+    "NetworkTransport",
+    "ServerView",
+    "check_url",
+    "require_client",
+]
 
 # How long ``settle`` waits for one more frame before calling the server paused. Over loopback a
 # reply takes well under a millisecond (the benchmark); a reply later than this is still waited
@@ -62,7 +69,8 @@ _FAILED = {
 }
 
 
-def _require_client() -> None:
+def require_client() -> None:
+    """A WsRoutesError naming the extra to install when the network client is missing."""
     try:
         import websockets.asyncio.client  # noqa: F401
     except ImportError:
@@ -110,8 +118,6 @@ class NetworkTransport:
         quiet: ``settle``'s gap without a frame that counts as a pause.
     """
 
-    over_network = True
-
     def __init__(
         self,
         base_url: str,
@@ -121,7 +127,7 @@ class NetworkTransport:
         max_size: int | None = None,
         quiet: float = QUIET_GAP,
     ) -> None:
-        _require_client()
+        require_client()
         self.base_url = check_url(base_url)
         self.tls = tls
         self.view = view
@@ -246,7 +252,8 @@ class NetworkConnection:
                     ping_interval=None,  # the server's pings are still answered
                     close_timeout=timeout,
                     max_size=transport.max_size,
-                    max_queue=None,
+                    # max_queue stays websockets' default: a flooding server is held back by
+                    # TCP flow control, never buffered without bound here.
                     user_agent_header=None,
                     proxy=None,  # never an environment's proxy: the URL is the target
                     ssl=tls,

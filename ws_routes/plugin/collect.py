@@ -96,9 +96,10 @@ def _server_choice(options: RunOptions, url: str | None) -> Any:
 
 
 def _live_target(url: str, options: RunOptions) -> Any:
-    from ws_routes.driver.network import check_url
+    from ws_routes.driver.network import check_url, require_client
     from ws_routes.driver.targets import Target, tls_context
 
+    require_client()  # a missing websockets is one collection error, not one per route
     tls = None
     if check_url(url).startswith("wss:") or options.tls_ca or options.tls_insecure:
         tls = tls_context(options.tls_ca, insecure=options.tls_insecure)

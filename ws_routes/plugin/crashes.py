@@ -129,6 +129,7 @@ def _save(item: Any, exc: ConversationFailed, result: RouteResult) -> Path | Non
                 redactor=state.redactor,
                 probe=result.probes.get(exc.probe) if exc.probe else None,
                 app=app,
+                url=getattr(state.target, "url", None),
                 spec=os.path.relpath(spec, root) if spec else None,
                 seed=state.seed,
                 derandomized=state.derandomized,

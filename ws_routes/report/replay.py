@@ -259,7 +259,8 @@ def replay_file(
     ``app`` or ``spec`` say otherwise; the route keeps the settings it ran with. A credential
     that was redacted in the file is taken from ``auth`` (``--routes-auth``'s forms, e.g.
     ``"bearer:TOKEN"``) or the spec's ``auth.token``. ``url`` replays against a running server
-    instead (live mode: the app is then neither loaded nor asked for). Nothing is printed: ``report`` holds the
+    instead (live mode: the app is then neither loaded nor asked for), as does a file a live run
+    wrote, unless ``app`` is given. Nothing is printed: ``report`` holds the
     failure report, with ``ws-routes replay <file>`` as its reproduce command.
 
     Raises:
@@ -269,6 +270,8 @@ def replay_file(
     """
     crash = crashfiles.load(path)
     root = crashfiles.crash_root(path)
+    if url is None and app is None:
+        url = crash.url  # a live run's file replays against its server, unless told otherwise
     app_ref = app if app is not None else crash.app
     if app_ref is None and url is None:
         raise WsRoutesError(

@@ -200,6 +200,12 @@ def test_no_valid_answer_to_the_handshake_is_a_server_error() -> None:
     assert failure.actual == "InvalidMessage: no HTTP"
 
 
+def test_no_closing_handshake_over_the_network_is_a_hang_of_the_server() -> None:
+    (failure,) = run(transcript(sent(0), client_close(), app_stopped=False, over_network=True))
+    assert failure.check == "no_hang"
+    assert failure.message.startswith("the server did not finish the closing handshake")
+
+
 def test_no_answer_over_the_network_names_the_server() -> None:
     (failure,) = run(transcript(handshake=None, over_network=True))
     assert failure.check == "no_hang"

@@ -118,6 +118,18 @@ def check_no_hang(ctx: Context) -> Iterator[Failure]:
             expected="websocket.accept or websocket.close during the handshake",
             actual="no answer (the handler may be waiting for a message before calling accept())",
         )
+    elif not t.app_stopped and t.over_network:
+        # "Stopped" is the closing handshake a client sees (or, from a server we started, what
+        # its view says of the handler).
+        yield Failure(
+            check="no_hang",
+            error_type="timeout",
+            message=f"the server did not finish the closing handshake (or its handler did not "
+            f"return) within {settings.connection_timeout} s",
+            expected="the server to answer the client's close frame and end the connection",
+            actual="still open when the client gave up (it then dropped the connection)",
+            index=t.sent[-1].index if t.sent else None,
+        )
     elif not t.app_stopped:
         yield Failure(
             check="no_hang",
