@@ -109,3 +109,20 @@ def test_a_disagreement_that_does_not_happen_again_is_not_reported() -> None:
     cases = [("the baseline", Conversation(path="/ws/echo"))]
     assert compare_cases(_app(once_odd), route, parse_server("uvicorn"), cases) == []
     assert len(connections) == 4  # played twice on each side
+
+
+def test_a_refusal_on_both_sides_is_no_difference_but_one_on_the_server_alone_is() -> None:
+    from ws_routes.driver.transport import AppError
+
+    refused = _transcript(1011)
+    refused.app_error = AppError(
+        UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed"),
+        "uvicorn refused the app's websocket.send: UnicodeEncodeError: ...\n",
+    )
+    raised_here = _transcript(1011)
+    raised_here.app_error = AppError(RuntimeError("a real server raises"), "Traceback ...")
+    assert disagreements("hypercorn", key_facts(raised_here), key_facts(refused)) == []
+    assert disagreements("hypercorn", key_facts(_transcript(1011)), key_facts(refused)) == [
+        "uvicorn refused the app's websocket.send: UnicodeEncodeError: ...; in-process that "
+        "went through"
+    ]

@@ -66,6 +66,12 @@ def _frames(kinds: tuple[str, ...]) -> str:
     return f"{len(kinds)} ({', '.join(kinds[:8])}{', …' if len(kinds) > 8 else ''})"
 
 
+def _reason(reason: str) -> str:
+    if len(reason) <= 40:
+        return repr(reason)
+    return f"{reason[:40]!r}… ({len(reason.encode('utf-8', 'surrogatepass'))} bytes)"
+
+
 def key_facts(t: Transcript) -> KeyFacts:
     h = t.handshake
     if isinstance(h, Accepted):
@@ -86,7 +92,7 @@ def key_facts(t: Transcript) -> KeyFacts:
         close_text = (
             "1006, no close frame (the connection dropped)"
             if close.dropped
-            else f"{close.code}" + (f" {close.reason!r}" if close.reason else "")
+            else f"{close.code}" + (f" {_reason(close.reason)}" if close.reason else "")
         )
     error = server_error = None
     if t.app_error is not None:
@@ -130,9 +136,13 @@ def disagreements(server: str, here: KeyFacts, there: KeyFacts) -> list[str]:
                 f"{server} sends the close reason {there.close_reason!r}; in-process it was "
                 f"{here.close_reason!r}"
             )
-    if there.server_error and not here.server_error:
-        found.append(f"{there.server_error}; in-process that went through")
-    if (here.error is None) != (there.error is None):
+    if there.server_error:
+        # In-process, the driver refuses what a server refuses (AsgiProtocolError): only a
+        # refusal of what went through in-process is a difference. The app's exception that
+        # follows a refused send is that refusal's, not a second difference.
+        if here.error is None:
+            found.append(f"{there.server_error}; in-process that went through")
+    elif (here.error is None) != (there.error is None):
         found.append(
             f"under {server} the app raised {there.error or 'nothing'}; in-process "
             f"{here.error or 'nothing'}"
