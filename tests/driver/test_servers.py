@@ -190,3 +190,24 @@ def test_a_server_not_installed_names_the_extra(monkeypatch: pytest.MonkeyPatch)
     )
     with pytest.raises(ServerStartError, match=r"hypercorn not installed; .*ws-routes\[server\]"):
         parse_server("hypercorn")
+
+
+def test_what_the_server_logs_for_a_connection_is_that_connections_error() -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":
+            await receive()  # and returns without accepting or closing: uvicorn logs it
+
+    with running_server(app, parse_server("uvicorn"), timeout=5.0) as server:
+        name, tag = server.connection_header()
+
+        async def handshake() -> None:
+            with contextlib.suppress(Exception):
+                async with connect(server.base_url + "/ws", additional_headers=[(name, tag)]):
+                    pass
+
+        asyncio.run(handshake())
+        error = server.app_error(tag)
+    assert error is not None
+    assert type(error.exception).__name__ == "ServerError"
+    # "sending" or "completing", as the backend words it
+    assert error.summary.startswith("ServerError: uvicorn logged: ASGI callable returned without")
