@@ -50,10 +50,11 @@ _UVICORN_BACKENDS = {
     "uvicorn-wsproto": "wsproto",
 }
 SERVER_NAMES = (*_UVICORN_BACKENDS, "hypercorn")
+# What each backend imports; every choice also needs the client we talk to it with (websockets).
 _NEEDS = {
     "auto": ("uvicorn",),
-    "websockets": ("uvicorn", "websockets"),
-    "websockets-sansio": ("uvicorn", "websockets"),
+    "websockets": ("uvicorn",),
+    "websockets-sansio": ("uvicorn",),
     "wsproto": ("uvicorn", "wsproto"),
     "hypercorn": ("hypercorn",),
 }
@@ -106,12 +107,8 @@ def parse_server(text: str, *, source: str = "--routes-server") -> ServerChoice:
         known = ", ".join([*SERVER_NAMES, "differential", "differential:NAME"])
         raise ServerStartError(f"{source}: expected one of {known}, got {text!r}")
     choice = ServerChoice(name, differential=differential)
-    needs = _NEEDS[choice.backend if choice.server == "uvicorn" else "hypercorn"]
+    needs = (*_NEEDS[choice.backend if choice.server == "uvicorn" else "hypercorn"], "websockets")
     missing = [m for m in needs if importlib.util.find_spec(m) is None]
-    if choice.backend == "auto" and not any(
-        map(importlib.util.find_spec, ("websockets", "wsproto"))
-    ):
-        missing.append("websockets (or wsproto)")
     if missing:
         raise ServerStartError(
             f"{source} {text}: {' and '.join(missing)} not installed; "
