@@ -126,3 +126,34 @@ def test_a_refusal_on_both_sides_is_no_difference_but_one_on_the_server_alone_is
         "uvicorn refused the app's websocket.send: UnicodeEncodeError: ...; in-process that "
         "went through"
     ]
+
+
+async def crashes(ws: WebSocket) -> None:
+    await ws.accept()
+    await ws.receive_text()
+    raise ZeroDivisionError
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (
+            "uvicorn",
+            [
+                "uvicorn closes with 1006, no close frame (the connection dropped); "
+                "in-process it was 1011"
+            ],
+        ),
+        ("hypercorn", []),  # hypercorn closes with 1011, as in-process
+    ],
+)
+def test_a_crash_is_a_drop_under_uvicorn_and_a_1011_under_hypercorn(
+    name: str, expected: list[str]
+) -> None:
+    from ws_routes.driver.servers import parse_server
+
+    if name == "hypercorn":
+        pytest.importorskip("hypercorn")
+    cases = [("the case", Conversation(path="/ws/echo", steps=(Step("say", "text", "hi"),)))]
+    found = compare_cases(_app(crashes), compiled(), parse_server(name), cases)
+    assert [f.failure.message for f in found] == expected
