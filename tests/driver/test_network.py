@@ -160,6 +160,13 @@ def test_path_query_and_headers_reach_the_server(base: str) -> None:
             "nor a name that is not a token"
         ]
         await conn.abort(timeout=T)
+        conn = await NetworkTransport(base).connect("/echo", subprotocols=["a b", "b"], timeout=T)
+        assert isinstance(conn.handshake, Accepted)
+        assert conn.handshake.subprotocol == "b"
+        assert conn.notes == [
+            "1 subprotocol(s) not offered: Sec-WebSocket-Protocol carries HTTP tokens only"
+        ]
+        await conn.abort(timeout=T)
         conn = await NetworkTransport(base).connect("/echo/\udc80", timeout=T)  # no such route
         assert isinstance(conn.handshake, Rejected)
         assert conn.handshake.status == 403

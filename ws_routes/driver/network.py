@@ -265,6 +265,12 @@ class NetworkConnection:
                 f"{left_out} header(s) not sent: HTTP cannot carry a control character (CR, LF) "
                 "in a value, nor a name that is not a token"
             )
+        offered = [p for p in subprotocols if _TOKEN.fullmatch(p)]
+        if len(offered) < len(subprotocols):
+            self.notes.append(
+                f"{len(subprotocols) - len(offered)} subprotocol(s) not offered: "
+                "Sec-WebSocket-Protocol carries HTTP tokens only"
+            )
         if transport.view is not None:
             name, self._tag = transport.view.connection_header()
             extra.append((name, self._tag))
@@ -274,7 +280,7 @@ class NetworkConnection:
                 self._ws = await connect(
                     url,
                     additional_headers=extra,
-                    subprotocols=list(subprotocols) or None,  # type: ignore[arg-type]
+                    subprotocols=offered or None,  # type: ignore[arg-type]
                     compression=None,  # frames as the app sent them, as in-process
                     open_timeout=None,  # ours, above: it also covers the TCP connect
                     ping_interval=None,  # the server's pings are still answered
