@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import ssl
 from collections import deque
 from collections.abc import Sequence
@@ -101,9 +102,33 @@ def check_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def _header_ok(name: str, value: str) -> bool:
-    # CR, LF or NUL cannot travel in an HTTP/1.1 header: sending them would split the request.
-    return not any(c in s for s in (name, value) for c in "\r\n\0") and bool(name.strip())
+# A header name is an HTTP token (RFC 9110 5.1); a value holds no control character but HTAB.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _on_the_wire(headers: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, str]], int]:
+    """The headers as HTTP/1.1 carries them, and how many it cannot carry at all.
+
+    A value's characters beyond latin-1 go as their UTF-8 bytes, as the in-process driver sends
+    them (``wire_bytes``); a name that is no token, or a control character (CR, LF: a split
+    request), cannot be sent.
+    """
+    out = []
+    for name, value in headers:
+        if not _TOKEN.fullmatch(name) or _CONTROL.search(value):
+            continue
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "surrogatepass").decode("latin-1")
+        out.append((name, value))
+    return out, len(headers) - len(out)
+
+
+def _quoted(text: str, safe: str) -> str:
+    # A lone surrogate in a drawn path segment goes as the bytes Python would write for it.
+    return quote(text.encode("utf-8", "surrogatepass"), safe=safe)
 
 
 class NetworkTransport:
@@ -138,9 +163,9 @@ class NetworkTransport:
         """The URL a route's ``path`` (as sent on the wire) and query go to."""
         if "?" in path:
             path, _, query = path.partition("?")
-            query_string = query_string or query.encode("utf-8", "surrogateescape")
-        wire = quote(path, safe="/%!$&'()*+,;=:@-._~")
-        query = quote(query_string.decode("latin-1"), safe="/%!$&'()*+,;=:@-._~?")
+            query_string = query_string or query.encode("utf-8", "surrogatepass")
+        wire = _quoted(path, "/%!$&'()*+,;=:@-._~")
+        query = quote(query_string, safe="/%!$&'()*+,;=:@-._~?")
         return (
             self.base_url
             + ("" if wire.startswith("/") else "/")
@@ -168,7 +193,7 @@ class NetworkConnection:
 
     Attributes:
         over_network: Always True: the transcript then says findings rest on what a client sees.
-        notes: What the driver had to leave out (a header that cannot go on the wire).
+        notes: What the driver had to change or leave out (a header or text HTTP cannot carry).
     """
 
     over_network = True
@@ -234,9 +259,18 @@ class NetworkConnection:
         from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 
         transport = self._transport
-        extra = [(n, v) for n, v in headers if _header_ok(n, v)]
-        if len(extra) < len(headers):
-            self.notes.append("a header holding CR, LF or NUL was not sent (HTTP cannot carry it)")
+        extra, left_out = _on_the_wire(headers)
+        if left_out:
+            self.notes.append(
+                f"{left_out} header(s) not sent: HTTP cannot carry a control character (CR, LF) "
+                "in a value, nor a name that is not a token"
+            )
+        offered = [p for p in subprotocols if _TOKEN.fullmatch(p)]
+        if len(offered) < len(subprotocols):
+            self.notes.append(
+                f"{len(subprotocols) - len(offered)} subprotocol(s) not offered: "
+                "Sec-WebSocket-Protocol carries HTTP tokens only"
+            )
         if transport.view is not None:
             name, self._tag = transport.view.connection_header()
             extra.append((name, self._tag))
@@ -246,7 +280,7 @@ class NetworkConnection:
                 self._ws = await connect(
                     url,
                     additional_headers=extra,
-                    subprotocols=list(subprotocols) or None,  # type: ignore[arg-type]
+                    subprotocols=offered or None,  # type: ignore[arg-type]
                     compression=None,  # frames as the app sent them, as in-process
                     open_timeout=None,  # ours, above: it also covers the TCP connect
                     ping_interval=None,  # the server's pings are still answered
