@@ -255,7 +255,9 @@ class RouteRunner:
                 error.probe, error.replayed = name, "a crash file"
             self._replayed.append(error)
 
-    def _run_one(self, loop: LoopThread, transport: Transport, conversation: Conversation) -> None:
+    def _run_one(
+        self, loop: LoopThread, transport: Transport, conversation: Conversation
+    ) -> None:
         # Past the time limit a search that found nothing stops; one that found a bug goes on,
         # so Hypothesis still shrinks it (its own limits bound that).
         if not self.pace.failed_in_search and self.pace.time_up():
