@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import ssl
 from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import quote
 
+from ws_routes.driver.network_http import offerable, on_the_wire, wire_target
 from ws_routes.driver.transport import (
     Accepted,
     AppError,
@@ -102,35 +101,6 @@ def check_url(url: str) -> str:
     return url.rstrip("/")
 
 
-# A header name is an HTTP token (RFC 9110 5.1); a value holds no control character but HTAB.
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-
-
-def _on_the_wire(headers: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, str]], int]:
-    """The headers as HTTP/1.1 carries them, and how many it cannot carry at all.
-
-    A value's characters beyond latin-1 go as their UTF-8 bytes, as the in-process driver sends
-    them (``wire_bytes``); a name that is no token, or a control character (CR, LF: a split
-    request), cannot be sent.
-    """
-    out = []
-    for name, value in headers:
-        if not _TOKEN.fullmatch(name) or _CONTROL.search(value):
-            continue
-        try:
-            value.encode("latin-1")
-        except UnicodeEncodeError:
-            value = value.encode("utf-8", "surrogatepass").decode("latin-1")
-        out.append((name, value))
-    return out, len(headers) - len(out)
-
-
-def _quoted(text: str, safe: str) -> str:
-    # A lone surrogate in a drawn path segment goes as the bytes Python would write for it.
-    return quote(text.encode("utf-8", "surrogatepass"), safe=safe)
-
-
 class NetworkTransport:
     """Opens connections to a server at ``base_url`` (``ws://host:port[/prefix]``).
 
@@ -161,17 +131,7 @@ class NetworkTransport:
 
     def url(self, path: str, query_string: bytes = b"") -> str:
         """The URL a route's ``path`` (as sent on the wire) and query go to."""
-        if "?" in path:
-            path, _, query = path.partition("?")
-            query_string = query_string or query.encode("utf-8", "surrogatepass")
-        wire = _quoted(path, "/%!$&'()*+,;=:@-._~")
-        query = quote(query_string, safe="/%!$&'()*+,;=:@-._~?")
-        return (
-            self.base_url
-            + ("" if wire.startswith("/") else "/")
-            + wire
-            + (f"?{query}" if query else "")
-        )
+        return self.base_url + wire_target(path, query_string)
 
     async def connect(
         self,
@@ -259,13 +219,13 @@ class NetworkConnection:
         from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 
         transport = self._transport
-        extra, left_out = _on_the_wire(headers)
+        extra, left_out = on_the_wire(headers)
         if left_out:
             self.notes.append(
                 f"{left_out} header(s) not sent: HTTP cannot carry a control character (CR, LF) "
                 "in a value, nor a name that is not a token"
             )
-        offered = [p for p in subprotocols if _TOKEN.fullmatch(p)]
+        offered = offerable(subprotocols)
         if len(offered) < len(subprotocols):
             self.notes.append(
                 f"{len(subprotocols) - len(offered)} subprotocol(s) not offered: "
