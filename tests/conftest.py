@@ -88,6 +88,21 @@ async def echo_accepted(ws: WebSocket) -> None:
             await ws.send_bytes(message["bytes"])
 """
 
+# An app module's reader of text frames: a binary frame is refused with 1003, an allowed code.
+TEXT_FRAMES = '''
+
+async def texts(ws: WebSocket):
+    """Text frames until the client leaves; a binary frame is refused with 1003."""
+    while True:
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if message.get("text") is None:
+            await ws.close(code=1003)
+            return
+        yield message["text"]
+'''
+
 ECHO_APP = (
     STARLETTE_HEADER
     + """

@@ -31,7 +31,18 @@ def test_every_seed_flag_is_registered() -> None:
         "--routes-auth",
         "--routes-spec",
         "--routes-max-time",  # ours: a route bounded by time as well as examples
+        # Ours: live mode, a running server over the network (issue 14).
+        "--routes-url",
+        "--routes-tls-ca",
+        "--routes-tls-insecure",
+        "--routes-server",  # ours: the app under a real server
     } == flags
+
+
+def test_the_server_is_taken_as_given_and_checked_by_the_driver() -> None:
+    assert resolve({"routes_server": "uvicorn-wsproto"}).server == "uvicorn-wsproto"
+    assert resolve(ini={"routes_server": "differential"}).server == "differential"
+    assert resolve().server is None
 
 
 def test_ini_twins_are_named_after_flags() -> None:
@@ -150,3 +161,9 @@ def test_bad_values_name_the_option_and_what_is_valid(
 
 def test_auth_is_not_in_repr() -> None:
     assert "s3cret" not in repr(resolve({"routes_auth": "bearer:s3cret"}))
+
+
+def test_live_mode_options() -> None:
+    options = resolve({"routes_url": "wss://h:1", "routes_tls_insecure": True}, {"routes_tls_ca": "ca.pem"})
+    assert (options.url, options.tls_ca, options.tls_insecure) == ("wss://h:1", "ca.pem", True)
+    assert resolve().url is None

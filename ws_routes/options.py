@@ -49,6 +49,35 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("--routes-websocket", "routes_websocket", "flag", "test the app's WebSocket routes"),
     Option(
+        "--routes-url",
+        "routes_url",
+        "str",
+        "test a running server over the network (live mode); routes come from the spec",
+        "ws://HOST:PORT[/prefix]",
+    ),
+    Option(
+        "--routes-tls-ca",
+        "routes_tls_ca",
+        "str",
+        "CA certificate file (PEM) that a wss:// server's certificate must chain to",
+        "FILE",
+    ),
+    Option(
+        "--routes-tls-insecure",
+        "routes_tls_insecure",
+        "flag",
+        "do not verify a wss:// server's certificate (self-signed test servers)",
+    ),
+    Option(
+        "--routes-server",
+        "routes_server",
+        "str",
+        "run --routes-app under a real server and test it over TCP: uvicorn, uvicorn-wsproto, "
+        "uvicorn-websockets, uvicorn-websockets-sansio, hypercorn; or differential[:NAME] "
+        "(each finding and probe replayed in-process and under NAME, disagreements reported)",
+        "NAME",
+    ),
+    Option(
         "--routes-spec",
         "routes_spec",
         "str",
@@ -125,6 +154,10 @@ class RunOptions:
     enabled: bool = False
     routes: bool = False
     app: str | None = None
+    url: str | None = None
+    tls_ca: str | None = None
+    tls_insecure: bool = False
+    server: str | None = None  # --routes-server, checked by driver.servers.parse_server
     spec: str | None = None
     max_messages: int | None = None
     connection_timeout: float | None = None
@@ -217,6 +250,10 @@ def resolve_options(cli: Callable[[str], Any], ini: Callable[[str], Any]) -> Run
         enabled=bool(get("routes_websocket", False)),
         routes=bool(get("routes", False)),
         app=get("routes_app"),
+        url=get("routes_url"),
+        tls_ca=get("routes_tls_ca"),
+        tls_insecure=bool(get("routes_tls_insecure", False)),
+        server=get("routes_server"),
         spec=get("routes_spec"),
         max_messages=get("routes_ws_max_messages"),
         connection_timeout=get("routes_ws_timeout"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import STARLETTE_HEADER, RunRoutes, node
+from tests.conftest import STARLETTE_HEADER, TEXT_FRAMES, RunRoutes, node
 
 NEGATIVE_APP = (
     STARLETTE_HEADER
@@ -18,18 +18,9 @@ import struct
 
 SLOTS = ["free"] * 10
 FIELDS = {"type": str, "n": int, "name": str}
-
-
-async def texts(ws: WebSocket):
-    """Text frames until the client leaves; a binary frame is refused with 1003."""
-    while True:
-        message = await ws.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        if message.get("text") is None:
-            await ws.close(code=1003)
-            return
-        yield message["text"]
+'''
+    + TEXT_FRAMES
+    + '''
 
 
 async def frames(ws: WebSocket):

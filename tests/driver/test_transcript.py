@@ -129,3 +129,13 @@ def test_notes_and_reasons_are_printable_whatever_they_hold() -> None:
     assert close.render(limit=10) == 'x close 4000 "\\ud800rrr… (1001 chars)    [by server]'
     note = Frame(direction="note", data="odd \udfff")
     assert note.render() == "! odd \\udfff"
+
+
+def test_a_drop_over_the_network_is_rendered_as_a_client_sees_it() -> None:
+    drop = Frame(direction="server_close", code=1006, dropped=True)
+    t = Transcript(route="/ws", path="/ws", frames=[drop])
+    assert t.render() == [
+        "x dropped (the handler returned without closing; clients see 1006)    [by server]"
+    ]
+    t.over_network = True  # a client cannot tell a handler that returned from a crash
+    assert t.render() == ["x dropped (no close frame: the client sees 1006)    [by server]"]

@@ -572,3 +572,30 @@ def replace_frame(failure: Failure, frame: Frame) -> Failure:
     from dataclasses import replace
 
     return replace(failure, frame=frame)
+
+
+def test_over_the_network_a_refusal_prints_the_servers_handshake_response() -> None:
+    refused = Rejected(
+        status=401,
+        reason="Unauthorized",
+        headers=(("www-authenticate", "Bearer"), ("content-length", "8")),
+        body=b"no token",
+    )
+    assert render_handshake(transcript(handshake=refused, over_network=True)).splitlines() == [
+        "! connect /ws/chat/general",
+        "! handshake refused: HTTP 401 Unauthorized",
+        "      www-authenticate: Bearer",
+        "      content-length: 8",
+        "      body: b'no token'",
+    ]
+    garbage = Rejected(status=0, reason="InvalidMessage: did not receive a valid HTTP response")
+    assert render_handshake(transcript(handshake=garbage, over_network=True)).splitlines()[1] == (
+        "! handshake no valid HTTP response (InvalidMessage: did not receive a valid HTTP response)"
+    )
+
+
+def test_a_failure_over_the_network_says_what_its_findings_rest_on() -> None:
+    failure = Failure(check="no_server_error", error_type="server_error", message="m", expected="e", actual="a")
+    lines = render_failure(failure, transcript(handshake=Accepted(), over_network=True)).splitlines()
+    assert "Over the network: findings rest on what a client can see" in lines
+    assert "Over the network" not in render_failure(failure, transcript(handshake=Accepted()))

@@ -384,3 +384,13 @@ def test_marker_and_fixture_names_are_identifiers_listed_once() -> None:
         "ws-routes.yaml:2:48: routes./ws/chat.fixtures.0: expected a string matching "
         "'^[A-Za-z_][A-Za-z0-9_]*$', got 'my-db'",
     ]
+
+
+def test_a_server_url_is_checked_where_it_is_written() -> None:
+    assert load_text("server: {url: 'ws://127.0.0.1:8000/api'}\n").server_url == (
+        "ws://127.0.0.1:8000/api"
+    )
+    assert errors_of("server:\n  url: http://h\n") == [
+        "ws-routes.yaml:2:3: server.url: expected ws://HOST[:PORT][/prefix] or "
+        "wss://HOST[:PORT][/prefix], got 'http://h'"
+    ]

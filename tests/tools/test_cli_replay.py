@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers import running_uvicorn
 from ws_routes.compile.credentials import Redactor
 from ws_routes.driver.transcript import Failure
 from ws_routes.engine.conversation import Conversation, Step
@@ -48,7 +49,12 @@ def write_app(root: Path, source: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delitem(sys.modules, "crashapp", raising=False)  # import it afresh
 
 
-def save(root: Path, payload: str, bug: str = "no_server_error-ZeroDivisionError-1") -> Path:
+def save(
+    root: Path,
+    payload: str,
+    bug: str = "no_server_error-ZeroDivisionError-1",
+    url: str | None = None,
+) -> Path:
     route = load_spec(root / "ws-routes.yaml").route("/ws/divide")
     assert route is not None
     failure = Failure(
@@ -65,6 +71,7 @@ def save(root: Path, payload: str, bug: str = "no_server_error-ZeroDivisionError
             redactor=Redactor(),
             app="crashapp:app",
             spec="ws-routes.yaml",
+            url=url,
         ),
     )
 
@@ -114,11 +121,40 @@ def test_usage_errors_exit_2(project: Path, capsys: pytest.CaptureFixture[str]) 
     assert "name the crash files to replay, or pass --last" in capsys.readouterr().err
     assert main(["replay", "--last"]) == 2
     assert "no crash files in .ws-routes/crashes here or above" in capsys.readouterr().err
-    assert main(["replay", "x.json", "--url", "ws://localhost:8000"]) == 2
-    assert "live mode (--url) is not available yet" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exited:  # argparse's own: --app and --url exclude each other
         main(["replay", "x.json", "--url", "ws://h", "--app", "a:b"])
     assert exited.value.code == 2
+
+
+def test_a_file_replays_against_a_running_server_with_url(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib
+
+    path = save(project, "0")
+    with running_uvicorn(importlib.import_module("crashapp").app) as port:
+        # --url: the server gets the traffic; the app the file names is not even imported.
+        sys.modules.pop("crashapp")
+        assert main(["replay", "--keep", str(path), "--url", f"ws://127.0.0.1:{port}"]) == 1
+        assert "crashapp" not in sys.modules
+    out = capsys.readouterr().out
+    assert "Over the network: findings rest on what a client can see" in out
+    assert "x dropped (no close frame: the client sees 1006)    [by server]" in out
+    assert f"replay(\n      'ws://127.0.0.1:{port}'," in out  # the snippet replays the server too
+
+
+def test_a_file_a_live_run_wrote_replays_against_its_server(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib
+
+    with running_uvicorn(importlib.import_module("crashapp").app) as port:
+        sys.modules.pop("crashapp")
+        path = save(project, "0", url=f"ws://127.0.0.1:{port}")
+        assert crashfiles.load(path).url == f"ws://127.0.0.1:{port}"
+        assert main(["replay", "--keep", str(path)]) == 1
+        assert "crashapp" not in sys.modules  # the server got the traffic, not the app
+    assert "Over the network: findings rest on what a client can see" in capsys.readouterr().out
 
 
 def test_a_file_that_cannot_be_replayed_exits_1_with_why(

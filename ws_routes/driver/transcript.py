@@ -31,6 +31,8 @@ Direction = Literal["send", "recv", "client_close", "server_close", "abort", "no
 FrameKind = Literal["json", "text", "bytes"]
 
 _PREVIEW = 400
+# A drop seen by a client: whether the handler returned or the server failed is not visible.
+_NETWORK_DROP = "x dropped (no close frame: the client sees 1006)    [by server]"
 # Nesting shown in a preview; deeper values print as "…".
 _PREVIEW_DEPTH = 32
 
@@ -237,6 +239,8 @@ class Transcript:
     dropped_frames: int = 0
     dropped_bytes: int = 0
     kept_bytes: int = 0
+    # Over the network (NetworkTransport): findings rest on what a client can see.
+    over_network: bool = False
 
     @property
     def sent(self) -> list[Frame]:
@@ -273,7 +277,10 @@ class Transcript:
         return True
 
     def render(self, *, limit: int = _PREVIEW) -> list[str]:
-        lines = [f.render(limit=limit) for f in self.frames]
+        lines = [
+            _NETWORK_DROP if self.over_network and f.dropped else f.render(limit=limit)
+            for f in self.frames
+        ]
         if self.dropped_frames:
             lines.append(
                 f"! {self.dropped_frames:,} more frame(s) received ({self.dropped_bytes:,} "

@@ -1,7 +1,8 @@
 """The small interface a conversation talks through, and the events it sees.
 
-The in-process ASGI driver (:mod:`ws_routes.driver.asgi`) implements it today; a network transport
-(httpx-ws) can implement it later without the runner, checks or reports changing.
+The in-process ASGI driver (:mod:`ws_routes.driver.asgi`) and the network driver
+(:mod:`ws_routes.driver.network`, a running server through websockets) implement it; the runner,
+checks and reports do not care which (:mod:`ws_routes.driver.targets`).
 """
 
 from __future__ import annotations

@@ -180,6 +180,7 @@ async def run_conversation(
         timeout=settings.connection_timeout,
     )
     transcript.handshake = conn.handshake
+    transcript.over_network = getattr(conn, "over_network", False)
     if not isinstance(conn.handshake, Accepted):
         # A refused or unanswered handshake still leaves an app task to end; an unanswered one
         # may be stuck, and the no_hang check reads whether it stopped when we gave up.
@@ -360,4 +361,6 @@ def _finish(conn: Connection, transcript: Transcript, index: int | None, clock: 
     transcript.dropped_frames += getattr(conn, "dropped_frames", 0)
     transcript.dropped_bytes += getattr(conn, "dropped_bytes", 0)
     transcript.portability.extend(getattr(conn, "portability", ()))
+    for note in getattr(conn, "notes", ()):  # what a network transport could not send as asked
+        transcript.frames.append(Frame(direction="note", data=note, index=index))
     transcript.elapsed_ms = clock.ms()

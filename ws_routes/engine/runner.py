@@ -25,11 +25,11 @@ from hypothesis.errors import HypothesisException
 from ws_routes.compile.credentials import Credential
 from ws_routes.compile.route import CompiledRoute
 from ws_routes.driver.apps import running_app
-from ws_routes.driver.asgi import AsgiTransport
 from ws_routes.driver.loop import LoopBlocked, LoopThread
 from ws_routes.driver.swallowed import trace_exceptions
+from ws_routes.driver.targets import Target, running_target
 from ws_routes.driver.transcript import Failure, Transcript
-from ws_routes.driver.transport import Accepted, AppError, Rejected
+from ws_routes.driver.transport import Accepted, AppError, Rejected, Transport
 from ws_routes.engine.checks import evaluate
 from ws_routes.engine.conversation import Conversation, conversations
 from ws_routes.engine.findings import (
@@ -99,7 +99,8 @@ class RouteRunner:
         """``replays``: saved failures (crash files) to replay first, each once, judged as a
         conversation or as the probe it was. ``reuse_database`` False keeps the example database
         write-only, so a seeded run draws from its seed alone (see ``RouteDatabase``)."""
-        self.app = app
+        self.app = app  # or a Target: a running server (driver.targets)
+        self.target = app if isinstance(app, Target) else Target(app=app)
         self.route = route
         self.credential = credential
         self.seed = seed
@@ -165,7 +166,7 @@ class RouteRunner:
             self.warnings.append(warning)
 
     def _run_probes(
-        self, loop: LoopThread, transport: AsgiTransport
+        self, loop: LoopThread, transport: Transport
     ) -> tuple[ConversationFailed | None, list[ConversationFailed]]:
         """Run every probe once; return (failing baseline, the other probes' distinct bugs).
 
@@ -224,7 +225,7 @@ class RouteRunner:
             found = [f for f in found if type(f) is not type(baseline)]
         return baseline, found
 
-    def _replay_saved(self, loop: LoopThread, transport: AsgiTransport) -> None:
+    def _replay_saved(self, loop: LoopThread, transport: Transport) -> None:
         """Replay each saved failure once, as Hypothesis replays its database first: apart from
         the counters and from the searches (which do not skip the bugs found here), so a seeded
         run sends the same conversations whatever was saved. ``run`` reports what the searches
@@ -255,7 +256,7 @@ class RouteRunner:
             self._replayed.append(error)
 
     def _run_one(
-        self, loop: LoopThread, transport: AsgiTransport, conversation: Conversation
+        self, loop: LoopThread, transport: Transport, conversation: Conversation
     ) -> None:
         # Past the time limit a search that found nothing stops; one that found a bug goes on,
         # so Hypothesis still shrinks it (its own limits bound that).
@@ -279,7 +280,7 @@ class RouteRunner:
     def _run_and_judge(
         self,
         loop: LoopThread,
-        transport: AsgiTransport,
+        transport: Transport,
         conversation: Conversation,
         transcript: Transcript,
     ) -> None:
@@ -344,10 +345,7 @@ class RouteRunner:
             statistics=self._statistics,
             probes=self._probes,
         )
-        with running_app(self.app, timeout=self.route.spec.settings.connection_timeout) as (
-            loop,
-            transport,
-        ):
+        with running_target(self.target, settings=self.route.spec.settings) as (loop, transport):
             started = time.perf_counter()
             self.pace.start()
             negative = False
@@ -437,13 +435,15 @@ class RouteRunner:
         return result
 
     def _find_swallowed_exception(
-        self, loop: LoopThread, transport: AsgiTransport, failed: ConversationFailed
+        self, loop: LoopThread, transport: Transport, failed: ConversationFailed
     ) -> None:
         """Replay a server-error close that came without an exception, tracing the app's code."""
         t = failed.transcript
         close = t.server_close()
         if t.app_error is not None or close is None or close.code not in SERVER_ERROR_CLOSE_CODES:
             return
+        if t.over_network:
+            return  # the server's code runs elsewhere: tracing our process finds nothing
         replayed = Transcript(route=t.route, path=t.path)
         try:
             _, found = self._run(
@@ -463,7 +463,7 @@ class RouteRunner:
             t.app_error_index = close.index
 
     def _search(
-        self, loop: LoopThread, transport: AsgiTransport, search: int, budget: int, negative: bool
+        self, loop: LoopThread, transport: Transport, search: int, budget: int, negative: bool
     ) -> list[ConversationFailed]:
         """One Hypothesis run; the bugs it found, each shrunk ([] when none)."""
 

@@ -70,9 +70,34 @@ def resolve_run_options(config: pytest.Config) -> RunOptions:
         )
     except OptionError as err:
         raise pytest.UsageError(str(err)) from None
+    if options.url is not None:
+        from ws_routes.spec.urls import url_problem
+
+        problem = url_problem(options.url)
+        if problem is not None:
+            raise pytest.UsageError(f"--routes-url: {problem}")
+    if options.server is not None:
+        server_choice(options)  # a bad name or a server not installed stops the run at once
     if options.routes and not options.enabled:
         options = replace(options, enabled=_pyproject_enables_websocket(config.rootpath))
     return options
+
+
+def server_choice(options: RunOptions) -> Any:
+    """``--routes-server`` as a ``driver.servers.ServerChoice`` (None when not given)."""
+    if options.server is None:
+        return None
+    from ws_routes.driver.servers import ServerStartError, parse_server
+
+    if options.url is not None:
+        raise pytest.UsageError(
+            "--routes-server runs --routes-app under a server of ours; --routes-url tests one "
+            "already running: give one of them"
+        )
+    try:
+        return parse_server(options.server)
+    except ServerStartError as err:
+        raise pytest.UsageError(str(err)) from None
 
 
 def command_line_value(config: pytest.Config, dest: str) -> Any:

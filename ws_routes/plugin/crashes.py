@@ -49,6 +49,8 @@ def after_run(item: Any, result: RouteResult, saved: list[tuple[Path, Saved]]) -
     found = [result.failure, *result.failure.also] if result.failure is not None else []
     paths: dict[int, Path] = {}
     for exc in found:
+        if exc.failure.check == "differential":
+            continue  # a replay runs in-process, where it passes: the command line reproduces it
         # A saved failure that still fails keeps its own file; any other finding gets one.
         own = next((path for (path, _), outcome in replayed if outcome is exc), None)
         written = own or _save(item, exc, result)
@@ -108,7 +110,11 @@ def _save(item: Any, exc: ConversationFailed, result: RouteResult) -> Path | Non
             exc.failure,
             exc.transcript,
             reproduce_command=reproduce(item, exc),
-            snippet=replay_snippet(app or "module:app", exc.conversation, spec=shown),
+            snippet=replay_snippet(
+                getattr(state.target, "url", None) or app or "module:app",
+                exc.conversation,
+                spec=shown,
+            ),
             secrets=state.redactor,
             probe=exc.probe,
         )
@@ -123,6 +129,7 @@ def _save(item: Any, exc: ConversationFailed, result: RouteResult) -> Path | Non
                 redactor=state.redactor,
                 probe=result.probes.get(exc.probe) if exc.probe else None,
                 app=app,
+                url=getattr(state.target, "url", None),
                 spec=os.path.relpath(spec, root) if spec else None,
                 seed=state.seed,
                 derandomized=state.derandomized,

@@ -87,7 +87,7 @@ class WebSocketRouteItem(pytest.Item):
         live = None if printer else live_line(self.config)
         saved = crashes.saved_for(self, credential)  # replayed first, like Hypothesis' database
         runner = RouteRunner(
-            state.app,
+            state.target or state.app,
             compiled,
             credential=credential,
             seed=state.seed,
@@ -107,6 +107,10 @@ class WebSocketRouteItem(pytest.Item):
         try:
             with app_output_redacted(state.redactor):
                 result = runner.run()
+                if state.differential is not None:
+                    from ws_routes.engine.differential import add_differences
+
+                    add_differences(result, state.app, compiled, state.differential)
         finally:
             if live is not None:
                 live.close()
@@ -250,7 +254,7 @@ class WebSocketRouteItem(pytest.Item):
         from ws_routes.plugin.longrepr import is_short
         from ws_routes.report.render import render_failure, replay_snippet
 
-        app = state.options.app or (state.spec.app if state.spec else None) or "module:app"
+        app = _replay_target(state)
         command = crashes.reproduce(self, exc)
         spec_source = state.spec.source if state.spec else None
         if spec_source:
@@ -296,7 +300,7 @@ class WebSocketRouteItem(pytest.Item):
     def _render_internal_error(self, exc: Any, state: State) -> str:
         from ws_routes.report.render import render_internal_error, replay_snippet, reproduce_command
 
-        app = state.options.app or (state.spec.app if state.spec else None) or "module:app"
+        app = _replay_target(state)
         args = list(self.config.invocation_params.args)
         command = reproduce_command(args, route=self.route.path, seed=state.seed)
         snippet = replay_snippet(app, exc.conversation) if exc.conversation is not None else None
@@ -336,3 +340,9 @@ def _compile_softly(
                 warnings.simplefilter("always", WsRoutesWarning)
                 warnings.warn_explicit(message, *where)
     return compiled
+
+
+def _replay_target(state: State) -> str:
+    """What a replay snippet replays against: the live server's URL, else the app."""
+    url: str | None = getattr(state.target, "url", None)
+    return url or state.options.app or (state.spec.app if state.spec else None) or "module:app"

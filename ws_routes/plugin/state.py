@@ -36,6 +36,11 @@ class State:
     # and the credential's are masked, so a traceback's locals (pytest -l) show neither.
     redactor: Redactor
     app: Any = None
+    # Live mode (--routes-url): a driver.targets.Target the traffic goes to instead of ``app``.
+    target: Any = None
+    # --routes-server differential[:NAME]: the driver.servers.ServerChoice each case is replayed
+    # under after the in-process run (engine.differential).
+    differential: Any = None
     spec: Spec | None = None
     credential: Credential | None = None
     log_filter: Any = None  # on the asyncio logger for the whole session

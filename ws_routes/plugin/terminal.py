@@ -55,6 +55,12 @@ class SessionReporter:
         terminalreporter.write_sep("=", "ws_routes")
         for line in render_summary(merged.values()).splitlines():
             terminalreporter.write_line(line)
+        # Live mode (the controller under xdist knows the URL from the options alone).
+        url = getattr(self.state.target, "url", None) or self.state.options.url
+        if url:
+            terminalreporter.write_line(
+                f"Tested over the network at {url}: findings rest on what a client can see"
+            )
         if any(s.failures for s in merged.values()):
             how = ", derandomized" if self.state.derandomized else ""
             terminalreporter.write_line(f"WebSocket test failed (seed: {self.state.seed}{how})")

@@ -69,6 +69,7 @@ class CrashFile:
     redacted: tuple[Pointer, ...] = ()
     probe: Mapping[str, Any] | None = None  # group, name, expect, detail, baseline
     app: str | None = None
+    url: str | None = None  # the server a live run tested (--routes-url): replays go there
     spec: str | None = None  # relative to the crash file's root
     spec_digest: str = ""
     settings: Settings = field(default_factory=Settings)
@@ -116,6 +117,7 @@ def build(
     seed: int | None = None,
     derandomized: bool = False,
     blob: str | None = None,
+    url: str | None = None,
 ) -> CrashFile:
     """The crash file of one finding, every secret ``redactor`` knows masked."""
     stored, redacted = _redacted(_conversation_json(conversation, redactor), redactor)
@@ -144,6 +146,7 @@ def build(
             "baseline": probe.baseline,
         },
         app=app,
+        url=url,
         spec=spec,
         spec_digest=route_digest(route),
         settings=route.settings,

@@ -39,6 +39,8 @@ def render_handshake(t: Transcript) -> str:
     if isinstance(hs, Accepted):
         chosen = short_repr(hs.subprotocol, 80) if hs.subprotocol else ""
         result = "accepted" + (f" (subprotocol {chosen})" if chosen else "")
+    elif isinstance(hs, Rejected) and t.over_network:
+        result = _network_refusal(hs)
     elif isinstance(hs, Rejected):
         result = (
             f"refused: close {hs.close_code} before accept (HTTP 403 on a real server)"
@@ -48,6 +50,17 @@ def render_handshake(t: Transcript) -> str:
     else:
         result = "no answer (neither accepted nor refused)"
     return f"! connect {url}{offered}{headers}\n! handshake {result}"
+
+
+def _network_refusal(hs: Rejected) -> str:
+    """The server's handshake response, as the client received it: status, headers, body."""
+    if hs.status == 0:
+        return f"no valid HTTP response ({printable(hs.reason)})"
+    lines = [f"refused: HTTP {hs.status} {printable(hs.reason)}".rstrip()]
+    lines += [f"      {k}: {printable(v)}" for k, v in hs.headers]
+    if hs.body:
+        lines.append(f"      body: {render_payload('bytes', hs.body, limit=400)}")
+    return "\n".join(lines)
 
 
 def _cut_line(line: str, limit: int = 2000) -> str:
@@ -87,6 +100,8 @@ def render_failure(
     if probe is not None:
         lines.append(f"Probe: {probe}")
     lines.append(f"Message: {failure.message}")
+    if t.over_network:
+        lines.append("Over the network: findings rest on what a client can see")
     if failure.index is not None:
         lines.append(f"Failed at message index: {failure.index}")
     if failure.frame is not None and failure.frame.kind is not None:

@@ -21,11 +21,11 @@ from ws_routes.app.discovery import discover, load_app
 from ws_routes.compile.credentials import Credential, Redactor, credential_for, parse_auth_option
 from ws_routes.compile.route import CompiledRoute, compile_route
 from ws_routes.driver.loop import LoopBlocked
+from ws_routes.driver.targets import Target, running_target
 from ws_routes.driver.transcript import Failure, Transcript
 from ws_routes.engine.conversation import Conversation, Step
 from ws_routes.engine.findings import hang_failure
 from ws_routes.engine.probe_base import Probe
-from ws_routes.engine.runner import running_app
 from ws_routes.engine.saved import Saved, conversation_of, judge_saved, play_saved
 from ws_routes.errors import WsRoutesError, did_you_mean
 from ws_routes.report import crashfiles
@@ -34,6 +34,8 @@ from ws_routes.spec.loader import load_spec
 from ws_routes.spec.model import KINDS, RouteSpec, Spec, default_route
 
 __all__ = ["ReplayFailed", "ReplayResult", "replay", "replay_file"]
+
+_LIVE = ("ws://", "wss://")  # replay()'s app is a running server's URL
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +87,7 @@ def _route_for(
     """The spec of the route ``path`` belongs to (``template``, when known, first), and its
     converters when the app declares it."""
     spec = load_spec(spec_path, rootdir=rootdir) if spec_path else Spec()
-    routes = discover(app) or []
+    routes = (discover(app) or []) if app is not None else []  # a live server: the spec's
     found = next((r for r in routes if r.path == template), None) or next(
         (r for r in routes if _template_regex(r.path).match(path)), None
     )
@@ -140,8 +142,9 @@ def _steps(route: CompiledRoute, messages: Sequence[Item]) -> tuple[Step, ...]:
     return tuple(steps)
 
 
-def _play(app: Any, route: CompiledRoute, saved: Saved) -> tuple[Transcript, list[Failure]]:
-    """Run ``saved`` once against ``app`` and judge it as the pytest run would."""
+def _play(target: Any, route: CompiledRoute, saved: Saved) -> tuple[Transcript, list[Failure]]:
+    """Run ``saved`` once against ``target`` (an app, or a Target) and judge it as pytest would."""
+    target = target if isinstance(target, Target) else Target(app=target)
     route_spec = route.spec
     conversation = conversation_of(saved)
     settings = route_spec.settings
@@ -151,7 +154,7 @@ def _play(app: Any, route: CompiledRoute, saved: Saved) -> tuple[Transcript, lis
         + settings.message_timeout * (len(conversation.steps) + 1)
         + 5
     )
-    with running_app(app, timeout=settings.connection_timeout) as (loop, transport):
+    with running_target(target, settings=settings) as (loop, transport):
         try:
             loop.run(
                 play_saved(transport, route, saved, transcript),
@@ -184,7 +187,8 @@ def replay(
     """Send ``messages`` to ``path`` on ``app``, print the transcript and what the checks found.
 
     Args:
-        app: an ASGI app, or its import path ``"module:attribute"``.
+        app: an ASGI app, or its import path ``"module:attribute"``, or a running server's URL
+            (``"ws://host:port"``: live mode, the route's spec then comes from ``spec`` alone).
         path: the concrete path, e.g. ``/ws/chat/general``.
         messages: ``(kind, payload)`` or ``(message name, kind, payload)``, in order; a negative
             step adds ``{"mutation": "...", "invalid": True}`` as a fourth item, a step sent in a
@@ -203,7 +207,10 @@ def replay(
             message the failure report.
     """
     out = out or sys.stdout
-    if isinstance(app, str):
+    target = Target(url=app) if isinstance(app, str) and app.startswith(_LIVE) else None
+    if target is not None:
+        app = None
+    elif isinstance(app, str):
         sys.path.insert(0, str(Path.cwd()))
         app = load_app(app)
     route_spec, converters = _route_for(path, spec, app)
@@ -216,7 +223,7 @@ def replay(
         steps=_steps(route, messages),
         close_code=close_code,
     )
-    transcript, failures = _play(app, route, conversation)
+    transcript, failures = _play(target or Target(app=app), route, conversation)
     print(render_handshake(transcript), file=out)
     for line in transcript.render():
         print(line, file=out)
@@ -244,13 +251,16 @@ def replay_file(
     spec: str | Path | None = None,
     auth: str | None = None,
     check: bool = True,
+    url: str | None = None,
 ) -> ReplayResult:
     """Replay a crash file (``.ws-routes/crashes/*.json``) as the pytest run that wrote it would.
 
     The app and the spec are the file's (relative to the project folder it is in) unless
     ``app`` or ``spec`` say otherwise; the route keeps the settings it ran with. A credential
     that was redacted in the file is taken from ``auth`` (``--routes-auth``'s forms, e.g.
-    ``"bearer:TOKEN"``) or the spec's ``auth.token``. Nothing is printed: ``report`` holds the
+    ``"bearer:TOKEN"``) or the spec's ``auth.token``. ``url`` replays against a running server
+    instead (live mode: the app is then neither loaded nor asked for), as does a file a live run
+    wrote, unless ``app`` is given. Nothing is printed: ``report`` holds the
     failure report, with ``ws-routes replay <file>`` as its reproduce command.
 
     Raises:
@@ -260,10 +270,17 @@ def replay_file(
     """
     crash = crashfiles.load(path)
     root = crashfiles.crash_root(path)
+    if url is None and app is None:
+        url = crash.url  # a live run's file replays against its server, unless told otherwise
     app_ref = app if app is not None else crash.app
-    if app_ref is None:
-        raise WsRoutesError(f"{path}: the crash file names no app: pass one (--app module:app)")
-    app_obj = load_app(app_ref, rootdir=root) if isinstance(app_ref, str) else app_ref
+    if app_ref is None and url is None:
+        raise WsRoutesError(
+            f"{path}: the crash file names no app: pass one (--app module:app), or a running "
+            "server's URL (--url ws://HOST:PORT)"
+        )
+    app_obj = None
+    if url is None:
+        app_obj = load_app(app_ref, rootdir=root) if isinstance(app_ref, str) else app_ref
     spec_path = spec if spec is not None else (root / crash.spec if crash.spec else None)
     probe = crash.saved()
     conversation = conversation_of(probe)
@@ -290,10 +307,11 @@ def replay_file(
             + ("--auth" if auth else "the spec's auth.token")
         )
     saved = crash.saved(credential.secret if credential is not None else None)
-    transcript, failures = _play(app_obj, compile_route(route_spec, converters=converters), saved)
+    target = Target(url=url) if url is not None else Target(app=app_obj)
+    transcript, failures = _play(target, compile_route(route_spec, converters=converters), saved)
     report = ""
     if failures:
-        reference = app_ref if isinstance(app_ref, str) else "module:app"
+        reference = url or (app_ref if isinstance(app_ref, str) else "module:app")
         report = render_failure(
             failures[0],
             transcript,

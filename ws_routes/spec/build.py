@@ -38,6 +38,7 @@ from ws_routes.spec.model import (
 )
 from ws_routes.spec.refs import Bundled, RefResolver
 from ws_routes.spec.states import check_states, message_state, reply_state, route_state
+from ws_routes.spec.urls import url_problem
 from ws_routes.spec.yamlpos import PositionMap
 
 __all__ = [
@@ -338,6 +339,9 @@ def check_spec(data: Any, ctx: SpecContext) -> list[SpecError]:
                 f"unsupported version {version}", "/version", hint="this ws_routes reads version 1"
             )
         )
+    url = _mapping(spec.get("server")).get("url")
+    if isinstance(url, str) and url and (problem := url_problem(url)) is not None:
+        errors.append(ctx.error(problem, "/server/url"))
     settings = _mapping(spec.get("settings"))
     errors += check_close_codes(settings.get("test_close_codes"), "/settings/test_close_codes", ctx)
     for path, route in _mapping(spec.get("routes")).items():
@@ -485,6 +489,7 @@ def build_spec(
     return Spec(
         version=data.get("version", 1),
         app=data.get("app", app),
+        server_url=data.get("server", {}).get("url"),
         settings=settings,
         routes=routes,
         source=source,

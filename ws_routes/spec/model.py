@@ -265,6 +265,8 @@ class Spec:
 
     version: int = 1
     app: str | None = None
+    # ``server: {url: ...}``: a running server to test over the network (live mode).
+    server_url: str | None = None
     settings: Settings = field(default_factory=Settings)
     routes: tuple[RouteSpec, ...] = ()
     # The file it came from (None for defaults); relative $refs and imports resolve from its folder.

@@ -2,7 +2,7 @@
 
 Registered into the main parser by cli.py. Exit codes: 0 every file passes now (each is
 removed, unless ``--keep``), 1 at least one still fails (its report is printed as pytest prints
-it) or cannot be replayed, 2 usage (no file named, ``--url``).
+it) or cannot be replayed, 2 usage (no file named).
 """
 
 from __future__ import annotations
@@ -40,11 +40,6 @@ def _shown(path: Path) -> Path:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    if args.url:
-        return _usage(
-            "live mode (--url) is not available yet: crash files replay against the app "
-            "in-process (--app module:app, or the app the file names)"
-        )
     files = [Path(f) for f in args.files]
     if args.last:
         found = ws_routes.crash_files(Path.cwd())
@@ -60,7 +55,7 @@ def _replay(args: argparse.Namespace) -> int:
     for path in files:
         try:
             result = ws_routes.replay_file(
-                path, app=args.app, spec=args.spec, auth=args.auth, check=False
+                path, app=args.app, url=args.url, spec=args.spec, auth=args.auth, check=False
             )
         except WsRoutesError as err:
             print(f"ws-routes replay: {err}", file=sys.stderr)
@@ -92,7 +87,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     target = replay.add_mutually_exclusive_group()
     target.add_argument("--app", help="the ASGI app as module:attribute (default: the file's)")
-    target.add_argument("--url", help="a live server (ws://...): not available yet")
+    target.add_argument(
+        "--url", help="replay against a running server instead (ws://HOST:PORT[/prefix])"
+    )
     replay.add_argument("--spec", help="spec file (default: the one the file names)")
     replay.add_argument(
         "--auth",

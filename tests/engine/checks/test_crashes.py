@@ -19,6 +19,7 @@ from tests.engine.checks.builders import (
     server_close,
     transcript,
 )
+from ws_routes.driver.transcript import Frame
 from ws_routes.driver.transport import Rejected
 from ws_routes.engine.checks import evaluate
 from ws_routes.spec.model import InvalidSpec, Settings
@@ -170,3 +171,42 @@ def test_a_flood_is_a_finding_of_its_own() -> None:
     assert failure.message.startswith("the server sent 3 frames (100.0 MiB) in one conversation")
     assert failure.actual == "2 frame(s) (104,857,600 bytes/chars) beyond that, counted but not kept"
     assert run(t, route(settings=Settings(checks={"flood": False}))) == []
+
+
+def test_a_drop_over_the_network_is_a_server_error_not_a_missing_close() -> None:
+    drop = Frame(direction="server_close", code=1006, dropped=True, index=0)
+    (failure,) = run(transcript(sent(0), drop, over_network=True))
+    assert (failure.check, failure.error_type) == ("no_server_error", "server_error")
+    assert failure.message == "the server dropped the connection without a close frame"
+    # In-process the same drop is a handler that returned without closing: its own check.
+    assert checks(run(transcript(sent(0), drop))) == ["close_before_return"]
+
+
+def test_a_frame_the_client_refused_is_named_in_the_finding() -> None:
+    what = "the server sent a frame that breaks the WebSocket protocol (reserved opcode)"
+    drop = Frame(direction="server_close", code=1006, reason=what, dropped=True, index=0)
+    t = transcript(sent(0), drop, over_network=True, protocol_errors=[what])
+    failures = run(t)
+    assert [f.message for f in failures] == [
+        what,
+        f"the server broke the WebSocket protocol: {what}",
+    ]
+
+
+def test_no_valid_answer_to_the_handshake_is_a_server_error() -> None:
+    t = transcript(handshake=Rejected(status=0, reason="InvalidMessage: no HTTP"), over_network=True)
+    (failure,) = run(t)
+    assert failure.check == "no_server_error"
+    assert failure.actual == "InvalidMessage: no HTTP"
+
+
+def test_no_closing_handshake_over_the_network_is_a_hang_of_the_server() -> None:
+    (failure,) = run(transcript(sent(0), client_close(), app_stopped=False, over_network=True))
+    assert failure.check == "no_hang"
+    assert failure.message.startswith("the server did not finish the closing handshake")
+
+
+def test_no_answer_over_the_network_names_the_server() -> None:
+    (failure,) = run(transcript(handshake=None, over_network=True))
+    assert failure.check == "no_hang"
+    assert failure.message.startswith("the server neither accepted nor refused")

@@ -99,3 +99,21 @@ def test_no_subprotocol_chosen_is_fine_when_validation_is_off() -> None:
 def test_offered_subprotocol_chosen_passes() -> None:
     t = transcript(handshake=Accepted(subprotocol="chat.v2"), subprotocols=("chat.v1", "chat.v2"))
     assert run(t, route(subprotocols=("chat.v1", "chat.v2"))) == []
+
+
+# -- over the network: what a client can see ------------------------------------------------------
+
+
+def test_http_403_over_the_network_may_be_a_declared_close_before_accept() -> None:
+    # uvicorn answers a close before accept with HTTP 403: the code (maybe a declared one) is lost.
+    refused = Rejected(status=403)
+    declared = route(close_codes=(4404,))
+    assert run(transcript(handshake=refused, over_network=True), declared) == []
+    assert checks(run(transcript(handshake=refused), declared)) == ["handshake"]  # in-process
+    # With no refusal declared, a 403 is still a refusal of a route that must accept.
+    assert checks(run(transcript(handshake=refused, over_network=True))) == ["handshake"]
+
+
+def test_no_valid_http_answer_is_not_a_refusal() -> None:
+    t = transcript(handshake=Rejected(status=0, reason="EOFError: reset"), over_network=True)
+    assert checks(run(t)) == ["no_server_error"]

@@ -894,3 +894,40 @@ def test_invalid_yaml_is_located(tmp_path: Path) -> None:
     [error] = errors_of(write(tmp_path, "asyncapi: 3.0.0\ninfo: [unclosed\n"))
     assert error.message.startswith("invalid YAML")
     assert error.location.line is not None
+
+
+LIVE_V3 = """
+asyncapi: 3.0.0
+info: {title: t, version: '1'}
+servers:
+  staging: {host: 'staging.example.com:{port}', protocol: wss, pathname: /api, variables: {port: {default: '8443'}}}
+  mqtt: {host: broker.example.com, protocol: mqtt}
+channels:
+  feed:
+    address: /feed
+    messages:
+      hello: {payload: {const: {op: hello}}}
+operations:
+  greet: {action: receive, channel: {$ref: '#/channels/feed'}}
+"""
+
+
+def test_websocket_servers_are_noted_for_live_mode(tmp_path: Path) -> None:
+    text = import_asyncapi(write(tmp_path, LIVE_V3))
+    assert (
+        "# - server 'staging' runs at wss://staging.example.com:8443: test it there with "
+        "--routes-url wss://staging.example.com:8443 (or x-ws-routes-server: {url: ...} in the "
+        "document)" in text.splitlines()
+    )
+    assert "broker.example.com" not in text  # not a WebSocket server
+    spec = load_spec_text(text)
+    assert (spec.server_url, spec.routes[0].path) == (None, "/api/feed")
+
+
+def test_x_ws_routes_server_names_the_server_of_live_mode(tmp_path: Path) -> None:
+    document = "x-ws-routes-server: {url: 'wss://staging.example.com:8443'}\n" + LIVE_V3
+    text = import_asyncapi(write(tmp_path, document))
+    assert load_spec_text(text).server_url == "wss://staging.example.com:8443"
+    assert "runs at" not in text  # chosen already: no note
+    bad = write(tmp_path, "x-ws-routes-server: {address: x}\n" + LIVE_V3, name="bad.yaml")
+    assert errors_of(bad)

@@ -78,6 +78,25 @@ def check_no_server_error(ctx: Context) -> Iterator[Failure]:
             index=close.index,
             frame=last_sent(t, close.index),
         )
+    if t.over_network and close is not None and close.dropped:
+        # A client cannot tell a handler that returned from a server that failed: both drop.
+        yield Failure(
+            check="no_server_error",
+            error_type="server_error",
+            message=close.reason or "the server dropped the connection without a close frame",
+            expected="a close frame (a code and a reason) before the connection ends",
+            actual="no close frame: the client sees an abnormal closure (1006)",
+            index=close.index,
+            frame=last_sent(t, close.index),
+        )
+    if isinstance(t.handshake, Rejected) and t.handshake.status == 0:
+        yield Failure(
+            check="no_server_error",
+            error_type="server_error",
+            message="the server gave no valid answer to the handshake",
+            expected="an HTTP response: 101 Switching Protocols, or a refusal",
+            actual=t.handshake.reason or "no HTTP response",
+        )
     if isinstance(t.handshake, Rejected) and t.handshake.status >= 500:
         yield Failure(
             check="no_server_error",
@@ -91,12 +110,25 @@ def check_no_server_error(ctx: Context) -> Iterator[Failure]:
 def check_no_hang(ctx: Context) -> Iterator[Failure]:
     t, settings = ctx.transcript, ctx.route.spec.settings
     if t.handshake is None:
+        who = "server" if t.over_network else "app"
         yield Failure(
             check="no_hang",
             error_type="timeout",
-            message=f"the app neither accepted nor refused within {settings.connection_timeout} s",
+            message=f"the {who} neither accepted nor refused within {settings.connection_timeout} s",
             expected="websocket.accept or websocket.close during the handshake",
             actual="no answer (the handler may be waiting for a message before calling accept())",
+        )
+    elif not t.app_stopped and t.over_network:
+        # "Stopped" is the closing handshake a client sees (or, from a server we started, what
+        # its view says of the handler).
+        yield Failure(
+            check="no_hang",
+            error_type="timeout",
+            message=f"the server did not finish the closing handshake (or its handler did not "
+            f"return) within {settings.connection_timeout} s",
+            expected="the server to answer the client's close frame and end the connection",
+            actual="still open when the client gave up (it then dropped the connection)",
+            index=t.sent[-1].index if t.sent else None,
         )
     elif not t.app_stopped:
         yield Failure(
@@ -132,11 +164,16 @@ def check_flood(ctx: Context) -> Iterator[Failure]:
 
 
 def check_protocol(ctx: Context) -> Iterator[Failure]:
+    network = ctx.transcript.over_network
     for problem in ctx.transcript.protocol_errors[:1]:
         yield Failure(
             check="no_server_error",
             error_type="protocol_violation",
-            message=f"the app broke the ASGI WebSocket protocol: {problem}",
-            expected="messages a real server accepts",
+            message=f"the server broke the WebSocket protocol: {problem}"
+            if network
+            else f"the app broke the ASGI WebSocket protocol: {problem}",
+            expected="frames a client accepts (RFC 6455)"
+            if network
+            else "messages a real server accepts",
             actual=problem,
         )

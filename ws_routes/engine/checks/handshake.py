@@ -25,12 +25,16 @@ def check_handshake(ctx: Context) -> Iterator[Failure]:
     ``close_codes`` or ``auth.reject_close_codes``, or (routes with ``auth``) an HTTP 401/403
     denial response, the usual answer to a client without credentials."""
     t, spec = ctx.transcript, ctx.route.spec
-    if not isinstance(t.handshake, Rejected) or t.handshake.status >= 500 or not spec.declared:
+    if not isinstance(t.handshake, Rejected) or not spec.declared:
         # Undeclared routes that refuse are reported by the item as "nothing could be tested".
         return
     rejected = t.handshake
+    if rejected.status >= 500 or rejected.status == 0:
+        return  # no_server_error's
     if rejected.close_code is not None and rejected.close_code in _allowed_rejection_codes(ctx):
         return
+    if t.over_network and rejected.status == 403 and _allowed_rejection_codes(ctx):
+        return  # a close before accept, whose code no client sees: maybe an allowed one
     if rejected.close_code is None and spec.auth is not None and rejected.status in (401, 403):
         return
     what = (

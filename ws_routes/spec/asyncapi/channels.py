@@ -39,6 +39,7 @@ class Server:
     protocol: str
     prefix: str  # the URL path (2.x) or pathname (3.x) that channel addresses are below
     security: tuple[tuple[Any, Address], ...]
+    host: str = ""  # host[:port], variables substituted: where a live run finds the server
 
     @property
     def websocket(self) -> bool:
@@ -119,11 +120,14 @@ def read_servers(docs: Documents, version: int) -> dict[Address, Server]:
         if version == 2:
             url = _URL_SCHEME.sub("", str(node.get("url", "")))
             path = url[url.find("/") :] if "/" in url else ""
+            host = url.split("/", 1)[0]
         else:
             path = str(node.get("pathname") or "")
+            host = str(node.get("host") or "")
         path = _substitute(path.split("?")[0], node.get("variables"))
+        host = _substitute(host, node.get("variables"))
         security = tuple(_listed(docs, node.get("security"), at.child("security")))
-        server = Server(name, at, protocol.lower(), path, security)
+        server = Server(name, at, protocol.lower(), path, security, host)
         found.update(dict.fromkeys(chain, server))
     return found
 

@@ -326,6 +326,8 @@ class _Exporter:
         }
         if self.spec.app is not None:
             doc["x-ws-routes-app"] = self.spec.app
+        if self.spec.server_url is not None:  # live mode's server, as the spec says it
+            doc["x-ws-routes-server"] = {"url": self.spec.server_url}
         settings = settings_diff(self.spec.settings, Settings(), _GLOBAL_SETTINGS)
         checks = checks_diff(self.spec.settings, Settings())
         if checks:

@@ -29,6 +29,8 @@ PREFIX = "x-ws-routes-"
 # extension -> (key in the spec format, the part of the format's schema that checks its value)
 ROOT: Mapping[str, tuple[str, str]] = {
     "x-ws-routes-app": ("app", "#/$defs/name"),
+    # Live mode: the running server to test (which of the document's servers, or another).
+    "x-ws-routes-server": ("server", "#/$defs/server"),
     "x-ws-routes-settings": ("settings", "#/$defs/settings"),
     # The JSON Schema dialect of the document's schemas (default: AsyncAPI's, draft-07).
     "x-ws-routes-schema-dialect": ("schema_dialect", "#/$defs/name"),

@@ -33,6 +33,7 @@ from ws_routes.spec.asyncapi.protocol_keys import with_replies
 from ws_routes.spec.asyncapi.schemas import DRAFT_07, bundle_schema
 from ws_routes.spec.loader import load_spec_text
 from ws_routes.spec.metavalidate import show
+from ws_routes.spec.urls import url_problem
 
 __all__ = ["import_asyncapi"]
 
@@ -404,7 +405,19 @@ class _Importer:
         if not routes:
             reasons = "; ".join(self.notes[:3]) or "the document has no channels"
             raise self.docs.error("no WebSocket channel to import", self.at, hint=reasons)
+        self._live_notes("server" in spec)
         return spec
+
+    def _live_notes(self, chosen: bool) -> None:
+        """Where each WebSocket server runs, for live mode; the routes already hold its prefix."""
+        seen = {s.name: s for s in self.servers.values() if s.websocket and s.host}
+        for server in seen.values():
+            url = f"{server.protocol}://{server.host}"
+            if url_problem(url) is None and not chosen:
+                self.notes.append(
+                    f"server {server.name!r} runs at {url}: test it there with --routes-url "
+                    f"{url} (or x-ws-routes-server: {{url: ...}} in the document)"
+                )
 
     def header(self) -> str:
         info = self.root.get("info")
