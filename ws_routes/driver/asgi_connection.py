@@ -69,19 +69,22 @@ class AsgiConnection(AsgiStateMachine):
     ) -> tuple[list[str], list[tuple[AppError, bool]]]:
         """Once the app has returned: (leaked tasks, unhandled task errors with "client gone").
 
-        Tasks still pending get up to ``timeout`` (the conversation's ``message_timeout``) to
-        settle: to end, or to be provably dormant (waiting on what only the loop can release,
-        no timer, thread or I/O of the app's due before then). A task crashing on a timer 50 ms
-        after the close is then seen, not lost; a shared broadcaster waiting on its queue costs
-        nothing. Those still holding the connection afterwards are leaked and get cancelled, so
-        they cannot disturb later connections. Tasks that do not hold it are left alone.
+        Tasks still pending get ``_LEAK_GRACE`` to end on their own; those still holding the
+        connection afterwards are leaked and get cancelled, so they cannot disturb later
+        connections. The others (work the handler handed off, a broadcaster shared by every
+        connection) are left alone, but get up to ``timeout`` (the conversation's
+        ``message_timeout``) to settle: to end, or to be provably dormant (waiting on what only
+        the loop can release, no timer, thread or I/O due before then). So a task crashing on a
+        timer 50 ms after the close is seen, not lost, and a broadcaster waiting on its queue
+        costs nothing.
         """
         if not self._task.done():
             return [], []
-        if self._owner.pending():
+        pending = self._owner.pending()
+        if pending:
             self._watch(None, "waiting for the app's tasks to end")
             try:
-                await self._tasks_settle(self._loop.time() + max(timeout, _LEAK_GRACE))
+                await asyncio.wait(pending, timeout=_LEAK_GRACE)
             finally:
                 self._watch(None, "")
         leaked = self._owner.leaked(self.scope)
@@ -90,6 +93,12 @@ class AsgiConnection(AsgiStateMachine):
             task.cancel()
         if leaked:
             await asyncio.wait(leaked, timeout=_CANCEL_GRACE)
+        if timeout > _LEAK_GRACE and self._owner.pending():
+            self._watch(None, "waiting for the app's tasks to settle")
+            try:
+                await self._tasks_settle(self._loop.time() + timeout - _LEAK_GRACE)
+            finally:
+                self._watch(None, "")
         return names, self._owner.unhandled()
 
     async def _tasks_settle(self, deadline: float) -> None:
