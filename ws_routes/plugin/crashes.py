@@ -61,15 +61,15 @@ def after_run(item: Any, result: RouteResult, saved: list[tuple[Path, Saved]]) -
 
 
 def fresh_app(item: Any) -> Any:
-    """Where the route's findings are replayed in a fresh app (``engine.leaks``): a process that
-    imports the app anew (``report.fresh``), started only when a finding needs it."""
-    from ws_routes.report.fresh import FreshProcess
+    """Where the route's findings are replayed in a fresh app (``engine.leaks``): the app
+    imported anew, here or in a worker process started only when a finding needs it."""
+    from ws_routes.report.fresh import FreshApps
 
     state = item.config.stash[STATE]
     app = state.options.app or (state.spec.app if state.spec else None)
     if not app:
         return None
-    return FreshProcess(app, item.route, item.converters, rootdir=item.config.rootpath)
+    return FreshApps(app, item.route, item.converters, rootdir=item.config.rootpath)
 
 
 def leak_lines(exc: ConversationFailed) -> list[str]:

@@ -1,4 +1,12 @@
-"""A fresh app for :mod:`ws_routes.engine.leaks`: a worker process that imported the app anew.
+"""Fresh apps for :mod:`ws_routes.engine.leaks`: the app imported anew, in this process for the
+common case, in a worker process for the sure one.
+
+:class:`FreshApps` is what the pytest run uses. Most findings are ordinary bugs that fail again
+on their own: to tell that cheaply (milliseconds, not a new interpreter), the case is first
+replayed in this process against the app imported anew, its own modules (``faults.is_app_code``)
+taken out of ``sys.modules`` for the while and put back after. Only a case that passes there
+(or cannot be run so: an app that will not import twice) goes to the worker process, which is
+sure: state kept in installed libraries is new there too.
 
 :class:`FreshProcess` starts ``python -m ws_routes.report.fresh`` once (on the first replay it
 is asked for) with the route's spec; the worker imports the app and compiles the route, and then,
@@ -30,25 +38,94 @@ import sys
 import tempfile
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from ws_routes.app.faults import is_app_code
 from ws_routes.compile.route import CompiledRoute, compile_route
 from ws_routes.engine.conversation import Conversation
 from ws_routes.engine.findings import bug_of
 from ws_routes.engine.leaks import FreshOutcome
 from ws_routes.engine.probe_base import Probe
 from ws_routes.engine.saved import AfterEarlier
-from ws_routes.spec.model import RouteSpec
+from ws_routes.report.render import render_handshake
+from ws_routes.report.replay import play_in_app
+from ws_routes.spec.model import RouteSpec, Settings
 
-__all__ = ["FreshProcess"]
+__all__ = ["FreshApps", "FreshProcess"]
 
 _HEADER = struct.Struct(">I")
 # Importing the app may take this many connection_timeouts (as at collection).
 _IMPORT_FACTOR = 10
 # What a worker gets beyond a replay's own timeout to answer (its fork, the pickles).
 _SLACK = 2.0
+
+
+class FreshApps:
+    """A case alone replayed in this process against the app imported anew when it fails there;
+    everything else (a case that passes there, any earlier connections) in a worker process."""
+
+    def __init__(
+        self, app: str, route: RouteSpec, converters: dict[str, str] | None, *, rootdir: Path
+    ) -> None:
+        self.app, self.rootdir = app, rootdir
+        self.route = route
+        self.converters = converters
+        self.process = FreshProcess(app, route, converters, rootdir=rootdir)
+
+    def replay(
+        self,
+        earlier: Sequence[Conversation],
+        final: Conversation | Probe,
+        *,
+        timeout: float,
+        render: bool = False,
+    ) -> FreshOutcome:
+        if not earlier and not render:
+            here = self._here(final)
+            if here.bug is not None:
+                return here
+        return self.process.replay(earlier, final, timeout=timeout, render=render)
+
+    def close(self) -> None:
+        self.process.close()
+
+    def _here(self, final: Conversation | Probe) -> FreshOutcome:
+        """``final`` replayed in this process against the app imported anew."""
+        try:
+            with reimported(self.app, self.rootdir, self.route.settings) as app:
+                route = compile_route(self.route, converters=self.converters)
+                answer = _replay(app, route, {"final": final, "earlier": (), "render": False})
+        except Exception as exc:  # it will not import twice: the worker process decides
+            return FreshOutcome(error=f"{type(exc).__name__}: {exc}")
+        return answer if isinstance(answer, FreshOutcome) else FreshOutcome(error=str(answer))
+
+
+@contextlib.contextmanager
+def reimported(app: str, rootdir: Path, settings: Settings) -> Iterator[Any]:
+    """The app imported anew: while the block runs, the modules of the app's own code are new
+    ones (imported again from their files), and the run's are put back afterwards."""
+    from ws_routes.app.discovery import load_app
+
+    def own(module: Any) -> bool:
+        filename = getattr(module, "__file__", None)
+        return isinstance(filename, str) and is_app_code(filename)
+
+    kept = {name: module for name, module in list(sys.modules.items()) if own(module)}
+    for name in kept:
+        del sys.modules[name]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the run showed the app's import warnings already
+            yield load_app(
+                app, rootdir=rootdir, timeout=settings.connection_timeout * _IMPORT_FACTOR
+            )
+    finally:
+        for name, module in list(sys.modules.items()):
+            if own(module):
+                del sys.modules[name]
+        sys.modules.update(kept)
 
 
 class FreshProcess:
@@ -211,9 +288,6 @@ def _read(stream: IO[bytes]) -> Any:
 
 def _replay(app: Any, route: CompiledRoute, job: dict[str, Any]) -> FreshOutcome | dict[str, str]:
     """One replay, in this process: the app's lifespan, the earlier connections, the case."""
-    from ws_routes.report.render import render_handshake
-    from ws_routes.report.replay import play_in_app
-
     final, earlier = job["final"], tuple(job["earlier"])
     saved = AfterEarlier(final, earlier) if earlier else final
     try:
