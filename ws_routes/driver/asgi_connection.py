@@ -99,6 +99,10 @@ class AsgiConnection(AsgiStateMachine):
                 await self._tasks_settle(self._loop.time() + timeout - _LEAK_GRACE)
             finally:
                 self._watch(None, "")
+        if pending:
+            # A task that just ended has its done callbacks (the owner's note of its exception)
+            # scheduled, not run: one iteration lets them run before the errors are read.
+            await asyncio.sleep(0)
         return names, self._owner.unhandled()
 
     async def _tasks_settle(self, deadline: float) -> None:
@@ -117,9 +121,6 @@ class AsgiConnection(AsgiStateMachine):
                 await asyncio.wait(
                     [*pending, *found.futures], timeout=wake - now, return_when="FIRST_COMPLETED"
                 )
-        # A task that just ended has its done callbacks (the owner's note of its exception)
-        # scheduled, not run: one iteration lets them run before the errors are read.
-        await asyncio.sleep(0)
 
     async def send_text(self, data: str) -> None:
         self._deliver({"type": "websocket.receive", "text": data})
