@@ -21,7 +21,7 @@ from ws_routes.engine.probe_base import Probe
 from ws_routes.errors import WsRoutesError
 from ws_routes.report import crashfiles
 from ws_routes.report.render import replay_snippet
-from ws_routes.report.replay import ReplayFailed, ReplayResult, _play, replay, replay_file
+from ws_routes.report.replay import ReplayFailed, ReplayResult, play_in_app, replay, replay_file
 from ws_routes.spec.loader import load_spec
 from ws_routes.spec.model import RouteSpec, Settings
 
@@ -302,7 +302,7 @@ def test_a_hang_on_replay_is_a_failure_not_a_traceback() -> None:
     app = Starlette(routes=[WebSocketRoute("/ws/stuck", stuck)])
     spec = RouteSpec(path="/ws/stuck", settings=Settings(connection_timeout=1, message_timeout=0.3))
     route = compile_route(spec)
-    transcript, failures = _play(
+    transcript, failures, _ = play_in_app(
         app, route, Conversation(path="/ws/stuck", steps=(Step("t", "text", "x"),))
     )
     assert [f.check for f in failures] == ["no_hang"]

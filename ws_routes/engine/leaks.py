@@ -93,6 +93,8 @@ class Leak:
     # first) or "error" (the fresh app could not be run: ``detail`` says why).
     outcome: str = "found"
     detail: str = ""
+    # Whether no earlier connection can go (False: the budget ran out while reducing them).
+    minimal: bool = True
 
 
 class History:
@@ -218,7 +220,9 @@ def _verify_one(
     earlier, forgotten = history.before(failed.transcript)
 
     def leak(
-        prefix: Sequence[Conversation] = (), transcripts: tuple[tuple[str, ...], ...] = ()
+        prefix: Sequence[Conversation] = (),
+        transcripts: tuple[tuple[str, ...], ...] = (),
+        minimal: bool = True,
     ) -> Leak:
         ran_out = budget - (time.perf_counter() - started) <= 0
         outcome = "found" if prefix else "budget" if ran_out else "error" if last.error else "none"
@@ -231,6 +235,7 @@ def _verify_one(
             elapsed_s=round(time.perf_counter() - started, 3),
             outcome=outcome,
             detail="" if prefix else last.error,
+            minimal=minimal,
         )
 
     if alone is None or not earlier or not reproduces(earlier):
@@ -255,5 +260,5 @@ def _verify_one(
                 prefix = candidate
     # One more replay, rendered: the report shows what these connections saw.
     shown = len(prefix) <= _SHOWN and not stopped and reproduces(prefix, render=True)
-    failed.leak = leak(prefix, last.earlier if shown else ())
+    failed.leak = leak(prefix, last.earlier if shown else (), minimal=not stopped)
     failed.earlier = tuple(prefix)

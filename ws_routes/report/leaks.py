@@ -31,10 +31,11 @@ def leak_lines(leak: Leak | None) -> list[str]:
         return ["", f"Note: this case could not be replayed in a fresh app: {leak.detail}."]
     if leak.outcome == "found":
         count = len(leak.earlier)
+        minimal = "minimal" if leak.minimal else "not minimal: the budget ran out first"
         lines = [
             "",
             f"State left behind: {_FRESH}. These {count} earlier connection(s), replayed "
-            f"first, in order, in a fresh app, make it fail again (minimal; found among "
+            f"first, in order, in a fresh app, make it fail again ({minimal}; found among "
             f"{searched}; {cost}). They are part of the minimal case: the crash file, "
             "`ws-routes replay` and the snippet below replay them first.",
         ]
