@@ -151,6 +151,7 @@ class FreshProcess:
         self._proc: subprocess.Popen[bytes] | None = None
         self._answers: queue.Queue[Any] = queue.Queue()
         self._stderr: IO[bytes] | None = None
+        self._reader: threading.Thread | None = None
         self.forks = hasattr(os, "fork")
 
     def replay(
@@ -196,6 +197,11 @@ class FreshProcess:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=_SLACK)
+            if self._reader is not None:  # it ends at the end of the worker's output
+                self._reader.join(timeout=_SLACK)
+                self._reader = None
+            if proc.stdout is not None:
+                proc.stdout.close()
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
@@ -218,6 +224,7 @@ class FreshProcess:
             target=_pump, args=(proc.stdout, self._answers), name="ws-routes-fresh", daemon=True
         )
         reader.start()
+        self._reader = reader
         try:
             _write(proc.stdin, self._header)
         except (OSError, pickle.PicklingError) as exc:
