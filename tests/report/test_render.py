@@ -572,3 +572,26 @@ def replace_frame(failure: Failure, frame: Frame) -> Failure:
     from dataclasses import replace
 
     return replace(failure, frame=frame)
+
+
+def test_replay_snippet_runs_earlier_connections_first() -> None:
+    earlier = (
+        Conversation(path="/ws/chat/a"),
+        Conversation(
+            path="/ws/chat/b",
+            query=(("lang", "en"),),
+            steps=(Step("say", "text", "hi"),),
+            close_code=None,
+        ),
+    )
+    call = call_of(replay_snippet("chat_app:app", conversation(), earlier=earlier))
+    keywords = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+    assert keywords["earlier"] == [
+        {"path": "/ws/chat/a"},
+        {
+            "path": "/ws/chat/b",
+            "query": [("lang", "en")],
+            "close_code": None,
+            "messages": [("say", "text", "hi")],
+        },
+    ]
