@@ -106,7 +106,9 @@ class History:
     ) -> None:
         self.current = current
         self.count = 0
-        self._sent: deque[tuple[Transcript, Conversation]] = deque(maxlen=cap)
+        # A transcript's id, not the transcript: its app error's traceback holds the app's
+        # objects (a socket), which must not outlive their connection (a WeakSet of sockets).
+        self._sent: deque[tuple[int, Conversation]] = deque(maxlen=cap)
 
     @classmethod
     def starting(cls, path: str) -> History:
@@ -116,14 +118,15 @@ class History:
     def start(self, transcript: Transcript, conversation: Conversation, probe: str | None) -> None:
         """Note a connection starting now (its conversation, resolved when asked for)."""
         self.current = (transcript, conversation, probe, time.perf_counter())
-        self._sent.append((transcript, conversation))
+        self._sent.append((id(transcript), conversation))
         self.count += 1
 
     def before(self, transcript: Transcript) -> tuple[list[Conversation], int]:
         """The conversations sent before the last connection that recorded into ``transcript``
         (all remembered ones when it is not remembered), and how many are forgotten."""
+        # The last entry with its id is its own: no other object had that id while it lived.
         sent = list(self._sent)
-        at = next((i for i in range(len(sent) - 1, -1, -1) if sent[i][0] is transcript), None)
+        at = next((i for i in range(len(sent) - 1, -1, -1) if sent[i][0] == id(transcript)), None)
         kept = sent if at is None else sent[:at]
         before = self.count - len(sent) + len(kept)
         # A drawn conversation's steps are known once it ran: recorded() fixes them.
