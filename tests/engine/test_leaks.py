@@ -219,3 +219,19 @@ def test_hangs_and_cases_with_known_earlier_connections_are_not_replayed() -> No
     fresh = Scripted("", needs=set())
     verify_fresh(fresh, [hang, known], history, Settings(), {})
     assert fresh.replays == []
+
+
+def test_a_fresh_app_that_raises_leaves_the_finding_with_the_reason() -> None:
+    history = History.starting("/ws")
+    failed = finding(history, 2)
+    fresh = Scripted("", needs=set())
+
+    def broken(*args: object, **kwargs: object) -> FreshOutcome:
+        raise TypeError("cannot pickle '_thread.lock' object")
+
+    fresh.replay = broken  # type: ignore[method-assign]
+    verify_fresh(fresh, [failed], history, Settings(), {})
+    assert failed.leak is not None
+    assert failed.leak.outcome == "error"
+    assert "TypeError: cannot pickle" in failed.leak.detail
+    assert fresh.closed

@@ -189,7 +189,11 @@ def verify_fresh(
                 if failed.probe
                 else failed.conversation
             )
-            _verify_one(fresh, failed, final, history, budget_for(settings))
+            try:
+                _verify_one(fresh, failed, final, history, budget_for(settings))
+            except Exception as exc:  # ours: the finding stands, with what went wrong said
+                detail = f"the fresh replay raised {type(exc).__name__}: {exc}"
+                failed.leak, failed.earlier = Leak(outcome="error", detail=detail), ()
     finally:
         fresh.close()
 

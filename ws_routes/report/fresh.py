@@ -172,7 +172,7 @@ class FreshProcess:
         job = {"earlier": tuple(earlier), "final": final, "render": render, "timeout": timeout}
         try:
             _write(self._proc.stdin, job)
-        except (OSError, pickle.PicklingError) as exc:
+        except (OSError, pickle.PicklingError, TypeError, AttributeError) as exc:
             self.close()
             return FreshOutcome(error=f"the fresh app could not be given the case: {exc}")
         answer = self._answer(timeout + _SLACK)
@@ -227,7 +227,7 @@ class FreshProcess:
         self._reader = reader
         try:
             _write(proc.stdin, self._header)
-        except (OSError, pickle.PicklingError) as exc:
+        except (OSError, pickle.PicklingError, TypeError, AttributeError) as exc:
             self.close()
             return f"the fresh app could not be started: {exc}"
         ready = self._answer(self._startup)
