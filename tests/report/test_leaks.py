@@ -27,7 +27,9 @@ def test_the_earlier_connections_found_are_labelled_in_order() -> None:
     text = "\n".join(leak_lines(leak))
     assert "this case passes in a fresh app" in text
     assert "These 2 earlier connection(s)" in text
-    assert "(minimal; found among the 300 connection(s) this app was sent before it, of which" in text
+    assert (
+        "(minimal; found among the 300 connection(s) this app was sent before it, of which" in text
+    )
     assert "the last 256 were kept; 12 fresh replay(s), 0.4 s)" in text
     assert "Connection 1 (earlier):\n  ! connect /ws\n  x close 1000" in text
     # Without a rendered transcript: what it sent.

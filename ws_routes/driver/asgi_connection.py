@@ -110,7 +110,9 @@ class AsgiConnection(AsgiStateMachine):
         loop = self._loop
         while pending := self._owner.pending():
             now = loop.time()
-            found = verdict(loop, pending, running_jobs(loop), inputs=self._inputs, deadline=deadline)
+            found = verdict(
+                loop, pending, running_jobs(loop), inputs=self._inputs, deadline=deadline
+            )
             if found.idle or now >= deadline:
                 return
             wake = deadline if found.wake_at is None else min(deadline, found.wake_at)
