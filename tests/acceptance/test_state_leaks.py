@@ -162,7 +162,7 @@ def test_an_ordinary_bug_reproduces_fresh_and_its_report_is_unchanged(
 def test_a_background_task_crashing_after_the_last_step_is_reported(
     run_routes: RunRoutes,
 ) -> None:
-    result = run_routes(LATE_TASK_APP, spec=ROOM_SPEC)
+    result = run_routes(LATE_TASK_APP, "--routes-max-examples", "10", spec=ROOM_SPEC)
     result.assert_outcomes(failed=1)
     out = result.stdout.str()
     assert "RuntimeError: late crash in a background task" in out

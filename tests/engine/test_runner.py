@@ -459,3 +459,27 @@ def test_a_finding_that_fails_alone_in_a_new_app_is_left_as_it_was() -> None:
     assert failure is not None
     assert (failure.leak, failure.earlier) == (None, ())
     assert fresh.replays == 1
+
+
+def test_a_saved_case_runs_its_earlier_connections_first() -> None:
+    route = compiled("/ws/room")
+    final = Conversation(path="/ws/room", steps=(Step("say", "text", "hi"),))
+    runner = RouteRunner(
+        _registry_app(),
+        route,
+        seed=1,
+        max_examples=1,
+        probes=False,
+        replays=[AfterEarlier(final, (Conversation(path="/ws/room"),)), final],
+    )
+    result = runner.run()
+    with_earlier, alone = result.replayed
+    assert with_earlier is not None  # it fails after the connection it needs
+    assert with_earlier.earlier == (Conversation(path="/ws/room"),)
+    assert with_earlier.replayed == "a crash file"
+    # The same case alone, next in the same app: the stale socket is still registered there.
+    assert alone is not None
+    fresh = RouteRunner(
+        _registry_app(), route, seed=1, max_examples=1, probes=False, replays=[final]
+    ).run()
+    assert fresh.replayed == [None]  # first in a new app, alone, it passes
