@@ -235,3 +235,14 @@ def test_a_fresh_app_that_raises_leaves_the_finding_with_the_reason() -> None:
     assert failed.leak.outcome == "error"
     assert "TypeError: cannot pickle" in failed.leak.detail
     assert fresh.closed
+
+
+def test_a_case_failing_fresh_as_another_bug_is_asked_about_once_more() -> None:
+    history = History.starting("/ws")
+    failed = finding(history, 3)
+    bug = bug_of(failed.failure, failed.transcript)
+    answers = [FreshOutcome(bug="another bug"), FreshOutcome(bug=bug)]
+    fresh = Scripted(bug, needs=set())
+    fresh.replay = lambda *a, **kw: answers.pop(0)  # type: ignore[method-assign]
+    verify_fresh(fresh, [failed], history, Settings(), {})
+    assert (failed.leak, answers) == (None, [])  # the second answer: it reproduces alone

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ws_routes.engine.conversation import Conversation, Step
+from ws_routes.engine.leaks import FreshOutcome
 from ws_routes.report.fresh import FreshApps, FreshProcess, reimported
 from ws_routes.spec.model import RouteSpec, Settings
 
@@ -131,3 +132,18 @@ def test_fresh_apps_decide_a_failing_case_here_and_a_passing_one_in_the_worker(
         assert started == [1]  # one worker for both
     finally:
         fresh.close()
+
+
+def test_a_case_asked_about_again_alone_goes_to_the_worker(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh = FreshApps(f"{project.name}:app", ROUTE, None, rootdir=project.parent)
+    asked: list[int] = []
+    monkeypatch.setattr(
+        FreshProcess,
+        "replay",
+        lambda self, earlier, final, **kw: asked.append(len(earlier)) or FreshOutcome(),
+    )
+    assert fresh.replay((), BOOM, timeout=10).bug is not None  # decided here
+    assert fresh.replay((), BOOM, timeout=10).bug is None  # the same case again: the worker's
+    assert asked == [0]

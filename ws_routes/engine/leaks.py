@@ -222,6 +222,9 @@ def _verify_one(
         return None if last.error else last.bug == bug
 
     alone = reproduces(())
+    if alone is False and last.bug is not None:
+        # It failed, but as another bug: ask once more (a fresh app may answer it more surely).
+        alone = reproduces(())
     if alone:
         return  # an ordinary bug: the report stays as it was
     earlier, forgotten = history.before(failed.transcript)

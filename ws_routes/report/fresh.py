@@ -73,6 +73,7 @@ class FreshApps:
         self.route = route
         self.converters = converters
         self.process = FreshProcess(app, route, converters, rootdir=rootdir)
+        self._asked: Conversation | Probe | None = None
 
     def replay(
         self,
@@ -82,7 +83,10 @@ class FreshApps:
         timeout: float,
         render: bool = False,
     ) -> FreshOutcome:
-        if not earlier and not render:
+        # Asked again about the same case alone: what failed here was not the run's bug, so the
+        # worker process decides (an app imported anew here is not new in every respect).
+        if not earlier and not render and final is not self._asked:
+            self._asked = final
             here = self._here(final)
             if here.bug is not None:
                 return here
