@@ -348,3 +348,43 @@ def test_replies_behind_timers_threads_and_unknown_futures_are_waited_for() -> N
     assert got == Silence.TIMEOUT  # ticking until the deadline: no idleness to speak of
     # A timer that may still answer is waited for, up to the last tick before the deadline.
     assert took >= 0.15
+
+
+def test_tasks_settle_after_the_close_so_a_late_crash_is_seen() -> None:
+    # The handler's task crashes on a timer 50 ms after the message, when the client has closed.
+    async def later() -> None:
+        await asyncio.sleep(0.05)
+        raise RuntimeError("late")
+
+    queue: asyncio.Queue[str] = asyncio.Queue()
+
+    async def shared() -> None:
+        await queue.get()  # dormant: only the loop can release it, so nothing waits for it
+
+    async def handler(ws: WebSocket) -> None:
+        await ws.accept()
+        keep = [asyncio.create_task(shared())]
+        with contextlib.suppress(WebSocketDisconnect):
+            await ws.receive_text()
+            keep.append(asyncio.create_task(later()))
+            await ws.send_text("ok")
+            await ws.receive_text()
+
+    app = Starlette(routes=[WebSocketRoute("/ws", handler)])
+
+    async def main() -> None:
+        conn = await connect(app, "/ws")
+        await conn.send_text("go")
+        assert await conn.receive(1) == TextFrame("ok")
+        assert await conn.close(1000, timeout=1) is True
+        started = time.perf_counter()
+        _, errors = await conn.finish_tasks(2.0)
+        waited = time.perf_counter() - started
+        assert [e.summary for e, _ in errors] == ["RuntimeError: late"]
+        # Settled when the crash came, not at the timeout (the queue waiter is dormant).
+        assert waited < 1.0
+        started = time.perf_counter()
+        assert await conn.finish_tasks(2.0) == ([], [])
+        assert time.perf_counter() - started < 0.5  # only the dormant task is left: no wait
+
+    run(main())

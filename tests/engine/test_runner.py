@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -18,7 +19,12 @@ from ws_routes.compile.route import CompiledRoute
 from ws_routes.driver.transcript import Failure, Transcript
 from ws_routes.driver.transport import Accepted
 from ws_routes.engine.conversation import Conversation, Step
+from ws_routes.engine.findings import bug_of
+from ws_routes.engine.leaks import FreshOutcome
+from ws_routes.engine.probe_base import Probe
 from ws_routes.engine.runner import RouteRunner, running_app
+from ws_routes.engine.saved import AfterEarlier
+from ws_routes.report.replay import play_in_app
 from ws_routes.spec.model import AuthSpec, MessageSpec, Schema
 
 # -- running ---------------------------------------------------------------------------------------
@@ -381,3 +387,103 @@ def test_a_saved_failure_the_searches_do_not_find_is_reported_from_its_replay() 
     assert result.failure.replayed == "a crash file"
     assert result.failure.conversation == binary
     assert result.stats.failures == 1
+
+
+def _registry_app() -> Starlette:
+    """Crashes on a message while a socket whose client left is still registered."""
+    sockets: list[WebSocket] = []
+
+    async def room(ws: WebSocket) -> None:
+        await ws.accept()
+        sockets.append(ws)
+        try:
+            while True:
+                text = await ws.receive_text()
+                if any(s.client_state.name != "CONNECTED" for s in sockets if s is not ws):
+                    raise RuntimeError("a socket that left")
+                await ws.send_text(text)
+        except WebSocketDisconnect:
+            pass
+
+    return Starlette(routes=[WebSocketRoute("/ws/room", room)])
+
+
+class _NewApp:
+    """A fresh app: a new instance of the app (its state is its own) for every replay."""
+
+    def __init__(self, route: CompiledRoute, new: Any = _registry_app) -> None:
+        self.route, self.new = route, new
+        self.replays = 0
+        self.closed = False
+
+    def replay(
+        self,
+        earlier: Sequence[Conversation],
+        final: Conversation | Probe,
+        *,
+        timeout: float,
+        render: bool = False,
+    ) -> FreshOutcome:
+        self.replays += 1
+        saved = AfterEarlier(final, tuple(earlier)) if earlier else final
+        transcript, failures, _ = play_in_app(self.new(), self.route, saved)
+        if not failures:
+            return FreshOutcome()
+        return FreshOutcome(bug=bug_of(failures[0], transcript), check=failures[0].check)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_finding_that_needs_earlier_connections_gets_the_fewest_of_them() -> None:
+    route = compiled("/ws/room")
+    fresh = _NewApp(route)
+    # Without probes, the conversations find it: among many more earlier connections.
+    runner = RouteRunner(
+        _registry_app(), route, seed=1, max_examples=20, fresh=fresh, probes=False
+    )
+    failure = runner.run().failure
+    assert failure is not None
+    assert failure.failure.check == "no_server_error"
+    assert failure.leak is not None
+    assert failure.leak.outcome == "found"
+    assert len(failure.earlier) == 1  # one socket left behind is all it takes
+    assert failure.leak.searched > 1
+    assert failure.leak.minimal
+    assert fresh.closed
+    # The case with its earlier connection fails in a new app; alone, it passes.
+    assert fresh.replay(failure.earlier, failure.conversation, timeout=5).bug is not None
+    assert fresh.replay((), failure.conversation, timeout=5).bug is None
+
+
+def test_a_finding_that_fails_alone_in_a_new_app_is_left_as_it_was() -> None:
+    route = compiled("/ws/short")
+    fresh = _NewApp(route, new=lambda: APP)  # its bug needs no state: any app has it
+    failure = run(route, fresh=fresh).failure
+    assert failure is not None
+    assert (failure.leak, failure.earlier) == (None, ())
+    assert fresh.replays == 1
+
+
+def test_a_saved_case_runs_its_earlier_connections_first() -> None:
+    route = compiled("/ws/room")
+    final = Conversation(path="/ws/room", steps=(Step("say", "text", "hi"),))
+    runner = RouteRunner(
+        _registry_app(),
+        route,
+        seed=1,
+        max_examples=1,
+        probes=False,
+        replays=[AfterEarlier(final, (Conversation(path="/ws/room"),)), final],
+    )
+    result = runner.run()
+    with_earlier, alone = result.replayed
+    assert with_earlier is not None  # it fails after the connection it needs
+    assert with_earlier.earlier == (Conversation(path="/ws/room"),)
+    assert with_earlier.replayed == "a crash file"
+    # The same case alone, next in the same app: the stale socket is still registered there.
+    assert alone is not None
+    fresh = RouteRunner(
+        _registry_app(), route, seed=1, max_examples=1, probes=False, replays=[final]
+    ).run()
+    assert fresh.replayed == [None]  # first in a new app, alone, it passes

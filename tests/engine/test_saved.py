@@ -7,7 +7,16 @@ from ws_routes.driver.transcript import Transcript
 from ws_routes.engine.conversation import Conversation, Step
 from ws_routes.engine.probe_base import Probe
 from ws_routes.engine.runner import running_app
-from ws_routes.engine.saved import Saved, conversation_of, judge_saved, play_saved
+from ws_routes.engine.saved import (
+    AfterEarlier,
+    Saved,
+    conversation_of,
+    earlier_of,
+    judge_saved,
+    play_saved,
+    probe_of,
+    unpacked,
+)
 
 ECHO = compiled("/ws/echo")
 
@@ -34,3 +43,15 @@ def test_a_probe_is_judged_as_the_probe() -> None:
     # failure where the probe had to be refused.
     assert replayed(served) == []
     assert replayed(probe) == ["auth_enforced"]
+
+
+def test_a_case_after_earlier_connections_unpacks_to_its_parts() -> None:
+    served = Conversation(path="/ws/echo", steps=(Step("say", "text", "hi"),))
+    probe = Probe("auth", "auth: no credential", served, "refuse", "no credential")
+    first = Conversation(path="/ws/echo")
+    wrapped = AfterEarlier(probe, (first,))
+    assert unpacked(wrapped) == (served, "auth: no credential", (first,))
+    assert (probe_of(wrapped), earlier_of(wrapped)) == (probe, (first,))
+    assert unpacked(served) == (served, None, ())
+    # Judged as what it wraps: the probe's group decides.
+    assert replayed(wrapped) == ["auth_enforced"]

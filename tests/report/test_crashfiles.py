@@ -15,6 +15,7 @@ from ws_routes.driver.transcript import Failure
 from ws_routes.driver.transport import AppError
 from ws_routes.engine.conversation import Conversation, Step
 from ws_routes.engine.probe_base import Probe
+from ws_routes.engine.saved import AfterEarlier
 from ws_routes.errors import WsRoutesError
 from ws_routes.report import crashfiles
 from ws_routes.spec.model import MessageSpec, RouteSpec, Schema, Settings
@@ -184,3 +185,20 @@ def test_the_replay_command_names_the_file_from_where_it_is_run(tmp_path: Path) 
         == "ws-routes replay '.ws-routes/crashes/ws-a x.json'"
     )
     assert crashfiles.replay_command("/abs/f.json", tmp_path) == "ws-routes replay /abs/f.json"
+
+
+def test_earlier_connections_are_kept_in_order_their_secrets_masked(tmp_path: Path) -> None:
+    first = Conversation(path="/ws/items/1", headers=(("authorization", f"Bearer {SECRET}"),))
+    second = Conversation(path="/ws/items/2", steps=(Step("say", "text", "hi"),), close_code=None)
+    final = Conversation(path="/ws/items/3", steps=(Step("say", "text", "boom"),))
+    path = crashfiles.save(tmp_path, crash(final, earlier=(first, second)))
+    text = path.read_text("utf-8")
+    assert SECRET not in text
+    assert [c["path"] for c in json.loads(text)["earlier"]] == ["/ws/items/1", "/ws/items/2"]
+    loaded = crashfiles.load(path)
+    assert loaded.saved(SECRET) == AfterEarlier(final, (first, second))
+    masked = loaded.saved()
+    assert isinstance(masked, AfterEarlier)
+    assert masked.earlier[0].headers == (("authorization", "Bearer ***"),)
+    # A crash file without earlier connections (every one written before them) loads as before.
+    assert crashfiles.load(crashfiles.save(tmp_path, crash(final))).saved() == final

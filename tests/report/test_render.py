@@ -599,3 +599,24 @@ def test_a_failure_over_the_network_says_what_its_findings_rest_on() -> None:
     lines = render_failure(failure, transcript(handshake=Accepted(), over_network=True)).splitlines()
     assert "Over the network: findings rest on what a client can see" in lines
     assert "Over the network" not in render_failure(failure, transcript(handshake=Accepted()))
+def test_replay_snippet_runs_earlier_connections_first() -> None:
+    earlier = (
+        Conversation(path="/ws/chat/a"),
+        Conversation(
+            path="/ws/chat/b",
+            query=(("lang", "en"),),
+            steps=(Step("say", "text", "hi"),),
+            close_code=None,
+        ),
+    )
+    call = call_of(replay_snippet("chat_app:app", conversation(), earlier=earlier))
+    keywords = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+    assert keywords["earlier"] == [
+        {"path": "/ws/chat/a"},
+        {
+            "path": "/ws/chat/b",
+            "query": [("lang", "en")],
+            "close_code": None,
+            "messages": [("say", "text", "hi")],
+        },
+    ]

@@ -21,7 +21,7 @@ from ws_routes.engine.probe_base import Probe
 from ws_routes.errors import WsRoutesError
 from ws_routes.report import crashfiles
 from ws_routes.report.render import replay_snippet
-from ws_routes.report.replay import ReplayFailed, ReplayResult, _play, replay, replay_file
+from ws_routes.report.replay import ReplayFailed, ReplayResult, play_in_app, replay, replay_file
 from ws_routes.spec.loader import load_spec
 from ws_routes.spec.model import RouteSpec, Settings
 
@@ -302,7 +302,7 @@ def test_a_hang_on_replay_is_a_failure_not_a_traceback() -> None:
     app = Starlette(routes=[WebSocketRoute("/ws/stuck", stuck)])
     spec = RouteSpec(path="/ws/stuck", settings=Settings(connection_timeout=1, message_timeout=0.3))
     route = compile_route(spec)
-    transcript, failures = _play(
+    transcript, failures, _ = play_in_app(
         app, route, Conversation(path="/ws/stuck", steps=(Step("t", "text", "x"),))
     )
     assert [f.check for f in failures] == ["no_hang"]
@@ -437,3 +437,73 @@ def test_the_readmes_replay_example_runs_as_documented(
     out = capsys.readouterr().out
     assert "WEBSOCKET TEST FAILURE: /ws/chat/{room}" in out
     assert "Check: no_server_error" in out
+
+
+def registry_app() -> Starlette:
+    """Crashes on a message while a socket whose client left is still registered."""
+    sockets: list[WebSocket] = []
+
+    async def room(ws: WebSocket) -> None:
+        await ws.accept()
+        sockets.append(ws)
+        try:
+            while True:
+                await ws.receive_text()
+                if any(s.client_state.name != "CONNECTED" for s in sockets if s is not ws):
+                    raise RuntimeError("a socket that left")
+                await ws.send_text("ok")
+        except WebSocketDisconnect:
+            pass
+
+    return Starlette(routes=[WebSocketRoute("/ws/room", room)])
+
+
+def test_earlier_connections_run_first_in_the_same_app() -> None:
+    alone = replay(registry_app(), "/ws/room", [("text", "hi")], out=io.StringIO())
+    assert alone.passed
+    out = io.StringIO()
+    result = replay(
+        registry_app(),
+        "/ws/room",
+        [("text", "hi")],
+        earlier=[{"path": "/ws/room", "messages": [("text", "first")]}],
+        out=out,
+        check=False,
+    )
+    assert [f.check for f in result.failures] == ["no_server_error"]
+    printed = out.getvalue()
+    assert printed.index("Connection 1 (earlier):") < printed.index("> text \"first\"")
+    assert "Connection 2 (the failing case):" in printed
+    with pytest.raises(WsRoutesError, match="earlier connection 1 must be a dict with a 'path'"):
+        replay(registry_app(), "/ws/room", earlier=[{"messages": []}], out=io.StringIO())
+
+
+def test_a_crash_file_with_earlier_connections_replays_them(tmp_path: Path) -> None:
+    app = types.ModuleType("registry_app_module")
+    app.app = registry_app()  # type: ignore[attr-defined]
+    route = RouteSpec(path="/ws/room")
+    final = Conversation(path="/ws/room", steps=(Step("text", "text", "hi"),))
+    saved = crashfiles.save(
+        tmp_path,
+        crashfiles.build(
+            route=route,
+            failure=Failure(
+                check="no_server_error",
+                error_type="server_error",
+                message="m",
+                expected="e",
+                actual="a",
+                index=0,
+            ),
+            bug="no_server_error-RuntimeError-00000000",
+            conversation=final,
+            report="r",
+            redactor=Redactor([]),
+            earlier=(Conversation(path="/ws/room"),),
+        ),
+    )
+    result = replay_file(saved, app=app.app, check=False)  # type: ignore[attr-defined]
+    assert [f.check for f in result.failures] == ["no_server_error"]
+    assert "Earlier connections (replayed first, in order):" in result.report
+    assert "Connection 1 (earlier):" in result.report
+    assert "earlier=[" in result.report  # the snippet replays it too

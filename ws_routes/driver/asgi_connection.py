@@ -64,12 +64,19 @@ class AsgiConnection(AsgiStateMachine):
     def leaked_tasks(self) -> Sequence[str]:
         return [describe(t) for t in self._owner.leaked(self.scope)] if self._task.done() else []
 
-    async def finish_tasks(self) -> tuple[list[str], list[tuple[AppError, bool]]]:
+    async def finish_tasks(
+        self, timeout: float = _LEAK_GRACE
+    ) -> tuple[list[str], list[tuple[AppError, bool]]]:
         """Once the app has returned: (leaked tasks, unhandled task errors with "client gone").
 
         Tasks still pending get ``_LEAK_GRACE`` to end on their own; those still holding the
         connection afterwards are leaked and get cancelled, so they cannot disturb later
-        connections. Tasks that do not hold it (shared by every connection) are left alone.
+        connections. The others (work the handler handed off, a broadcaster shared by every
+        connection) are left alone, but get up to ``timeout`` (the conversation's
+        ``message_timeout``) to settle: to end, or to be provably dormant (waiting on what only
+        the loop can release, no timer, thread or I/O due before then). So a task crashing on a
+        timer 50 ms after the close is seen, not lost, and a broadcaster waiting on its queue
+        costs nothing.
         """
         if not self._task.done():
             return [], []
@@ -86,7 +93,36 @@ class AsgiConnection(AsgiStateMachine):
             task.cancel()
         if leaked:
             await asyncio.wait(leaked, timeout=_CANCEL_GRACE)
+        if timeout > _LEAK_GRACE and self._owner.pending():
+            self._watch(None, "waiting for the app's tasks to settle")
+            try:
+                await self._tasks_settle(self._loop.time() + timeout - _LEAK_GRACE)
+            finally:
+                self._watch(None, "")
+        if pending:
+            # A task that just ended has its done callbacks (the owner's note of its exception)
+            # scheduled, not run: one iteration lets them run before the errors are read.
+            await asyncio.sleep(0)
         return names, self._owner.unhandled()
+
+    async def _tasks_settle(self, deadline: float) -> None:
+        """Wait until the app's pending tasks end or are dormant (see ``finish_tasks``)."""
+        loop = self._loop
+        while pending := self._owner.pending():
+            now = loop.time()
+            found = verdict(
+                loop, pending, running_jobs(loop), inputs=self._inputs, deadline=deadline
+            )
+            if found.idle or now >= deadline:
+                return
+            wake = deadline if found.wake_at is None else min(deadline, found.wake_at)
+            if found.runnable or wake <= now:
+                await asyncio.sleep(0)  # it runs (or its timer fires) now: look again after
+            else:
+                # A timer's or a future's turn, or one of the tasks ending: whichever comes first.
+                await asyncio.wait(
+                    [*pending, *found.futures], timeout=wake - now, return_when="FIRST_COMPLETED"
+                )
 
     async def send_text(self, data: str) -> None:
         self._deliver({"type": "websocket.receive", "text": data})

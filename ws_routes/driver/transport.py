@@ -144,8 +144,11 @@ class Connection(Protocol):
     def leaked_tasks(self) -> Sequence[str]:
         """Descriptions of tasks the app started that were still pending after it returned."""
 
-    async def finish_tasks(self) -> tuple[list[str], list[tuple[AppError, bool]]]:
-        """After the app returned: descriptions of the tasks it started that still hold the
+    async def finish_tasks(
+        self, timeout: float = 0.05
+    ) -> tuple[list[str], list[tuple[AppError, bool]]]:
+        """After the app returned, its pending tasks given up to ``timeout`` to end or go dormant
+        (so a task crashing just after the close is seen): descriptions of the tasks it started that still hold the
         connection (cancelled now), and exceptions of its tasks that nobody retrieved, each with
         whether the client had already gone. Transports that cannot see tasks return two empty
         lists."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import traceback
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ws_routes.app.faults import is_app_code
 from ws_routes.driver.apps import blocked_message
@@ -19,6 +20,9 @@ from ws_routes.engine.conversation import Conversation
 from ws_routes.errors import WsRoutesError
 from ws_routes.mutate import FRAME_FAMILIES
 from ws_routes.spec.model import Settings
+
+if TYPE_CHECKING:
+    from ws_routes.engine.leaks import Leak
 
 __all__ = [
     "AppFrame",
@@ -50,6 +54,10 @@ class ConversationFailed(WsRoutesError):
         # What replayed it instead of the run's seed drawing it ("a crash file", "the example
         # database"): the seed then does not reproduce it, so reports name the crash file.
         self.replayed: str | None = None
+        # Connections to run first, in order, for it to fail in a fresh app (state they leave
+        # behind), and what replaying it in a fresh app found (engine.leaks).
+        self.earlier: tuple[Conversation, ...] = ()
+        self.leak: Leak | None = None
         super().__init__(f"{failure.check}: {failure.message}")
 
 

@@ -322,7 +322,10 @@ async def run_conversation(
         # The server closed; the app must still end (a real server would drop the socket).
         transcript.app_stopped = await conn.close(1000, timeout=settings.connection_timeout)
     if transcript.app_stopped:
-        transcript.leaked_tasks, transcript.task_errors = await conn.finish_tasks()
+        # Bounded by message_timeout: a task still on a timer or I/O may crash after the close.
+        transcript.leaked_tasks, transcript.task_errors = await conn.finish_tasks(
+            settings.message_timeout
+        )
     _finish(conn, transcript, index, clock)
     return transcript
 

@@ -39,11 +39,12 @@ from ws_routes.engine.findings import (
     failure_type,
     hang_failure,
 )
+from ws_routes.engine.leaks import FreshApp, History, verify_fresh
 from ws_routes.engine.pace import RoutePace, TimeUp
 from ws_routes.engine.play import as_sent, run_conversation
 from ws_routes.engine.probes import Probe, build_probes, lint_warnings, run_probe
 from ws_routes.engine.result import RouteResult, untested_reason
-from ws_routes.engine.saved import Saved, conversation_of, judge_saved, play_saved
+from ws_routes.engine.saved import Saved, judge_saved, play_saved, unpacked
 from ws_routes.engine.search import (
     SEARCHES,
     hypothesis_test,
@@ -95,10 +96,12 @@ class RouteRunner:
         replays: Sequence[Saved] = (),
         on_replay: Callable[[int, Transcript, list[Failure]], None] | None = None,
         reuse_database: bool = True,
+        fresh: FreshApp | None = None,
     ) -> None:
         """``replays``: saved failures (crash files) to replay first, each once, judged as a
         conversation or as the probe it was. ``reuse_database`` False keeps the example database
-        write-only, so a seeded run draws from its seed alone (see ``RouteDatabase``)."""
+        write-only, so a seeded run draws from its seed alone (see ``RouteDatabase``). ``fresh``
+        replays each finding in a fresh app, finding the earlier connections a leak needs."""
         self.app = app  # or a Target: a running server (driver.targets)
         self.target = app if isinstance(app, Target) else Target(app=app)
         self.route = route
@@ -111,6 +114,7 @@ class RouteRunner:
         self.replays = tuple(replays)
         self.on_replay = on_replay
         self.reuse_database = reuse_database
+        self.fresh = fresh
         self._replayed: list[ConversationFailed | None] = []
         self._statistics: list[dict[str, Any]] = []
         self._probes: dict[str, Probe] = {}
@@ -128,14 +132,9 @@ class RouteRunner:
         # Read on the caller's thread: Hypothesis keeps the current settings per thread, and the
         # searches run on the loop thread.
         self._settings = settings()
-        # What runs on the loop now (transcript, conversation, probe name, when it started): what
-        # a blocked loop is reported with, since the thread that was running it never returns.
-        self._current: tuple[Transcript, Conversation, str | None, float] = (
-            Transcript(route=route.spec.path, path=route.spec.path),
-            Conversation(path=route.spec.path),
-            None,
-            time.perf_counter(),
-        )
+        # The connections sent to the app, in order (where a state leak is searched), and what
+        # runs on the loop now: what a blocked loop is reported with, since its thread never returns.
+        self.history = History.starting(route.spec.path)
 
     def _hard_deadline(self, conversation: Conversation) -> float:
         # Only for a loop that keeps running: a blocked one is found at the timeout of the wait
@@ -156,7 +155,7 @@ class RouteRunner:
         self, exc: LoopBlocked, transcript: Transcript, conversation: Conversation
     ) -> _Abandon:
         # The conversation never reached its end, where the driver notes the time.
-        transcript.elapsed_ms = round((time.perf_counter() - self._current[3]) * 1000, 3)
+        transcript.elapsed_ms = round((time.perf_counter() - self.history.current[3]) * 1000, 3)
         failure = hang_failure(exc, self.route.spec.settings, transcript, conversation.recorded())
         return _Abandon(failure)
 
@@ -182,7 +181,7 @@ class RouteRunner:
                 break  # what the probes found so far stands
             self._probes[probe.name] = probe
             transcript = Transcript(route=self.route.spec.path, path=probe.conversation.path)
-            self._current = (transcript, probe.conversation, probe.name, time.perf_counter())
+            self.history.start(transcript, probe.conversation, probe.name)
             try:
                 outcome = self._run(
                     loop,
@@ -231,11 +230,13 @@ class RouteRunner:
         run sends the same conversations whatever was saved. ``run`` reports what the searches
         did not find again."""
         for index, saved in enumerate(self.replays):
-            conversation = conversation_of(saved)
+            conversation, name, earlier = unpacked(saved)
             transcript = Transcript(route=self.route.spec.path, path=conversation.path)
-            name = saved.name if isinstance(saved, Probe) else None
-            self._current = (transcript, conversation, name, time.perf_counter())
             try:
+                for before in earlier:  # a state leak's earlier connections first
+                    played = Transcript(route=self.route.spec.path, path=before.path)
+                    self._run(loop, play_saved(transport, self.route, before, played), before)
+                self.history.start(transcript, conversation, name)
                 self._run(loop, play_saved(transport, self.route, saved, transcript), conversation)
                 failures = judge_saved(self.route, saved, transcript)
             except LoopBlocked as exc:
@@ -253,6 +254,7 @@ class RouteRunner:
                 kind = failure_type(failures[0].check, bug_of(failures[0], transcript))
                 error = kind(failures[0], transcript, conversation)
                 error.probe, error.replayed = name, "a crash file"
+                error.earlier = earlier
             self._replayed.append(error)
 
     def _run_one(
@@ -263,7 +265,7 @@ class RouteRunner:
         if not self.pace.failed_in_search and self.pace.time_up():
             raise TimeUp
         transcript = Transcript(route=self.route.spec.path, path=conversation.path)
-        self._current = (transcript, conversation, None, time.perf_counter())
+        self.history.start(transcript, conversation, None)
         try:
             self._run_and_judge(loop, transport, conversation, transcript)
         except _Abandon:
@@ -385,7 +387,7 @@ class RouteRunner:
                 # On the loop thread: each conversation then runs without a thread hop.
                 loop.call(explore)
             except LoopBlocked as exc:  # the loop never came back; its thread was abandoned
-                transcript, conversation, probe, _ = self._current
+                transcript, conversation, probe, _ = self.history.current
                 blocked = self._blocked(exc, transcript, conversation).failure
                 assert blocked is not None
                 blocked.probe = probe
@@ -401,7 +403,7 @@ class RouteRunner:
             except InternalError as exc:
                 result.internal = exc
             except Exception as exc:  # ours, outside any conversation (probes, bookkeeping)
-                transcript, conversation, _probe, _ = self._current
+                transcript, conversation, _probe, _ = self.history.current
                 result.internal = InternalError(exc, transcript, conversation.recorded())
             finally:
                 self.stats.elapsed_s = round(time.perf_counter() - started, 3)
@@ -425,6 +427,8 @@ class RouteRunner:
                                 exc, each.transcript, each.conversation
                             )
                             result.failure.internal = result.internal
+        if self.fresh is not None and found:  # does each replay in a fresh app? (engine.leaks)
+            verify_fresh(self.fresh, found, self.history, self.route.spec.settings, self._probes)
         # Distinct failures, not the failing replays shrinking went through.
         self.stats.failures = len(found)
         if result.failure is None and result.error is None and result.internal is None:

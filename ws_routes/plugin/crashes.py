@@ -62,6 +62,27 @@ def after_run(item: Any, result: RouteResult, saved: list[tuple[Path, Saved]]) -
         item.hypothesis_statistics = _statistics(item.nodeid, result.statistics)
 
 
+def fresh_app(item: Any) -> Any:
+    """Where the route's findings are replayed in a fresh app (``engine.leaks``): the app
+    imported anew, here or in a worker process started only when a finding needs it."""
+    from ws_routes.report.fresh import FreshApps
+
+    state = item.config.stash[STATE]
+    app = state.options.app or (state.spec.app if state.spec else None)
+    # Over the network (a URL, or the app under a real server) a fresh in-process app is another
+    # environment: a case that passes there says nothing about state left behind.
+    if not app or getattr(state.target, "over_network", False):
+        return None
+    return FreshApps(app, item.route, item.converters, rootdir=item.config.rootpath)
+
+
+def leak_lines(exc: ConversationFailed) -> list[str]:
+    """What the report says about a case that did not fail in a fresh app on its own."""
+    from ws_routes.report.leaks import leak_lines as lines
+
+    return lines(exc.leak)
+
+
 def reproduce(item: Any, exc: ConversationFailed) -> str:
     """The report's reproduce lines: the pytest command with the seed when the seed drew the
     failure, and the crash file's replay command; only the latter after a replay."""
@@ -114,9 +135,11 @@ def _save(item: Any, exc: ConversationFailed, result: RouteResult) -> Path | Non
                 getattr(state.target, "url", None) or app or "module:app",
                 exc.conversation,
                 spec=shown,
+                earlier=exc.earlier,
             ),
             secrets=state.redactor,
             probe=exc.probe,
+            extra=leak_lines(exc),
         )
         crashfiles.save(
             root,
@@ -134,6 +157,7 @@ def _save(item: Any, exc: ConversationFailed, result: RouteResult) -> Path | Non
                 seed=state.seed,
                 derandomized=state.derandomized,
                 blob=exc.blob,
+                earlier=exc.earlier,
             ),
         )
     except (OSError, TypeError, ValueError) as err:  # a read-only folder, a value JSON cannot hold

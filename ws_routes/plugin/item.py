@@ -103,6 +103,7 @@ class WebSocketRouteItem(pytest.Item):
             if printer
             else None,
             reuse_database=not state.seeded,
+            fresh=crashes.fresh_app(self),
         )
         try:
             with app_output_redacted(state.redactor):
@@ -261,7 +262,11 @@ class WebSocketRouteItem(pytest.Item):
             spec_source = os.path.relpath(spec_source, self.config.invocation_params.dir)
         # --tb=short: the finding, the transcript, the app's last frame, the command; no snippet.
         short = is_short(str(self.config.getoption("tbstyle", "auto")))
-        snippet = None if short else replay_snippet(app, exc.conversation, spec=spec_source)
+        snippet = (
+            None
+            if short
+            else replay_snippet(app, exc.conversation, spec=spec_source, earlier=exc.earlier)
+        )
         extra = (
             [
                 "",
@@ -270,6 +275,7 @@ class WebSocketRouteItem(pytest.Item):
             if exc.flaky
             else []
         ) + crashes.blob_line(exc)
+        extra = crashes.leak_lines(exc) + extra  # what a fresh app said first
         report = render_failure(
             exc.failure,
             exc.transcript,
@@ -287,8 +293,11 @@ class WebSocketRouteItem(pytest.Item):
                 reproduce_command=crashes.reproduce(self, other),
                 snippet=None
                 if short
-                else replay_snippet(app, other.conversation, spec=spec_source),
+                else replay_snippet(
+                    app, other.conversation, spec=spec_source, earlier=other.earlier
+                ),
                 secrets=state.redactor,
+                extra=crashes.leak_lines(other),
                 probe=other.probe,
                 traceback_lines=6,
                 last_frame=short,

@@ -32,7 +32,7 @@ from ws_routes.compile.credentials import MASK, Redactor
 from ws_routes.driver.transcript import Failure
 from ws_routes.engine.conversation import Conversation, Step
 from ws_routes.engine.probe_base import Probe
-from ws_routes.engine.saved import Saved
+from ws_routes.engine.saved import AfterEarlier, Saved
 from ws_routes.errors import WsRoutesError
 from ws_routes.spec.model import RouteSpec, Settings
 
@@ -78,6 +78,10 @@ class CrashFile:
     hypothesis_blob: str | None = None  # @reproduce_failure(...) of the shrunk example
     versions: Mapping[str, str] = field(default_factory=dict)
     created: str = ""
+    # Connections to replay first, in order (a state leak, engine.leaks), stored and redacted
+    # as ``conversation`` is.
+    earlier: tuple[Mapping[str, Any], ...] = ()
+    earlier_redacted: tuple[Pointer, ...] = ()
 
     @property
     def check(self) -> str:
@@ -86,10 +90,18 @@ class CrashFile:
     def saved(self, secret: str | None = None) -> Saved:
         """The conversation (or probe) to replay, with ``secret`` where one was redacted."""
         data = json.loads(json.dumps(self.conversation))  # a copy to put the secret into
+        earlier = json.loads(json.dumps(list(self.earlier)))
         if secret is not None:
             for pointer in self.redacted:
                 _restore(data, pointer, secret)
-        conversation = _conversation(data)
+            for pointer in self.earlier_redacted:
+                _restore(earlier, pointer, secret)
+        saved = self._saved(_conversation(data))
+        if earlier:
+            return AfterEarlier(saved, tuple(_conversation(c) for c in earlier))
+        return saved
+
+    def _saved(self, conversation: Conversation) -> Conversation | Probe:
         if self.probe is None:
             return conversation
         p = self.probe
@@ -118,9 +130,13 @@ def build(
     derandomized: bool = False,
     blob: str | None = None,
     url: str | None = None,
+    earlier: Sequence[Conversation] = (),
 ) -> CrashFile:
     """The crash file of one finding, every secret ``redactor`` knows masked."""
     stored, redacted = _redacted(_conversation_json(conversation, redactor), redactor)
+    before, before_redacted = _redacted(
+        [_conversation_json(c, redactor) for c in earlier], redactor
+    )
     return CrashFile(
         route=route.path,
         bug=bug,
@@ -155,6 +171,8 @@ def build(
         hypothesis_blob=blob,
         versions=_versions(),
         created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        earlier=tuple(before),
+        earlier_redacted=tuple(before_redacted),
     )
 
 
@@ -196,7 +214,9 @@ def load(path: Path | str) -> CrashFile:
         settings = Settings(**stored)
         known = {f.name for f in dataclasses.fields(CrashFile)}
         fields = {k: v for k, v in data.items() if k in known}
-        fields["redacted"] = tuple(tuple(p) for p in fields.get("redacted", ()))
+        for name in ("redacted", "earlier_redacted"):
+            fields[name] = tuple(tuple(p) for p in fields.get(name, ()))
+        fields["earlier"] = tuple(fields.get("earlier", ()))
         crash = CrashFile(settings=settings, **fields)
         crash.saved(MASK)  # a broken conversation, probe or pointer is found now, not mid-replay
     except (TypeError, KeyError, IndexError, ValueError, AttributeError) as exc:
@@ -275,6 +295,8 @@ def _fields(crash: CrashFile) -> dict[str, Any]:
     out = {f.name: getattr(crash, f.name) for f in dataclasses.fields(CrashFile)}
     out["settings"] = _plain(crash.settings)
     out["redacted"] = [list(p) for p in crash.redacted]
+    out["earlier"] = list(crash.earlier)
+    out["earlier_redacted"] = [list(p) for p in crash.earlier_redacted]
     return out
 
 

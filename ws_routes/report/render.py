@@ -233,11 +233,18 @@ def _snippet_step(step: Step) -> str:
     return f"({step.message!r}, {step.kind!r}, {step.payload!r})"
 
 
-def replay_snippet(app: str, conversation: Conversation, *, spec: str | None = None) -> str:
+def replay_snippet(
+    app: str,
+    conversation: Conversation,
+    *,
+    spec: str | None = None,
+    earlier: Sequence[Conversation] = (),
+) -> str:
     """A standalone script that replays ``conversation`` against ``app`` and prints the transcript.
 
     Steps are ``(kind, payload)``, or ``(message, kind, payload)`` when the message type is not
     just its kind: replay needs the name to expect the same replies (``reply: [...]``).
+    ``earlier``: connections the case needs run first (a state leak), as ``earlier=[...]``.
     """
     steps = ",\n".join(f"        {_snippet_step(step)}" for step in conversation.steps)
     args = [
@@ -245,6 +252,8 @@ def replay_snippet(app: str, conversation: Conversation, *, spec: str | None = N
         f"    {conversation.path!r}",
         f"    messages=[\n{steps}\n    ]" if steps else "    messages=[]",
     ]
+    if earlier:
+        args.append("    earlier=[\n" + "".join(_snippet_earlier(c) for c in earlier) + "    ]")
     if conversation.query:
         args.append(f"    query={list(conversation.query)!r}")
     if conversation.headers:
@@ -256,6 +265,24 @@ def replay_snippet(app: str, conversation: Conversation, *, spec: str | None = N
     if spec:
         args.append(f"    spec={spec!r}")
     return "from ws_routes import replay\n\nreplay(\n" + ",\n".join(args) + ",\n)\n"
+
+
+def _snippet_earlier(c: Conversation) -> str:
+    """One earlier connection of a snippet: ``replay``'s arguments as a dict."""
+    entry: dict[str, object] = {"path": c.path}
+    steps = "".join(f"            {_snippet_step(step)},\n" for step in c.steps)
+    for key, value in (
+        ("query", list(c.query)),
+        ("headers", list(c.headers)),
+        ("subprotocols", list(c.subprotocols)),
+    ):
+        if value:
+            entry[key] = value
+    if c.close_code != 1000:
+        entry["close_code"] = c.close_code
+    fields = "".join(f"            {k!r}: {v!r},\n" for k, v in entry.items())
+    messages = f"            'messages': [\n{steps}            ],\n" if steps else ""
+    return "        {\n" + fields + messages + "        },\n"
 
 
 def reproduce_command(args: Sequence[str], *, route: str, seed: int) -> str:

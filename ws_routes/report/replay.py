@@ -25,10 +25,18 @@ from ws_routes.driver.targets import Target, running_target
 from ws_routes.driver.transcript import Failure, Transcript
 from ws_routes.engine.conversation import Conversation, Step
 from ws_routes.engine.findings import hang_failure
-from ws_routes.engine.probe_base import Probe
-from ws_routes.engine.saved import Saved, conversation_of, judge_saved, play_saved
+from ws_routes.engine.saved import (
+    AfterEarlier,
+    Saved,
+    conversation_of,
+    earlier_of,
+    judge_saved,
+    play_saved,
+    probe_of,
+)
 from ws_routes.errors import WsRoutesError, did_you_mean
 from ws_routes.report import crashfiles
+from ws_routes.report.leaks import earlier_lines
 from ws_routes.report.render import render_failure, render_handshake, replay_snippet
 from ws_routes.spec.loader import load_spec
 from ws_routes.spec.model import KINDS, RouteSpec, Spec, default_route
@@ -142,28 +150,62 @@ def _steps(route: CompiledRoute, messages: Sequence[Item]) -> tuple[Step, ...]:
     return tuple(steps)
 
 
-def _play(target: Any, route: CompiledRoute, saved: Saved) -> tuple[Transcript, list[Failure]]:
-    """Run ``saved`` once against ``target`` (an app, or a Target) and judge it as pytest would."""
+def play_in_app(
+    target: Any, route: CompiledRoute, saved: Saved
+) -> tuple[Transcript, list[Failure], list[Transcript]]:
+    """Run ``saved`` once against ``target`` (an app, or a Target: a running server), its earlier
+    connections first, in order, each on its own deadline, and judge it as the pytest run would:
+    (its transcript, its failures, the earlier connections' transcripts)."""
     target = target if isinstance(target, Target) else Target(app=target)
-    route_spec = route.spec
-    conversation = conversation_of(saved)
-    settings = route_spec.settings
-    transcript = Transcript(route=route_spec.path, path=conversation.path)
-    deadline = (
-        2 * settings.connection_timeout
-        + settings.message_timeout * (len(conversation.steps) + 1)
-        + 5
-    )
+    settings = route.spec.settings
+    earlier: list[Transcript] = []
     with running_target(target, settings=settings) as (loop, transport):
-        try:
-            loop.run(
-                play_saved(transport, route, saved, transcript),
-                timeout=deadline,
-                stall=settings.message_timeout,  # as in the pytest run (RouteRunner._run)
+        for conversation in (*earlier_of(saved), None):
+            played = saved if conversation is None else conversation
+            conversation = conversation_of(played)
+            transcript = Transcript(route=route.spec.path, path=conversation.path)
+            deadline = (
+                2 * settings.connection_timeout
+                + settings.message_timeout * (len(conversation.steps) + 1)
+                + 5
             )
-        except LoopBlocked as exc:  # a hang is a finding here too, never a traceback
-            return transcript, [hang_failure(exc, settings, transcript, conversation).failure]
-    return transcript, judge_saved(route, saved, transcript)
+            try:
+                loop.run(
+                    play_saved(transport, route, played, transcript),
+                    timeout=deadline,
+                    stall=settings.message_timeout,  # as in the pytest run (RouteRunner._run)
+                )
+            except LoopBlocked as exc:  # a hang is a finding here too, never a traceback
+                hang = hang_failure(exc, settings, transcript, conversation).failure
+                return transcript, [hang], earlier
+            if played is not saved:
+                earlier.append(transcript)
+    return transcript, judge_saved(route, saved, transcript), earlier
+
+
+def _earlier(route: CompiledRoute, earlier: Sequence[Mapping[str, Any]]) -> Iterator[Conversation]:
+    for number, entry in enumerate(earlier, 1):
+        unknown = set(entry) - {
+            "path",
+            "messages",
+            "query",
+            "headers",
+            "subprotocols",
+            "close_code",
+        }
+        if "path" not in entry or unknown:
+            raise WsRoutesError(
+                f"replay: earlier connection {number} must be a dict with a 'path' (and "
+                f"messages, query, headers, subprotocols, close_code); got {dict(entry)!r}"
+            )
+        yield Conversation(
+            path=str(entry["path"]),
+            query=tuple(tuple(p) for p in entry.get("query", ())),  # type: ignore[misc]
+            headers=tuple(tuple(p) for p in entry.get("headers", ())),  # type: ignore[misc]
+            subprotocols=tuple(entry.get("subprotocols", ())),
+            steps=_steps(route, entry.get("messages", ())),
+            close_code=entry.get("close_code", 1000),
+        )
 
 
 def _redactor(route: RouteSpec, credential: Credential | None) -> Redactor:
@@ -183,6 +225,7 @@ def replay(
     spec: str | None = None,
     out: TextIO | None = None,
     check: bool = True,
+    earlier: Sequence[Mapping[str, Any]] = (),
 ) -> ReplayResult:
     """Send ``messages`` to ``path`` on ``app``, print the transcript and what the checks found.
 
@@ -197,6 +240,10 @@ def replay(
         spec: a spec file, so replies are matched and checked as in the pytest run.
         out: where to print (default stdout); pass ``io.StringIO()`` to capture.
         check: raise :class:`ReplayFailed` when a check fails (False: return the result).
+        earlier: connections to run first, in order, in the same app (what a state leak
+            needs, as its report gives them): each a dict of this function's arguments,
+            ``{"path": ..., "messages": [...]}`` and optionally ``query``, ``headers``,
+            ``subprotocols``, ``close_code``.
 
     Returns:
         The transcript and the failures the checks found (empty when the conversation passed);
@@ -223,7 +270,11 @@ def replay(
         steps=_steps(route, messages),
         close_code=close_code,
     )
-    transcript, failures = _play(target or Target(app=app), route, conversation)
+    before = tuple(_earlier(route, earlier))
+    saved: Saved = AfterEarlier(conversation, before) if before else conversation
+    transcript, failures, played = play_in_app(target or Target(app=app), route, saved)
+    for line in earlier_lines(played):
+        print(line, file=out)
     print(render_handshake(transcript), file=out)
     for line in transcript.render():
         print(line, file=out)
@@ -295,7 +346,7 @@ def replay_file(
             "replayed with the current one"
         )
     credential = credential_for(route_spec.auth, parse_auth_option(auth) if auth else None)
-    if crash.redacted:
+    if crash.redacted or crash.earlier_redacted:
         if credential is None:
             raise WsRoutesError(
                 f"{path}: its credential was redacted (***) when it was saved; pass it again "
@@ -308,20 +359,27 @@ def replay_file(
         )
     saved = crash.saved(credential.secret if credential is not None else None)
     target = Target(url=url) if url is not None else Target(app=app_obj)
-    transcript, failures = _play(target, compile_route(route_spec, converters=converters), saved)
+    route = compile_route(route_spec, converters=converters)
+    transcript, failures, played = play_in_app(target, route, saved)
     report = ""
     if failures:
         reference = url or (app_ref if isinstance(app_ref, str) else "module:app")
+        as_probe = probe_of(saved)
         report = render_failure(
             failures[0],
             transcript,
             reproduce_command=crashfiles.replay_command(path, Path.cwd()),
             snippet=replay_snippet(
-                reference, conversation, spec=crash.spec if spec is None else str(spec)
+                reference,
+                conversation,
+                spec=crash.spec if spec is None else str(spec),
+                earlier=earlier_of(saved),
             ),
             secrets=_redactor(route_spec, credential),
-            extra=[f"Note: {note}." for note in notes],
-            probe=saved.name if isinstance(saved, Probe) else None,
+            extra=[f"Note: {note}." for note in notes]
+            + (["", "Earlier connections (replayed first, in order):"] if played else [])
+            + earlier_lines(played),
+            probe=as_probe.name if as_probe is not None else None,
         )
     result = ReplayResult(transcript, failures, conversation_of(saved), report, tuple(notes))
     if check and failures:

@@ -20,9 +20,10 @@ __all__ = ["register"]
 _HELP = """\
 Replay crash files: each failure a pytest run found is saved as .ws-routes/crashes/<route>-<bug>.json
 in its rootdir (the minimal conversation, the route's settings, the seed, versions; secrets
-redacted). Each file is replayed in-process against the app and judged by the same checks: a
-file that still fails prints the report pytest printed; one that passes is removed. The app and
-spec are the file's unless --app or --spec say otherwise.
+redacted). Each file is replayed in-process against the app (the earlier connections a state
+leak needs first, in order) and judged by the same checks: a file that still fails prints the
+report pytest printed; one that passes is removed. The app and spec are the file's unless --app
+or --spec say otherwise.
 """
 
 
