@@ -112,7 +112,7 @@ class ExampleRunner(RouteRunner):
         try:
             loop.call(self._run_one, loop, transport, conversation)
         except LoopBlocked as exc:  # the loop never came back; the next example restarts it
-            transcript, current, _, _ = self._current
+            transcript, current, _, _ = self.history.current
             blocked = self._blocked(exc, transcript, current).failure
             assert blocked is not None  # _blocked always builds the hang's finding
             raise RouteHung(blocked) from None
@@ -120,7 +120,7 @@ class ExampleRunner(RouteRunner):
             if abandon.failure is None:
                 raise
             raise RouteHung(abandon.failure) from None
-        return self._current[0]
+        return self.history.current[0]
 
     def explain(self, failed: ConversationFailed) -> None:
         """What the item adds to a finding before reporting it: the handler's traceback of a
