@@ -237,6 +237,13 @@ class Transcript:
     dropped_frames: int = 0
     dropped_bytes: int = 0
     kept_bytes: int = 0
+    # A multi-client conversation: which client this is (0: the first), the other clients'
+    # transcripts (on the first's), every client's frames in the order they happened, and the
+    # (index of the message, reply names) delivered to others that never reached this client.
+    client: int = 0
+    others: list[Transcript] = field(default_factory=list)
+    timeline: list[tuple[int, Frame]] = field(default_factory=list)
+    missed_deliveries: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
 
     @property
     def sent(self) -> list[Frame]:
@@ -274,6 +281,8 @@ class Transcript:
 
     def render(self, *, limit: int = _PREVIEW) -> list[str]:
         lines = [f.render(limit=limit) for f in self.frames]
+        if self.others:  # several clients: each line labelled, in the order they happened
+            lines = [f"client {c + 1} {f.render(limit=limit)}" for c, f in self.timeline]
         if self.dropped_frames:
             lines.append(
                 f"! {self.dropped_frames:,} more frame(s) received ({self.dropped_bytes:,} "

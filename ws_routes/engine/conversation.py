@@ -29,6 +29,7 @@ from ws_routes.engine.steps import DrawnSteps, Step, drawn_steps, fixed_steps
 from ws_routes.spec.model import Kind
 
 __all__ = [
+    "Client",
     "Conversation",
     "DrawnSteps",
     "Step",
@@ -36,6 +37,21 @@ __all__ = [
     "conversations",
     "encode_payload",
 ]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Client:
+    """A client after the first of a multi-client conversation: where it connects, and before
+    which step (``joins``; a step it takes earlier connects it then)."""
+
+    path: str
+    query: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    joins: int = 0
+
+    @property
+    def query_string(self) -> str:
+        return urllib.parse.urlencode(self.query)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,6 +65,8 @@ class Conversation:
     close_code: int | None = 1000
     # Set: the steps are drawn while the conversation runs (``steps`` is then empty).
     source: DrawnSteps | None = field(default=None, compare=False, repr=False)
+    # The other clients of a multi-client conversation (this one's fields are client 1's).
+    clients: tuple[Client, ...] = ()
 
     @property
     def query_string(self) -> str:
@@ -105,11 +123,15 @@ def conversations(
         # A protocol's states give negative steps of their own: messages in the wrong state.
         and (any(m.mutants is not None for m in route.messages) or bool(route.spec.states))
     )
+    many = route.spec.clients.max
     steps: st.SearchStrategy[Any] = (
         drawn_steps(route, settings.max_messages, negative)
         if follow
-        else fixed_steps(route.messages, settings.max_messages, negative=negative)
+        else fixed_steps(route.messages, settings.max_messages, negative=negative, clients=many)
     )
+    others = st.integers(0, many - 1)
+    joins = st.integers(0, max(settings.max_messages - 1, 0))
+    own_path = route.spec.clients.path_params == "drawn" and bool(route.spec.path_params)
     close_codes: list[int | None] = list(settings.test_close_codes or (1000,))
     if settings.check_enabled("disconnect"):
         close_codes.append(None)  # last, so shrinking prefers a clean close
@@ -129,6 +151,22 @@ def conversations(
         )
         if source is not None:
             source.prepend(drawn_steps)
+        clients: list[Client] = []
+        if many > 1:
+            # Drawn after client 1's, so shrinking drops clients (to 0 more), moves their
+            # joining to the start and gives them client 1's path (a False "own path").
+            for _ in range(draw(others)):
+                path = render_path(
+                    template,
+                    draw(route.path_params) if own_path and draw(st.booleans()) else values,
+                )
+                clients.append(
+                    Client(path=path, query=tuple(query), headers=tuple(headers), joins=draw(joins))
+                )
+            # A step of a client the conversation does not open is client 1's.
+            drawn_steps = [
+                s if s.client <= len(clients) else replace(s, client=0) for s in drawn_steps
+            ]
         return Conversation(
             path=render_path(template, values),
             query=tuple(query),
@@ -137,6 +175,7 @@ def conversations(
             steps=() if source else tuple(drawn_steps),
             close_code=close_code,
             source=source,
+            clients=tuple(clients),
         )
 
     return build()

@@ -127,7 +127,9 @@ async def _collect(
     # What is expected names a frame that fits several reply types (only those can overlap).
     prefer: Collection[str] = ()
     if len(route.replies) > 1:
-        prefer = {n for _, names in expected for n in names} | (ledger.awaited() if ledger else set())
+        prefer = {n for _, names in expected for n in names} | (
+            ledger.awaited() if ledger else set()
+        )
     events, idle = await conn.settle(timeout)
     _record(route, transcript, events, index, clock, ledger, prefer)
 
@@ -168,6 +170,11 @@ async def run_conversation(
     clock = _Clock()
     if transcript is None:
         transcript = Transcript(route=route.spec.path, path=conversation.path)
+    if conversation.clients:
+        # Deferred: multiplay builds on this module's helpers (no import-time cycle).
+        from ws_routes.engine.multiplay import run_clients
+
+        return await run_clients(transport, route, conversation, transcript)
     transcript.path = conversation.path
     transcript.query_string = conversation.query_string
     transcript.headers = conversation.headers
@@ -213,7 +220,9 @@ async def run_conversation(
         missing = await _collect(conn, route, transcript, index, expected, clock, ledger)
         transcript.missed_replies.extend(m for m in missing if m not in rejections)
         if ledger is not None:
-            transcript.missed_replies.extend(ledger.missed(final=final and not conn.background_tasks))
+            transcript.missed_replies.extend(
+                ledger.missed(final=final and not conn.background_tasks)
+            )
         expected, pending = [], False
 
     for index in range(last + 1) if source is None else itertools.count():
@@ -249,7 +258,9 @@ async def run_conversation(
             payload = ledger.prepare(step.message, payload, step.mutation)
             if payload is None:  # a unique id that has no unused value left in its schema
                 transcript.frames.append(
-                    Frame(direction="note", data=f"message {index} not sent: no id free", index=index)
+                    Frame(
+                        direction="note", data=f"message {index} not sent: no id free", index=index
+                    )
                 )
                 continue
         wire = encode_payload(step.kind, payload)

@@ -22,7 +22,7 @@ from ws_routes.compile.credentials import Credential, Redactor, credential_for, 
 from ws_routes.compile.route import CompiledRoute, compile_route
 from ws_routes.driver.loop import LoopBlocked
 from ws_routes.driver.transcript import Failure, Transcript
-from ws_routes.engine.conversation import Conversation, Step
+from ws_routes.engine.conversation import Client, Conversation, Step
 from ws_routes.engine.findings import hang_failure
 from ws_routes.engine.probe_base import Probe
 from ws_routes.engine.runner import running_app
@@ -113,6 +113,18 @@ def _steps(route: CompiledRoute, messages: Sequence[Item]) -> tuple[Step, ...]:
         else:
             kind, payload = item  # type: ignore[misc]
             name = next((n for n, k in names.items() if k == kind), kind)
+        if "leave" in negative:  # a client of several leaves: nothing sent
+            steps.append(
+                Step(
+                    "",
+                    "text",
+                    None,
+                    wait=bool(negative.get("wait", True)),
+                    client=int(negative.get("client", 1)) - 1,
+                    leave=str(negative["leave"]),
+                )
+            )
+            continue
         if kind not in KINDS:
             raise WsRoutesError(
                 f"replay: message kind must be one of {', '.join(KINDS)}, got {kind!r}"
@@ -135,6 +147,7 @@ def _steps(route: CompiledRoute, messages: Sequence[Item]) -> tuple[Step, ...]:
                 wait=bool(negative.get("wait", True)),
                 mutation=mutation,
                 invalid=bool(negative.get("invalid")),
+                client=int(negative.get("client", 1)) - 1,
             )
         )
     return tuple(steps)
@@ -146,11 +159,9 @@ def _play(app: Any, route: CompiledRoute, saved: Saved) -> tuple[Transcript, lis
     conversation = conversation_of(saved)
     settings = route_spec.settings
     transcript = Transcript(route=route_spec.path, path=conversation.path)
-    deadline = (
-        2 * settings.connection_timeout
-        + settings.message_timeout * (len(conversation.steps) + 1)
-        + 5
-    )
+    deadline = (1 + len(conversation.clients)) * (  # each client is waited for on its own
+        2 * settings.connection_timeout + settings.message_timeout * (len(conversation.steps) + 1)
+    ) + 5
     with running_app(app, timeout=settings.connection_timeout) as (loop, transport):
         try:
             loop.run(
@@ -180,6 +191,7 @@ def replay(
     spec: str | None = None,
     out: TextIO | None = None,
     check: bool = True,
+    clients: Sequence[Mapping[str, Any]] = (),
 ) -> ReplayResult:
     """Send ``messages`` to ``path`` on ``app``, print the transcript and what the checks found.
 
@@ -193,6 +205,11 @@ def replay(
         spec: a spec file, so replies are matched and checked as in the pytest run.
         out: where to print (default stdout); pass ``io.StringIO()`` to capture.
         check: raise :class:`ReplayFailed` when a check fails (False: return the result).
+        clients: the other clients of a multi-client conversation (the arguments above are
+            client 1's), each ``{"path": ..., "joins": step}`` with optional ``query`` and
+            ``headers``; a step of client 2 adds ``{"client": 2}`` as its fourth item, and
+            ``("", "text", None, {"client": 2, "leave": "close"})`` (or ``"abort"``) makes it
+            leave.
 
     Returns:
         The transcript and the failures the checks found (empty when the conversation passed);
@@ -215,6 +232,15 @@ def replay(
         subprotocols=tuple(subprotocols),
         steps=_steps(route, messages),
         close_code=close_code,
+        clients=tuple(
+            Client(
+                path=str(c["path"]),
+                query=tuple(c.get("query", ())),
+                headers=tuple(c.get("headers", ())),
+                joins=int(c.get("joins", 0)),
+            )
+            for c in clients
+        ),
     )
     transcript, failures = _play(app, route, conversation)
     print(render_handshake(transcript), file=out)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ws_routes.errors import Location, SpecError, did_you_mean, pointer_join
+from ws_routes.spec.clients import check_clients, reply_delivery, route_clients
 from ws_routes.spec.correlated import (
     case_schemas,
     check_correlation,
@@ -221,9 +222,7 @@ def _check_message(
     return errors + _size_order(message, pointer, ctx)
 
 
-def _check_reply_sizes(
-    reply: Mapping[str, Any], pointer: str, ctx: SpecContext
-) -> list[SpecError]:
+def _check_reply_sizes(reply: Mapping[str, Any], pointer: str, ctx: SpecContext) -> list[SpecError]:
     """A reply's min_size/max_size: bytes replies only (the others have a schema for it)."""
     errors: list[SpecError] = []
     if reply.get("kind") in ("json", "text"):
@@ -324,6 +323,7 @@ def _check_route(path: str, raw: Any, pointer: str, ctx: SpecContext) -> list[Sp
             errors.append(ctx.error(f"marker {name!r} cannot be set here", at, _NO_MARKERS[name]))
     for schema_pointer, schema in _user_schemas(route, pointer):
         errors += _check_schema(schema_pointer, schema, ctx)
+    errors += check_clients(route, path, pointer, ctx)
     return errors + check_states(route, pointer, ctx)
 
 
@@ -411,6 +411,7 @@ def _build_route(
                 location=ctx.locate(at),
                 **reply_state(raw),
                 **reply_fields(raw),
+                **reply_delivery(raw),
             )
         )
     auth = None
@@ -456,6 +457,7 @@ def _build_route(
         fixtures=tuple(route.get("fixtures", ())),
         location=ctx.locate(pointer),
         **route_state(route),
+        **route_clients(route),
     )
 
 
