@@ -25,7 +25,8 @@ removes it from the room.
   which raises in the speaker's handler. It takes two clients: one that leaves, one that speaks
   after. (A room, roster and sockets, is dropped once its roster is empty, so nothing outlives
   a conversation.)
-- ``cross_room``: ``say`` broadcasts to every member of every room, not only the speaker's.
+- ``cross_room``: ``say`` broadcasts to every member of every room, not only the speaker's
+  (presence notices stay in the room).
 """
 
 from __future__ import annotations
@@ -65,16 +66,26 @@ def make_app(
     registry: dict[str, Room] = {} if rooms is None else rooms
     ids = itertools.count(1)
 
-    async def broadcast(room: str, data: dict[str, Any], *, skip: int) -> None:
-        targets = registry.values() if "cross_room" in bugs else [registry[room]]
-        for each in list(targets):
+    async def notify(room: str, data: dict[str, Any], *, skip: int) -> None:
+        """Presence: to the room's roster, guarded (a member may close meanwhile)."""
+        here = registry[room]
+        for member in list(here.roster):
+            socket = here.sockets.get(member)
+            if member != skip and socket is not None:
+                # It left meanwhile: its own handler takes it out of the room.
+                with contextlib.suppress(WebSocketDisconnect):
+                    await socket.send_json(data)
+
+    async def chat(room: str, data: dict[str, Any], *, skip: int) -> None:
+        """A said message: to every socket of the room (of every room, with ``cross_room``)."""
+        targets = list(registry.values()) if "cross_room" in bugs else [registry[room]]
+        for each in targets:
             for member, socket in list(each.sockets.items()):
                 if member == skip:
                     continue
-                if "stale_member" in bugs:
+                if "stale_member" in bugs:  # trusts the socket list
                     await socket.send_json(data)
                     continue
-                # It left meanwhile: its own handler takes it out of the room.
                 with contextlib.suppress(WebSocketDisconnect):
                     await socket.send_json(data)
 
@@ -99,7 +110,7 @@ def make_app(
         here.sockets[me] = websocket
         try:
             await websocket.send_json({"type": "welcome", "you": me, "members": others})
-            await broadcast(room, {"type": "presence", "member": me, "status": "joined"}, skip=me)
+            await notify(room, {"type": "presence", "member": me, "status": "joined"}, skip=me)
             while True:
                 message = await websocket.receive()
                 if message["type"] == "websocket.disconnect":
@@ -108,7 +119,7 @@ def make_app(
         finally:
             leave(room, me)
         if room in registry:
-            await broadcast(room, {"type": "presence", "member": me, "status": "left"}, skip=me)
+            await notify(room, {"type": "presence", "member": me, "status": "left"}, skip=me)
 
     async def handle(room: str, me: int, websocket: WebSocket, text: str | None) -> None:
         try:
@@ -118,7 +129,7 @@ def make_app(
         kind = data.get("type") if isinstance(data, dict) else None
         if kind == "say" and set(data) == {"type", "text"} and _text_ok(data["text"]):
             await websocket.send_json({"type": "ack"})
-            await broadcast(room, {"type": "message", "from": me, "text": data["text"]}, skip=me)
+            await chat(room, {"type": "message", "from": me, "text": data["text"]}, skip=me)
         elif kind == "who" and set(data) == {"type"}:
             await websocket.send_json({"type": "members", "members": registry[room].roster})
         else:

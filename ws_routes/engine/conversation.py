@@ -129,9 +129,16 @@ def conversations(
         if follow
         else fixed_steps(route.messages, settings.max_messages, negative=negative, clients=many)
     )
-    others = st.integers(0, many - 1)
     joins = st.integers(0, max(settings.max_messages - 1, 0))
     own_path = route.spec.clients.path_params == "drawn" and bool(route.spec.path_params)
+
+    @st.composite
+    def other(draw: st.DrawFn) -> tuple[Any, int]:
+        """Another client: its own path parameters (None: client 1's), the step it joins at."""
+        own = draw(route.path_params) if own_path and draw(st.booleans()) else None
+        return own, draw(joins)
+
+    others = st.lists(other(), max_size=many - 1)
     close_codes: list[int | None] = list(settings.test_close_codes or (1000,))
     if settings.check_enabled("disconnect"):
         close_codes.append(None)  # last, so shrinking prefers a clean close
@@ -153,15 +160,12 @@ def conversations(
             source.prepend(drawn_steps)
         clients: list[Client] = []
         if many > 1:
-            # Drawn after client 1's, so shrinking drops clients (to 0 more), moves their
-            # joining to the start and gives them client 1's path (a False "own path").
-            for _ in range(draw(others)):
-                path = render_path(
-                    template,
-                    draw(route.path_params) if own_path and draw(st.booleans()) else values,
-                )
+            # A list, drawn after client 1's draws: shrinking deletes a client with its draws,
+            # moves its joining to the start and gives it client 1's path (no "own path").
+            for own, at in draw(others):
+                path = render_path(template, values if own is None else own)
                 clients.append(
-                    Client(path=path, query=tuple(query), headers=tuple(headers), joins=draw(joins))
+                    Client(path=path, query=tuple(query), headers=tuple(headers), joins=at)
                 )
             # A step of a client the conversation does not open is client 1's.
             drawn_steps = [

@@ -194,6 +194,10 @@ async def run_clients(
             # does: only a drop leaves the app busy with what it was sent.
             await collect_all(index, client)
         if step.leave == "abort":
+            # Dropped before its last burst was collected: what it sent may never be handled,
+            # so nobody can be owed a delivery of it.
+            for other in clients:
+                other.expected = [e for e in other.expected if steps[e[0]].client != client.number]
             t.app_stopped = await client.conn.abort(timeout=settings.connection_timeout)
             t.frames.append(Frame(direction="abort", index=index, elapsed_ms=clock.ms()))
         else:
