@@ -10,7 +10,7 @@ import pytest
 
 from ws_routes.driver.transcript import Failure, Frame, Transcript
 from ws_routes.driver.transport import Accepted, AppError, HandshakeResult, Rejected
-from ws_routes.engine.conversation import Conversation, Step
+from ws_routes.engine.conversation import Client, Conversation, Step
 from ws_routes.engine.stats import RouteStats
 from ws_routes.report.render import (
     RULE,
@@ -572,3 +572,27 @@ def replace_frame(failure: Failure, frame: Frame) -> Failure:
     from dataclasses import replace
 
     return replace(failure, frame=frame)
+
+
+def test_replay_snippet_keeps_every_client_and_a_transcript_labels_them() -> None:
+    steps = (Step("", "text", None, client=1, leave="close"), Step("say", "text", "hi"))
+    others = (Client(path="/ws/chat/other", joins=1),)
+    keywords = {
+        k.arg: ast.literal_eval(k.value)
+        for k in call_of(replay_snippet("app:app", conversation(steps=steps, clients=others))).keywords
+    }
+    assert keywords["messages"] == [
+        ("", "text", None, {"client": 2, "leave": "close"}),
+        ("say", "text", "hi"),
+    ]
+    assert keywords["clients"] == [{"path": "/ws/chat/other", "joins": 1}]
+    first = Transcript(route="/ws", path="/ws")
+    first.others.append(Transcript(route="/ws", path="/ws", client=1))
+    first.timeline += [
+        (1, Frame(direction="send", kind="text", data="a", name="say")),
+        (0, Frame(direction="recv", kind="text", data="a", name="said")),
+    ]
+    assert first.render() == [
+        'client 2 > text "a"    [say]',
+        'client 1 < text "a"    [said]',
+    ]
