@@ -58,7 +58,8 @@ def test_a_member_who_left_and_is_still_broadcast_to_is_found_with_two_clients(
     result = _run(run_routes, frozenset({"stale_member"}), seed)
     out = result.stdout.str()
     assert result.ret == 1, out
-    assert "Check: no_server_error" in out and "the app raised WebSocketDisconnect" in out, out
+    assert "Check: no_server_error" in out, out
+    assert "the app raised WebSocketDisconnect" in out, out
     report = out.split("WEBSOCKET TEST FAILURE", 2)[1]
     transcript = report.split("Transcript (", 1)[1].split("\n\n", 1)[0].splitlines()
     # The minimal case: two clients, one of them leaving before the other speaks.

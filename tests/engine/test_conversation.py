@@ -278,6 +278,8 @@ def test_other_routes_draw_their_steps_up_front() -> None:
         assert conversation.max_steps == len(conversation.steps)
 
     check()
+
+
 def test_a_unique_message_sometimes_reuses_an_active_id_on_purpose() -> None:
     call = MessageSpec(
         name="call",

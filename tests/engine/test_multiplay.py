@@ -87,7 +87,8 @@ def test_a_member_who_left_crashes_the_speaker_on_the_stale_server(
 ) -> None:
     t = converse(app_loop, leave(0), say("hi", client=1), others=(Client(path="/rooms/a"),))
     speaker = t.others[0]
-    assert speaker.app_error is not None and speaker.app_error_phase == "conversation"
+    assert speaker.app_error is not None
+    assert speaker.app_error_phase == "conversation"
     assert speaker.app_error_index == 1
     assert "client 1 x close 1000    [by client]" in t.render()
     assert t.app_error is None  # the one who left is fine

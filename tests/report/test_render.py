@@ -493,7 +493,9 @@ def test_route_stats_survive_json() -> None:
 def test_traceback_lines_keeps_the_end_of_a_long_traceback() -> None:
     t = Transcript(route="/ws", path="/ws")
     t.app_error = AppError(KeyError("k"), "\n".join(f"line {i}" for i in range(20)))
-    failure = Failure(check="no_server_error", error_type="server_error", message="m", expected="e", actual="a")
+    failure = Failure(
+        check="no_server_error", error_type="server_error", message="m", expected="e", actual="a"
+    )
     short = render_failure(failure, t, traceback_lines=3)
     assert "line 19" in short
     assert "line 17" in short
@@ -579,7 +581,9 @@ def test_replay_snippet_keeps_every_client_and_a_transcript_labels_them() -> Non
     others = (Client(path="/ws/chat/other", joins=1),)
     keywords = {
         k.arg: ast.literal_eval(k.value)
-        for k in call_of(replay_snippet("app:app", conversation(steps=steps, clients=others))).keywords
+        for k in call_of(
+            replay_snippet("app:app", conversation(steps=steps, clients=others))
+        ).keywords
     }
     assert keywords["messages"] == [
         ("", "text", None, {"client": 2, "leave": "close"}),

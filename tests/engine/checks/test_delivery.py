@@ -42,7 +42,8 @@ def test_a_delivery_in_scope_passes_both_checks() -> None:
     t = transcripts()
     received(t.others[0])
     ctx = Context(ROUTE, CONVERSATION, t)
-    assert not list(check_delivery(ctx)) and not list(check_non_delivery(ctx))
+    assert not list(check_delivery(ctx))
+    assert not list(check_non_delivery(ctx))
 
 
 def test_a_missed_delivery_names_both_clients_and_the_frame() -> None:
@@ -53,7 +54,8 @@ def test_a_missed_delivery_names_both_clients_and_the_frame() -> None:
     assert failure.message == (
         "client 1's message 0 (say, on /rooms/a) did not reach client 2 (on /rooms/a): no 'said'"
     )
-    assert failure.frame is not None and failure.frame.data == "hi"
+    assert failure.frame is not None
+    assert failure.frame.data == "hi"
     assert "went idle" in failure.actual  # decided at once, no timeout named
 
 

@@ -47,6 +47,7 @@ _ROUTE_ORDER = (
     "auth",
     "states",
     "opening",
+    "clients",
     "messages",
     "replies",
     "close_codes",
