@@ -285,7 +285,9 @@ def _qualified_name(obj: object) -> str | None:
     return f"{module}.{qualname}" if module else qualname
 
 
-def load_app(import_path: str, *, rootdir: Path | None = None, timeout: float | None = None) -> Any:
+def load_app(
+    import_path: str, *, rootdir: Path | None = None, timeout: float | None = None
+) -> Any:
     """Import an ASGI app from ``"module:attribute"`` (``"module:factory()"`` calls a factory).
 
     ``rootdir`` is put first on ``sys.path`` so a project's own modules import. With

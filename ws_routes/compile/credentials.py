@@ -40,11 +40,7 @@ class Credential:
     def where(self) -> str:
         """Where the credential went, for hints (never the secret itself)."""
         if self.place == "header":
-            return (
-                "the Authorization header"
-                if self.name == "authorization"
-                else f"header {self.name!r}"
-            )
+            return "the Authorization header" if self.name == "authorization" else f"header {self.name!r}"
         if self.place == "query":
             return f"query parameter {self.name!r}"
         if self.place == "cookie":

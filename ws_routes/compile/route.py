@@ -155,7 +155,8 @@ class CompiledRoute:
         if name in names:
             return True
         return any(
-            r.spec.name in names and r.spec.kind == kind and r.is_valid(value) for r in self.replies
+            r.spec.name in names and r.spec.kind == kind and r.is_valid(value)
+            for r in self.replies
         )
 
 

@@ -161,7 +161,9 @@ class LoopThread:
     ) -> None:
         self.close()
 
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float, *, stall: float | None = None) -> T:
+    def run(
+        self, coro: Coroutine[Any, Any, T], timeout: float, *, stall: float | None = None
+    ) -> T:
         """Run ``coro`` on the loop and return its result, waiting at most ``timeout`` seconds.
 
         Exceptions from ``coro`` propagate with their traceback. Inside :meth:`call` (on the

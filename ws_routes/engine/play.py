@@ -127,9 +127,7 @@ async def _collect(
     # What is expected names a frame that fits several reply types (only those can overlap).
     prefer: Collection[str] = ()
     if len(route.replies) > 1:
-        prefer = {n for _, names in expected for n in names} | (
-            ledger.awaited() if ledger else set()
-        )
+        prefer = {n for _, names in expected for n in names} | (ledger.awaited() if ledger else set())
     events, idle = await conn.settle(timeout)
     _record(route, transcript, events, index, clock, ledger, prefer)
 
@@ -220,9 +218,7 @@ async def run_conversation(
         missing = await _collect(conn, route, transcript, index, expected, clock, ledger)
         transcript.missed_replies.extend(m for m in missing if m not in rejections)
         if ledger is not None:
-            transcript.missed_replies.extend(
-                ledger.missed(final=final and not conn.background_tasks)
-            )
+            transcript.missed_replies.extend(ledger.missed(final=final and not conn.background_tasks))
         expected, pending = [], False
 
     for index in range(last + 1) if source is None else itertools.count():
@@ -258,9 +254,7 @@ async def run_conversation(
             payload = ledger.prepare(step.message, payload, step.mutation)
             if payload is None:  # a unique id that has no unused value left in its schema
                 transcript.frames.append(
-                    Frame(
-                        direction="note", data=f"message {index} not sent: no id free", index=index
-                    )
+                    Frame(direction="note", data=f"message {index} not sent: no id free", index=index)
                 )
                 continue
         wire = encode_payload(step.kind, payload)

@@ -142,9 +142,7 @@ class RouteRunner:
         s = self.route.spec.settings
         # Each client connects, closes and is waited for on its own.
         n = 1 + len(conversation.clients)
-        return (
-            n * (2 * s.connection_timeout + s.message_timeout * (conversation.max_steps + 1)) + 5.0
-        )
+        return n * (2 * s.connection_timeout + s.message_timeout * (conversation.max_steps + 1)) + 5.0
 
     def _run(self, loop: LoopThread, coro: Coroutine[Any, Any, T], conversation: Conversation) -> T:
         # A wait on the app that names no timeout of its own (after the accept, a reply poll)

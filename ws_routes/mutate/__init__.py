@@ -57,7 +57,6 @@ class ValidMessage(Protocol):
     @property
     def strategy(self) -> st.SearchStrategy[Any]: ...
 
-
 # Locations a structural mutation tries before it is sent as maybe valid.
 _RETRIES = 3
 Draw = Callable[[st.SearchStrategy[Any]], Any]
@@ -155,7 +154,9 @@ class _Mutator:
         self.own = self.oracle.own(self.kind, spec.name)
         # Tags are a route's business: a property is one when it tells message types apart.
         self.tags = tag_keys(s for s in self.oracle.shapes.values() if s is not None)
-        self.families = applicable(self.shape, self.types, self.kind, lone_surrogates, self.tags)
+        self.families = applicable(
+            self.shape, self.types, self.kind, lone_surrogates, self.tags
+        )
         families = self.families
         self.family = _below(len(families)).map(lambda i: families[i])
 

@@ -222,7 +222,9 @@ def _check_message(
     return errors + _size_order(message, pointer, ctx)
 
 
-def _check_reply_sizes(reply: Mapping[str, Any], pointer: str, ctx: SpecContext) -> list[SpecError]:
+def _check_reply_sizes(
+    reply: Mapping[str, Any], pointer: str, ctx: SpecContext
+) -> list[SpecError]:
     """A reply's min_size/max_size: bytes replies only (the others have a schema for it)."""
     errors: list[SpecError] = []
     if reply.get("kind") in ("json", "text"):

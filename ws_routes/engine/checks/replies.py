@@ -138,7 +138,11 @@ def check_reply_expected(ctx: Context) -> Iterator[Failure]:
         for index, names in t.missed_replies
         # A server that closed in answer to this burst could not reply any more: whether the
         # close was right is close_code's question.
-        if (close is None or close.index is None or not index <= close.index <= window_end(index))
+        if (
+            close is None
+            or close.index is None
+            or not index <= close.index <= window_end(index)
+        )
         # A reply came but matched no declared one: reply_schema (or undocumented_reply) says so.
         and not any(index <= i <= burst_end(steps, index) for i in unrecognised if i is not None)
     ]
@@ -150,7 +154,8 @@ def check_reply_expected(ctx: Context) -> Iterator[Failure]:
         idle = burst_end(steps, index) in t.decided_idle
         if index in streams:
             message = (
-                f"the stream of message {index}{_request_id(ctx, index)} never ended (no {either})"
+                f"the stream of message {index}{_request_id(ctx, index)} never ended "
+                f"(no {either})"
             )
             expected = f"the stream to end with {' or '.join(map(repr, names))}"
             actual = "the server went idle with the stream still open"
