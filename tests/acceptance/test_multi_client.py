@@ -65,8 +65,10 @@ def test_a_member_who_left_and_is_still_broadcast_to_is_found_with_two_clients(
     # The minimal case: two clients, one of them leaving before the other speaks.
     assert _clients(transcript) == {"1", "2"}, report
     assert any("x close" in line or "x abort" in line for line in transcript), report
-    # Its crash file replays it in a fresh process.
-    crash = next((pytester.path / ".ws-routes" / "crashes").glob("*no_server_error*.json"))
+    # Its crash file (the one its report names) replays it in a fresh process.
+    named = re.search(r"ws-routes replay (\S+\.json)", report)
+    assert named is not None, report
+    crash = pytester.path / named.group(1)
     saved = json.loads(crash.read_text(encoding="utf-8"))
     assert len(saved["conversation"]["clients"]) == 1
     replayed = subprocess.run(

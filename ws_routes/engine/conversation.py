@@ -129,13 +129,17 @@ def conversations(
         if follow
         else fixed_steps(route.messages, settings.max_messages, negative=negative, clients=many)
     )
-    joins = st.integers(0, max(settings.max_messages - 1, 0))
+    # Half the other clients are there from the start (0, where shrinking goes), the others join
+    # before a later step; 1 in 4 has path parameters of its own (another room), the rest client 1's.
+    late = max(settings.max_messages - 1, 0)
+    joins = st.integers(0, 2 * late + 1).map(lambda v: max(0, v - late - 1))
+    own_room = st.integers(0, 3).map(lambda v: v == 3)
     own_path = route.spec.clients.path_params == "drawn" and bool(route.spec.path_params)
 
     @st.composite
     def other(draw: st.DrawFn) -> tuple[Any, int]:
         """Another client: its own path parameters (None: client 1's), the step it joins at."""
-        own = draw(route.path_params) if own_path and draw(st.booleans()) else None
+        own = draw(route.path_params) if own_path and draw(own_room) else None
         return own, draw(joins)
 
     others = st.lists(other(), max_size=many - 1)

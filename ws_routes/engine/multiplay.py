@@ -263,6 +263,7 @@ async def run_clients(
     if index is None or (conversation.close_code is not None and any(c.pending for c in clients)):
         await collect_all(index)
     for client in clients:
+        note_error(client, index)  # raised while the last steps ran, before any close of ours
         if client.conn is None or client.gone:
             if client.conn is not None:
                 _finish(client.conn, client.transcript, index, clock)
