@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, find, given, settings
 
+from tests.protocols import rooms
 from ws_routes.compile.credentials import Credential
 from ws_routes.compile.route import CompiledRoute, compile_route
 from ws_routes.compile.ties import DUPLICATE_ID
 from ws_routes.engine.conversation import Conversation, Step, conversations, encode_payload
+from ws_routes.spec.loader import load_spec
 from ws_routes.spec.model import InvalidSpec, MessageSpec, RouteSpec, Schema, Settings
 
 FIXED = settings(
@@ -275,6 +278,8 @@ def test_other_routes_draw_their_steps_up_front() -> None:
         assert conversation.max_steps == len(conversation.steps)
 
     check()
+
+
 def test_a_unique_message_sometimes_reuses_an_active_id_on_purpose() -> None:
     call = MessageSpec(
         name="call",
@@ -301,3 +306,35 @@ def test_a_unique_message_sometimes_reuses_an_active_id_on_purpose() -> None:
         assert not step.invalid
         assert isinstance(step.payload, dict)
         assert "id" in step.payload
+
+
+def test_routes_with_clients_draw_other_clients_and_their_steps() -> None:
+    spec = load_spec(Path(rooms.__file__).with_suffix(".yaml")).routes[0]
+    route = compile_route(spec)
+    seen: list[Conversation] = []
+
+    @settings(max_examples=60, database=None, derandomize=True)
+    @given(conversations(route))
+    def draw(conversation: Conversation) -> None:
+        seen.append(conversation)
+
+    draw()
+    assert {len(c.clients) for c in seen} == {0, 1, 2}  # up to clients.max
+    # Every step's client is one the conversation opens; some leave, some of the others speak.
+    assert all(s.client <= len(c.clients) for c in seen for s in c.steps)
+    assert any(s.leave for c in seen for s in c.steps)
+    assert any(s.client and s.leave is None for c in seen for s in c.steps)
+    assert any(o.path != c.path for c in seen for o in c.clients)  # another room
+    assert any(o.path == c.path for c in seen for o in c.clients)  # the same room
+
+
+def test_routes_without_clients_draw_one_client_steps() -> None:
+    route = compile_route(RouteSpec(path="/ws", messages=(MessageSpec(name="m", kind="text"),)))
+
+    @settings(max_examples=30, database=None, derandomize=True)
+    @given(conversations(route))
+    def draw(conversation: Conversation) -> None:
+        assert not conversation.clients
+        assert all(s.client == 0 and s.leave is None for s in conversation.steps)
+
+    draw()

@@ -11,10 +11,10 @@ from types import ModuleType
 
 import pytest
 
-from tests.protocols import chat, graphql_transport_ws, jsonrpc
+from tests.protocols import chat, graphql_transport_ws, jsonrpc, rooms
 from ws_routes import compile_route, load_spec
 
-SERVERS = [graphql_transport_ws, jsonrpc, chat]
+SERVERS = [graphql_transport_ws, jsonrpc, chat, rooms]
 HERE = Path(__file__).parent
 
 

@@ -13,7 +13,7 @@ import pytest
 from ws_routes.compile.credentials import Redactor
 from ws_routes.driver.transcript import Failure
 from ws_routes.driver.transport import AppError
-from ws_routes.engine.conversation import Conversation, Step
+from ws_routes.engine.conversation import Client, Conversation, Step
 from ws_routes.engine.probe_base import Probe
 from ws_routes.engine.saved import AfterEarlier
 from ws_routes.errors import WsRoutesError
@@ -202,3 +202,22 @@ def test_earlier_connections_are_kept_in_order_their_secrets_masked(tmp_path: Pa
     assert masked.earlier[0].headers == (("authorization", "Bearer ***"),)
     # A crash file without earlier connections (every one written before them) loads as before.
     assert crashfiles.load(crashfiles.save(tmp_path, crash(final))).saved() == final
+
+
+def test_a_crash_file_round_trips_a_conversation_of_several_clients(tmp_path: Path) -> None:
+    conversation = Conversation(
+        path="/ws/items/0",
+        steps=(
+            Step("", "text", None, client=1, leave="abort"),
+            Step("say", "text", "hi", client=2, wait=False),
+            Step("say", "text", "again"),
+        ),
+        clients=(
+            Client(path="/ws/items/0", joins=0),
+            Client(path="/ws/items/1", query=(("lang", "en"),), headers=(("x", "y"),), joins=1),
+        ),
+    )
+    path = crashfiles.save(tmp_path, crash(conversation))
+    stored = json.loads(path.read_text("utf-8"))["conversation"]
+    assert [s.get("client") for s in stored["steps"]] == [2, 3, None]  # as reports number them
+    assert crashfiles.load(path).saved() == conversation

@@ -10,7 +10,7 @@ import pytest
 
 from ws_routes.driver.transcript import Failure, Frame, Transcript
 from ws_routes.driver.transport import Accepted, AppError, HandshakeResult, Rejected
-from ws_routes.engine.conversation import Conversation, Step
+from ws_routes.engine.conversation import Client, Conversation, Step
 from ws_routes.engine.stats import RouteStats
 from ws_routes.report.render import (
     RULE,
@@ -493,7 +493,9 @@ def test_route_stats_survive_json() -> None:
 def test_traceback_lines_keeps_the_end_of_a_long_traceback() -> None:
     t = Transcript(route="/ws", path="/ws")
     t.app_error = AppError(KeyError("k"), "\n".join(f"line {i}" for i in range(20)))
-    failure = Failure(check="no_server_error", error_type="server_error", message="m", expected="e", actual="a")
+    failure = Failure(
+        check="no_server_error", error_type="server_error", message="m", expected="e", actual="a"
+    )
     short = render_failure(failure, t, traceback_lines=3)
     assert "line 19" in short
     assert "line 17" in short
@@ -599,6 +601,8 @@ def test_a_failure_over_the_network_says_what_its_findings_rest_on() -> None:
     lines = render_failure(failure, transcript(handshake=Accepted(), over_network=True)).splitlines()
     assert "Over the network: findings rest on what a client can see" in lines
     assert "Over the network" not in render_failure(failure, transcript(handshake=Accepted()))
+
+
 def test_replay_snippet_runs_earlier_connections_first() -> None:
     earlier = (
         Conversation(path="/ws/chat/a"),
@@ -619,4 +623,30 @@ def test_replay_snippet_runs_earlier_connections_first() -> None:
             "close_code": None,
             "messages": [("say", "text", "hi")],
         },
+    ]
+
+
+def test_replay_snippet_keeps_every_client_and_a_transcript_labels_them() -> None:
+    steps = (Step("", "text", None, client=1, leave="close"), Step("say", "text", "hi"))
+    others = (Client(path="/ws/chat/other", joins=1),)
+    keywords = {
+        k.arg: ast.literal_eval(k.value)
+        for k in call_of(
+            replay_snippet("app:app", conversation(steps=steps, clients=others))
+        ).keywords
+    }
+    assert keywords["messages"] == [
+        ("", "text", None, {"client": 2, "leave": "close"}),
+        ("say", "text", "hi"),
+    ]
+    assert keywords["clients"] == [{"path": "/ws/chat/other", "joins": 1}]
+    first = Transcript(route="/ws", path="/ws")
+    first.others.append(Transcript(route="/ws", path="/ws", client=1))
+    first.timeline += [
+        (1, Frame(direction="send", kind="text", data="a", name="say")),
+        (0, Frame(direction="recv", kind="text", data="a", name="said")),
+    ]
+    assert first.render() == [
+        'client 2 > text "a"    [say]',
+        'client 1 < text "a"    [said]',
     ]

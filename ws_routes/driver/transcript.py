@@ -241,6 +241,13 @@ class Transcript:
     kept_bytes: int = 0
     # Over the network (NetworkTransport): findings rest on what a client can see.
     over_network: bool = False
+    # A multi-client conversation: which client this is (0: the first), the other clients'
+    # transcripts (on the first's), every client's frames in the order they happened, and the
+    # (index of the message, reply names) delivered to others that never reached this client.
+    client: int = 0
+    others: list[Transcript] = field(default_factory=list)
+    timeline: list[tuple[int, Frame]] = field(default_factory=list)
+    missed_deliveries: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
 
     @property
     def sent(self) -> list[Frame]:
@@ -277,10 +284,12 @@ class Transcript:
         return True
 
     def render(self, *, limit: int = _PREVIEW) -> list[str]:
-        lines = [
-            _NETWORK_DROP if self.over_network and f.dropped else f.render(limit=limit)
-            for f in self.frames
-        ]
+        def line(f: Frame) -> str:
+            return _NETWORK_DROP if self.over_network and f.dropped else f.render(limit=limit)
+
+        lines = [line(f) for f in self.frames]
+        if self.others:  # several clients: each line labelled, in the order they happened
+            lines = [f"client {c + 1} {line(f)}" for c, f in self.timeline]
         if self.dropped_frames:
             lines.append(
                 f"! {self.dropped_frames:,} more frame(s) received ({self.dropped_bytes:,} "

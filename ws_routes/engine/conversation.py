@@ -29,6 +29,7 @@ from ws_routes.engine.steps import DrawnSteps, Step, drawn_steps, fixed_steps
 from ws_routes.spec.model import Kind
 
 __all__ = [
+    "Client",
     "Conversation",
     "DrawnSteps",
     "Step",
@@ -36,6 +37,21 @@ __all__ = [
     "conversations",
     "encode_payload",
 ]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Client:
+    """A client after the first of a multi-client conversation: where it connects, and before
+    which step (``joins``; a step it takes earlier connects it then)."""
+
+    path: str
+    query: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    joins: int = 0
+
+    @property
+    def query_string(self) -> str:
+        return urllib.parse.urlencode(self.query)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,6 +65,8 @@ class Conversation:
     close_code: int | None = 1000
     # Set: the steps are drawn while the conversation runs (``steps`` is then empty).
     source: DrawnSteps | None = field(default=None, compare=False, repr=False)
+    # The other clients of a multi-client conversation (this one's fields are client 1's).
+    clients: tuple[Client, ...] = ()
 
     @property
     def query_string(self) -> str:
@@ -105,11 +123,26 @@ def conversations(
         # A protocol's states give negative steps of their own: messages in the wrong state.
         and (any(m.mutants is not None for m in route.messages) or bool(route.spec.states))
     )
+    many = route.spec.clients.max
     steps: st.SearchStrategy[Any] = (
         drawn_steps(route, settings.max_messages, negative)
         if follow
-        else fixed_steps(route.messages, settings.max_messages, negative=negative)
+        else fixed_steps(route.messages, settings.max_messages, negative=negative, clients=many)
     )
+    # Half the other clients are there from the start (0, where shrinking goes), the others join
+    # before a later step; 1 in 4 has path parameters of its own (another room), the rest client 1's.
+    late = max(settings.max_messages - 1, 0)
+    joins = st.integers(0, 2 * late + 1).map(lambda v: max(0, v - late - 1))
+    own_room = st.integers(0, 3).map(lambda v: v == 3)
+    own_path = route.spec.clients.path_params == "drawn" and bool(route.spec.path_params)
+
+    @st.composite
+    def other(draw: st.DrawFn) -> tuple[Any, int]:
+        """Another client: its own path parameters (None: client 1's), the step it joins at."""
+        own = draw(route.path_params) if own_path and draw(own_room) else None
+        return own, draw(joins)
+
+    others = st.lists(other(), max_size=many - 1)
     close_codes: list[int | None] = list(settings.test_close_codes or (1000,))
     if settings.check_enabled("disconnect"):
         close_codes.append(None)  # last, so shrinking prefers a clean close
@@ -129,6 +162,19 @@ def conversations(
         )
         if source is not None:
             source.prepend(drawn_steps)
+        clients: list[Client] = []
+        if many > 1:
+            # A list, drawn after client 1's draws: shrinking deletes a client with its draws,
+            # moves its joining to the start and gives it client 1's path (no "own path").
+            for own, at in draw(others):
+                path = render_path(template, values if own is None else own)
+                clients.append(
+                    Client(path=path, query=tuple(query), headers=tuple(headers), joins=at)
+                )
+            # A step of a client the conversation does not open is client 1's.
+            drawn_steps = [
+                s if s.client <= len(clients) else replace(s, client=0) for s in drawn_steps
+            ]
         return Conversation(
             path=render_path(template, values),
             query=tuple(query),
@@ -137,6 +183,7 @@ def conversations(
             steps=() if source else tuple(drawn_steps),
             close_code=close_code,
             source=source,
+            clients=tuple(clients),
         )
 
     return build()

@@ -168,6 +168,11 @@ async def run_conversation(
     clock = _Clock()
     if transcript is None:
         transcript = Transcript(route=route.spec.path, path=conversation.path)
+    if conversation.clients:
+        # Deferred: multiplay builds on this module's helpers (no import-time cycle).
+        from ws_routes.engine.multiplay import run_clients
+
+        return await run_clients(transport, route, conversation, transcript)
     transcript.path = conversation.path
     transcript.query_string = conversation.query_string
     transcript.headers = conversation.headers

@@ -140,7 +140,9 @@ class RouteRunner:
         # Only for a loop that keeps running: a blocked one is found at the timeout of the wait
         # it blocked (LoopThread.watch); this bounds a conversation that never ends anyway.
         s = self.route.spec.settings
-        return 2 * s.connection_timeout + s.message_timeout * (conversation.max_steps + 1) + 5.0
+        # Each client connects, closes and is waited for on its own.
+        n = 1 + len(conversation.clients)
+        return n * (2 * s.connection_timeout + s.message_timeout * (conversation.max_steps + 1)) + 5.0
 
     def _run(self, loop: LoopThread, coro: Coroutine[Any, Any, T], conversation: Conversation) -> T:
         # A wait on the app that names no timeout of its own (after the accept, a reply poll)
@@ -313,10 +315,11 @@ class RouteRunner:
             stats.aborts += 1
         for warning in lint_warnings(self.route, transcript):
             self._warn(warning)
-        if isinstance(transcript.handshake, Accepted):
-            stats.connections += 1
-        elif isinstance(transcript.handshake, Rejected):
-            stats.refused += 1
+        for client in (transcript, *transcript.others):  # every client of a conversation
+            if isinstance(client.handshake, Accepted):
+                stats.connections += 1
+            elif isinstance(client.handshake, Rejected):
+                stats.refused += 1
         failures = evaluate(self.route, conversation, transcript)
         if self.on_conversation is not None:
             self.on_conversation(transcript, failures)

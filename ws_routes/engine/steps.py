@@ -31,6 +31,10 @@ class Step:
     A negative step sends a mutant of ``message`` (see :mod:`ws_routes.mutate`): ``mutation``
     says how it breaks the spec, ``family`` which mutation family it is of, ``invalid`` whether
     no message type of the route accepts it.
+
+    With several clients (a route's ``clients``), ``client`` is the one that acts (0 is the
+    first); a ``leave`` step sends nothing: that client closes (``"close"``) or drops
+    (``"abort"``) its connection while the others go on.
     """
 
     message: str
@@ -40,6 +44,8 @@ class Step:
     mutation: str | None = None
     invalid: bool = False
     family: str | None = None
+    client: int = 0
+    leave: str | None = None
 
 
 # A step's control decisions (go on, wait, mutate, which message) come from one wide draw
@@ -107,21 +113,40 @@ def _swarm(draw: st.DrawFn, weights: Sequence[float], everything: list[int]) -> 
     return everything
 
 
+# With several clients, what the one drawn does: 0 to 5 sends, 6 leaves with a close, 7 drops
+# (shrinking goes to sending, so a leave stays in a minimal case only when the bug needs it).
+_ACTION = st.integers(0, 7)
+
+
+def _act(draw: st.DrawFn, clients: st.SearchStrategy[int]) -> tuple[int, str | None]:
+    """Which client takes a step, and whether it leaves instead of sending."""
+    who = draw(clients)
+    action = draw(_ACTION)
+    return who, ("close" if action == 6 else "abort" if action == 7 else None)
+
+
 def fixed_steps(
-    messages: Sequence[CompiledMessage], max_messages: int, *, negative: bool = False
+    messages: Sequence[CompiledMessage],
+    max_messages: int,
+    *,
+    negative: bool = False,
+    clients: int = 1,
 ) -> st.SearchStrategy[list[Step]]:
     """The steps of a conversation.
 
     Swarm testing (Groce et al., 2012): each conversation first draws which message types it
     uses, so some conversations hammer two or three types and reach the states that only
     sequences of those types reach. Shrinking turns the swarm back on for every type.
+
+    ``clients`` above 1 draws, in each step's span after its control, the client that takes it
+    and whether it leaves instead (one-client routes draw exactly what they drew before).
     """
     if not messages or max_messages <= 0:
         return st.just([])
     weights = [m.spec.weight for m in messages]
     everything = _weighted_pool(weights, range(len(messages)))
+    who = st.integers(0, clients - 1)
 
-    repeat = object()  # what a step strategy yields for "the previous message again"
     # Step strategies are built once per option list and reused: building strategies while
     # drawing costs more than the draws themselves.
     step_strategies: dict[tuple[tuple[int, ...], bool, bool], st.SearchStrategy[Any]] = {}
@@ -141,11 +166,15 @@ def fixed_steps(
                 # Every step has the same shape (control, payload), the first too, so the
                 # shrinker can delete any step without misreading the rest.
                 go_on, wait, picked, mutate = _control(draw(_STEP), choices, mutating)
+                client, leave = _act(draw, who) if clients > 1 else (0, None)
+                if leave is not None:
+                    return go_on, Step("", "text", None, wait, client=client, leave=leave)
                 if picked == len(options):
                     if not first:
-                        return go_on, repeat
+                        return go_on, client  # the previous message again, by ``client``
                     picked = 0  # nothing to repeat yet
-                return go_on, _draw_step(draw, messages[options[picked]], wait, mutate)
+                step = _draw_step(draw, messages[options[picked]], wait, mutate)
+                return go_on, replace(step, client=client) if client else step
 
             step_strategies[key] = next_step()
         return step_strategies[key]
@@ -166,12 +195,20 @@ def fixed_steps(
         # messages only repeats the handshake.
         while len(steps) < max_messages:
             go_on, step = draw(step_strategy(options, not steps, mutating))
-            steps.append(steps[-1] if step is repeat else step)
+            steps.append(_again(steps, step) if isinstance(step, int) else step)
             if not go_on:
                 break
         return steps
 
     return plan()
+
+
+def _again(steps: list[Step], who: int) -> Step:
+    """The last message sent before, sent again by client ``who`` (a leave is not repeated)."""
+    sent = next((s for s in reversed(steps) if s.leave is None), None)
+    if sent is None:
+        return replace(steps[-1], client=who)
+    return replace(sent, client=who) if sent.client != who else sent
 
 
 class _Follow:

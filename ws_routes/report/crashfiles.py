@@ -30,7 +30,7 @@ from typing import Any
 
 from ws_routes.compile.credentials import MASK, Redactor
 from ws_routes.driver.transcript import Failure
-from ws_routes.engine.conversation import Conversation, Step
+from ws_routes.engine.conversation import Client, Conversation, Step
 from ws_routes.engine.probe_base import Probe
 from ws_routes.engine.saved import AfterEarlier, Saved
 from ws_routes.errors import WsRoutesError
@@ -308,6 +308,16 @@ def _conversation_json(c: Conversation, redactor: Redactor) -> dict[str, Any]:
         "subprotocols": list(c.subprotocols),
         "steps": [_step_json(step, redactor) for step in c.steps],
         "close_code": c.close_code,
+        **({"clients": [_client_json(o) for o in c.clients]} if c.clients else {}),
+    }
+
+
+def _client_json(c: Client) -> dict[str, Any]:
+    return {
+        "path": c.path,
+        "query": [list(pair) for pair in c.query],
+        "headers": [list(pair) for pair in c.headers],
+        "joins": c.joins,
     }
 
 
@@ -328,6 +338,10 @@ def _step_json(step: Step, redactor: Redactor) -> dict[str, Any]:
         out["wait"] = False
     if step.mutation is not None:
         out["mutation"], out["invalid"] = step.mutation, step.invalid
+    if step.client:  # numbered as reports number them: client 1 is the first
+        out["client"] = step.client + 1
+    if step.leave is not None:
+        out["leave"] = step.leave
     return out
 
 
@@ -347,6 +361,8 @@ def _conversation(data: Mapping[str, Any]) -> Conversation:
                 wait=bool(s.get("wait", True)),
                 mutation=s.get("mutation"),
                 invalid=bool(s.get("invalid", False)),
+                client=int(s.get("client", 1)) - 1,
+                leave=s.get("leave"),
             )
         )
     close = data.get("close_code", 1000)
@@ -357,6 +373,15 @@ def _conversation(data: Mapping[str, Any]) -> Conversation:
         subprotocols=tuple(str(p) for p in data.get("subprotocols", ())),
         steps=tuple(steps),
         close_code=None if close is None else int(close),
+        clients=tuple(
+            Client(
+                path=str(o["path"]),
+                query=tuple((str(k), str(v)) for k, v in o.get("query", ())),
+                headers=tuple((str(k), str(v)) for k, v in o.get("headers", ())),
+                joins=int(o.get("joins", 0)),
+            )
+            for o in data.get("clients", ())
+        ),
     )
 
 

@@ -226,6 +226,10 @@ def _snippet_step(step: Step) -> str:
         extra = {"mutation": step.mutation, "invalid": step.invalid}
     if not step.wait:  # a burst: the next message goes at once, as in the run
         extra["wait"] = False
+    if step.client:  # numbered as reports number them
+        extra["client"] = step.client + 1
+    if step.leave is not None:
+        extra["leave"] = step.leave
     if extra:
         return f"({step.message!r}, {step.kind!r}, {step.payload!r}, {extra!r})"
     if step.message == step.kind:
@@ -262,6 +266,14 @@ def replay_snippet(
         args.append(f"    subprotocols={list(conversation.subprotocols)!r}")
     if conversation.close_code != 1000:
         args.append(f"    close_code={conversation.close_code}")  # None: drop the connection
+    if conversation.clients:
+        others = [
+            {"path": c.path, "joins": c.joins}
+            | ({"query": list(c.query)} if c.query else {})
+            | ({"headers": list(c.headers)} if c.headers else {})
+            for c in conversation.clients
+        ]
+        args.append(f"    clients={others!r}")
     if spec:
         args.append(f"    spec={spec!r}")
     return "from ws_routes import replay\n\nreplay(\n" + ",\n".join(args) + ",\n)\n"

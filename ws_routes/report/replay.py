@@ -23,7 +23,7 @@ from ws_routes.compile.route import CompiledRoute, compile_route
 from ws_routes.driver.loop import LoopBlocked
 from ws_routes.driver.targets import Target, running_target
 from ws_routes.driver.transcript import Failure, Transcript
-from ws_routes.engine.conversation import Conversation, Step
+from ws_routes.engine.conversation import Client, Conversation, Step
 from ws_routes.engine.findings import hang_failure
 from ws_routes.engine.saved import (
     AfterEarlier,
@@ -123,6 +123,18 @@ def _steps(route: CompiledRoute, messages: Sequence[Item]) -> tuple[Step, ...]:
         else:
             kind, payload = item  # type: ignore[misc]
             name = next((n for n, k in names.items() if k == kind), kind)
+        if "leave" in negative:  # a client of several leaves: nothing sent
+            steps.append(
+                Step(
+                    "",
+                    "text",
+                    None,
+                    wait=bool(negative.get("wait", True)),
+                    client=int(negative.get("client", 1)) - 1,
+                    leave=str(negative["leave"]),
+                )
+            )
+            continue
         if kind not in KINDS:
             raise WsRoutesError(
                 f"replay: message kind must be one of {', '.join(KINDS)}, got {kind!r}"
@@ -145,6 +157,7 @@ def _steps(route: CompiledRoute, messages: Sequence[Item]) -> tuple[Step, ...]:
                 wait=bool(negative.get("wait", True)),
                 mutation=mutation,
                 invalid=bool(negative.get("invalid")),
+                client=int(negative.get("client", 1)) - 1,
             )
         )
     return tuple(steps)
@@ -164,11 +177,10 @@ def play_in_app(
             played = saved if conversation is None else conversation
             conversation = conversation_of(played)
             transcript = Transcript(route=route.spec.path, path=conversation.path)
-            deadline = (
+            deadline = (1 + len(conversation.clients)) * (  # each client waited for on its own
                 2 * settings.connection_timeout
                 + settings.message_timeout * (len(conversation.steps) + 1)
-                + 5
-            )
+            ) + 5
             try:
                 loop.run(
                     play_saved(transport, route, played, transcript),
@@ -226,6 +238,7 @@ def replay(
     out: TextIO | None = None,
     check: bool = True,
     earlier: Sequence[Mapping[str, Any]] = (),
+    clients: Sequence[Mapping[str, Any]] = (),
 ) -> ReplayResult:
     """Send ``messages`` to ``path`` on ``app``, print the transcript and what the checks found.
 
@@ -244,6 +257,11 @@ def replay(
             needs, as its report gives them): each a dict of this function's arguments,
             ``{"path": ..., "messages": [...]}`` and optionally ``query``, ``headers``,
             ``subprotocols``, ``close_code``.
+        clients: the other clients of a multi-client conversation (the arguments above are
+            client 1's), each ``{"path": ..., "joins": step}`` with optional ``query`` and
+            ``headers``; a step of client 2 adds ``{"client": 2}`` as its fourth item, and
+            ``("", "text", None, {"client": 2, "leave": "close"})`` (or ``"abort"``) makes it
+            leave.
 
     Returns:
         The transcript and the failures the checks found (empty when the conversation passed);
@@ -269,6 +287,15 @@ def replay(
         subprotocols=tuple(subprotocols),
         steps=_steps(route, messages),
         close_code=close_code,
+        clients=tuple(
+            Client(
+                path=str(c["path"]),
+                query=tuple(c.get("query", ())),
+                headers=tuple(c.get("headers", ())),
+                joins=int(c.get("joins", 0)),
+            )
+            for c in clients
+        ),
     )
     before = tuple(_earlier(route, earlier))
     saved: Saved = AfterEarlier(conversation, before) if before else conversation

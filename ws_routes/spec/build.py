@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ws_routes.errors import Location, SpecError, did_you_mean, pointer_join
+from ws_routes.spec.clients import check_clients, reply_delivery, route_clients
 from ws_routes.spec.correlated import (
     case_schemas,
     check_correlation,
@@ -325,6 +326,7 @@ def _check_route(path: str, raw: Any, pointer: str, ctx: SpecContext) -> list[Sp
             errors.append(ctx.error(f"marker {name!r} cannot be set here", at, _NO_MARKERS[name]))
     for schema_pointer, schema in _user_schemas(route, pointer):
         errors += _check_schema(schema_pointer, schema, ctx)
+    errors += check_clients(route, path, pointer, ctx)
     return errors + check_states(route, pointer, ctx)
 
 
@@ -415,6 +417,7 @@ def _build_route(
                 location=ctx.locate(at),
                 **reply_state(raw),
                 **reply_fields(raw),
+                **reply_delivery(raw),
             )
         )
     auth = None
@@ -460,6 +463,7 @@ def _build_route(
         fixtures=tuple(route.get("fixtures", ())),
         location=ctx.locate(pointer),
         **route_state(route),
+        **route_clients(route),
     )
 
 

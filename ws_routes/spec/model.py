@@ -18,6 +18,8 @@ __all__ = [
     "KINDS",
     "SERVER_ERROR_CLOSE_CODES",
     "AuthSpec",
+    "Clients",
+    "Delivery",
     "InvalidSpec",
     "Kind",
     "MessageSpec",
@@ -50,6 +52,8 @@ CHECK_NAMES: tuple[str, ...] = (
     "echo",
     "stream",
     "reply_expected",
+    "delivery",
+    "non_delivery",
     "close_code",
     "close_before_return",
     "graceful_shutdown",
@@ -166,6 +170,26 @@ class MessageSpec:
     location: Location = field(default_factory=Location, compare=False)
 
 
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Who receives a reply type when one client's message causes it (docs/spec.md, "Several
+    clients"): the ``sender`` only, the ``others`` or ``all`` of a conversation's clients, and
+    with ``same`` only those whose value of that path parameter is the sender's (one room)."""
+
+    to: Literal["sender", "others", "all"] = "sender"
+    same: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Clients:
+    """How many clients a conversation may open (up to ``max``), and whether each draws its own
+    path parameters (``drawn``: sometimes the first client's, sometimes others) or uses the
+    first client's (``same``)."""
+
+    max: int = 1
+    path_params: Literal["same", "drawn"] = "drawn"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReplySpec:
     """A message type the server may send. ``error`` marks replies that report bad input.
@@ -184,6 +208,8 @@ class ReplySpec:
     goto: str | None = None
     capture: Mapping[str, str] = field(default_factory=dict)
     correlation: str | None = None
+    # Several clients: None is "to the sender", as on a one-client route.
+    delivery: Delivery | None = None
     location: Location = field(default_factory=Location, compare=False)
 
 
@@ -244,6 +270,7 @@ class RouteSpec:
     # Protocol state: the first state is where connections start; the opening is sent first.
     states: tuple[str, ...] = ()
     opening: tuple[str, ...] = ()
+    clients: Clients = field(default_factory=Clients)
     location: Location = field(default_factory=Location, compare=False)
 
     def message(self, name: str) -> MessageSpec:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -371,3 +372,31 @@ def test_replies_of_a_streaming_message_and_of_others() -> None:
     assert (list(body), left_out) == (["kind", "stream", "correlation"], ["d"])
     body, left_out = with_replies({"kind": "json", "reply": ["x", "y"]}, ["y", "z"])
     assert (body["reply"], left_out) == (["y", "z", "x"], [])
+
+
+def test_clients_and_delivery_round_trip_in_their_extensions(tmp_path: Path) -> None:
+    text = """\
+version: 1
+routes:
+  /rooms/{room}:
+    clients: {max: 3, path_params: same}
+    messages:
+      say: {kind: json, reply: [ack, said]}
+    replies:
+      ack: {kind: json}
+      said: {kind: json, delivery: {to: others, same: room}}
+"""
+    spec = load_spec_text(text)
+    document = export_asyncapi(spec)
+    [channel] = document["channels"].values()
+    assert channel["x-ws-routes-clients"] == {"max": 3, "path_params": "same"}
+    messages = document["components"]["messages"]
+    said = next(m for m in messages.values() if m.get("name") == "said")
+    assert said["x-ws-routes-delivery"] == {"to": "others", "same": "room"}
+    path = tmp_path / "asyncapi.yaml"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    [route] = load_spec_text(import_asyncapi(path)).routes
+    [original] = spec.routes
+    assert route.clients == original.clients
+    assert route.reply("said").delivery == original.reply("said").delivery
+    assert route.reply("ack").delivery is None

@@ -10,6 +10,7 @@ negative), all built on ``common``; this module holds their order, which is the 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ws_routes.driver.transcript import Failure, Transcript
@@ -28,6 +29,7 @@ from ws_routes.engine.checks.crashes import (
     check_no_server_error,
     check_protocol,
 )
+from ws_routes.engine.checks.delivery import check_delivery, check_non_delivery
 from ws_routes.engine.checks.handshake import check_handshake, check_subprotocol
 from ws_routes.engine.checks.negative import as_negative, check_invalid_input
 from ws_routes.engine.checks.replies import check_replies, check_reply_expected
@@ -55,6 +57,8 @@ CHECKS: tuple[tuple[str, Callable[[Context], Iterator[Failure]]], ...] = (
     ("reply_schema", check_replies),  # also yields undocumented_reply, switched separately
     ("correlation", check_ties),  # also yields no_reply, echo and stream, switched separately
     ("reply_expected", check_reply_expected),
+    ("delivery", check_delivery),
+    ("non_delivery", check_non_delivery),
     ("close_code", check_close_code),
     ("close_before_return", check_close_before_return),
     ("graceful_shutdown", check_graceful_shutdown),
@@ -67,6 +71,9 @@ CHECKS: tuple[tuple[str, Callable[[Context], Iterator[Failure]]], ...] = (
 # The other names a check yields failures of: it runs while any of its names is enabled.
 _FAMILIES = {"reply_schema": ("undocumented_reply",), "correlation": TIE_CHECKS[1:]}
 _GATED = tuple((name, check, _FAMILIES.get(name, ())) for name, check in CHECKS)
+# Checks that read every client's transcript at once, from the first's.
+_ACROSS_CLIENTS = frozenset({"delivery", "non_delivery"})
+_ORDER = {name: i for i, (name, _) in reversed(list(enumerate(CHECKS)))}  # first place wins
 
 
 def evaluate(
@@ -74,12 +81,22 @@ def evaluate(
 ) -> list[Failure]:
     """Every failure in ``transcript``, most severe first; disabled checks are skipped."""
     settings = route.spec.settings
-    ctx = Context(route, conversation, transcript)
     failures: list[Failure] = []
-    for name, check, family in _GATED:
-        if not settings.check_enabled(name) and not any(map(settings.check_enabled, family)):
-            continue
-        failures.extend(check(ctx))
+    # Several clients: every client's transcript is judged, its failures named by the client;
+    # the delivery checks read the first's, which holds the others'.
+    for t in (transcript, *transcript.others):
+        ctx = Context(route, conversation, t)
+        for name, check, family in _GATED:
+            if t.client and name in _ACROSS_CLIENTS:
+                continue
+            if not settings.check_enabled(name) and not any(map(settings.check_enabled, family)):
+                continue
+            found = list(check(ctx))
+            if transcript.others and name not in _ACROSS_CLIENTS:
+                found = [replace(f, message=f"client {t.client + 1}: {f.message}") for f in found]
+            failures.extend(found)
+    if transcript.others:  # most severe first, whichever client it was on
+        failures.sort(key=lambda f: _ORDER.get(f.check, len(_ORDER)))
     if any(step.mutation for step in conversation.steps):
         failures = [as_negative(f, conversation.steps) for f in failures]
     return failures

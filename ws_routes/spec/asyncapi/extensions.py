@@ -49,6 +49,8 @@ ROUTE: Mapping[str, tuple[str, str]] = {
     # Protocol state: names, as the imported spec calls its messages (their AsyncAPI `name`).
     "x-ws-routes-states": ("states", "#/$defs/route/properties/states"),
     "x-ws-routes-opening": ("opening", "#/$defs/route/properties/opening"),
+    # Several clients (docs/spec.md, "Several clients"): how many a conversation opens.
+    "x-ws-routes-clients": ("clients", "#/$defs/route/properties/clients"),
 }
 # One table for both directions: the same message object may be sent by both sides.
 MESSAGE: Mapping[str, tuple[str, str]] = {
@@ -68,6 +70,7 @@ MESSAGE: Mapping[str, tuple[str, str]] = {
     "x-ws-routes-wrong-state": ("wrong_state", "#/$defs/wrongState"),
     "x-ws-routes-use": ("use", "#/$defs/message/properties/use"),
     "x-ws-routes-capture": ("capture", "#/$defs/reply/properties/capture"),
+    "x-ws-routes-delivery": ("delivery", "#/$defs/reply/properties/delivery"),
     "x-ws-routes-unique": ("unique", "#/$defs/message/properties/unique"),
     "x-ws-routes-stream": ("stream", "#/$defs/message/properties/stream"),
     "x-ws-routes-no-reply": ("no_reply", "#/$defs/message/properties/no_reply"),

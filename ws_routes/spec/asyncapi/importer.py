@@ -48,6 +48,7 @@ _ROUTE_ORDER = (
     "auth",
     "states",
     "opening",
+    "clients",
     "messages",
     "replies",
     "close_codes",

@@ -18,7 +18,7 @@ from ws_routes.errors import SpecError, pointer_join
 from ws_routes.spec.asyncapi.documents import Address, Documents
 from ws_routes.spec.asyncapi.schemas import bundle_schema
 from ws_routes.spec.metavalidate import show
-from ws_routes.spec.model import MessageSpec, ReplySpec, RouteSpec
+from ws_routes.spec.model import Clients, MessageSpec, ReplySpec, RouteSpec
 
 __all__ = [
     "MESSAGE_ONLY",
@@ -42,7 +42,7 @@ MESSAGE_ONLY = frozenset(
     {"weight", "strategy", "reply", "when", "wrong_state", "use", "unique", "stream"}
     | {"no_reply", "ends", "echo", "cases"}
 )
-REPLY_ONLY = frozenset({"error", "capture"})
+REPLY_ONLY = frozenset({"error", "capture", "delivery"})
 _BODY_ORDER: tuple[str, ...] = ("kind", "description", "schema", "strategy", "weight")
 _BODY_ORDER += ("min_size", "max_size", "reply", "stream")
 
@@ -155,6 +155,10 @@ def reply_extensions(reply: ReplySpec) -> dict[str, Any]:
     out = _common(reply)
     if reply.capture:
         out["x-ws-routes-capture"] = dict(reply.capture)
+    if reply.delivery is not None:
+        delivery = reply.delivery
+        same = {"same": delivery.same} if delivery.same is not None else {}
+        out["x-ws-routes-delivery"] = {"to": delivery.to, **same}
     return out
 
 
@@ -205,4 +209,7 @@ def route_extensions(route: RouteSpec) -> dict[str, Any]:
         out["x-ws-routes-states"] = list(route.states)
     if route.opening:
         out["x-ws-routes-opening"] = list(route.opening)
+    if route.clients != Clients():  # one client, each on its own path: the default
+        clients = route.clients
+        out["x-ws-routes-clients"] = {"max": clients.max, "path_params": clients.path_params}
     return out
