@@ -370,13 +370,15 @@ def _flood(sock: socket.socket) -> None:
 
 def test_a_flooding_server_is_read_within_the_timeout(raw_server: Any) -> None:
     async def main() -> None:
-        conn = await NetworkTransport(raw_server(_flood), quiet=0.2).connect("/", timeout=T)
+        # A quiet gap longer than the timeout: only the timeout can end the wait (on a loaded
+        # machine the sending thread may stall, which must not end it early either).
+        conn = await NetworkTransport(raw_server(_flood), quiet=5.0).connect("/", timeout=T)
         loop = asyncio.get_running_loop()
         start = loop.time()
-        events, idle = await conn.settle(0.3)  # it never pauses: the timeout ends the wait
-        assert loop.time() - start < 1.0
+        events, idle = await conn.settle(0.3)
+        assert 0.3 <= loop.time() - start < 2.0
         assert not idle
-        assert len(events) > 100
+        assert events
         assert set(events) == {TextFrame("x")}
         assert await conn.abort(timeout=0.5)
 
