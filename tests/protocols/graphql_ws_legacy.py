@@ -99,9 +99,9 @@ def malformed(data: object) -> str | None:
         return f"Invalid {data['type']} message: wrong keys"
     if "id" in data and (not isinstance(data["id"], str) or not data["id"]):
         return f"Invalid {data['type']} message: id must be a non-empty string"
-    if "payload" in data and data["type"] == "connection_init":
-        if data["payload"] is not None and not isinstance(data["payload"], dict):
-            return "Invalid connection_init message: payload must be an object"
+    init_payload = data.get("payload") if data["type"] == "connection_init" else None
+    if not (init_payload is None or isinstance(init_payload, dict)):
+        return "Invalid connection_init message: payload must be an object"
     if data["type"] == "start":
         payload = data["payload"]
         if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
