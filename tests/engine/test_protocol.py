@@ -138,7 +138,10 @@ def test_expect_takes_the_success_when_an_error_reply_may_come_instead() -> None
         path="/ws",
         states=("connecting", "ready"),
         messages=(MessageSpec(name="init", kind="json", reply=("ack", "later")),),
-        replies=(ReplySpec(name="ack", kind="json", goto="ready"), ReplySpec(name="later", kind="json")),
+        replies=(
+            ReplySpec(name="ack", kind="json", goto="ready"),
+            ReplySpec(name="later", kind="json"),
+        ),
     )
     state = ProtocolState(stays)
     state.expect("init")

@@ -206,8 +206,8 @@ class Connection:
                 payload = {"data": {"countdown": value}}
                 await self.send({"id": op_id, "type": "data", "payload": payload})
             await self.send({"id": op_id, "type": "complete"})
-        except WebSocketDisconnect:
-            pass  # the client left while we wrote; the receive loop sees it
+        except (WebSocketDisconnect, RuntimeError):
+            pass  # the client left while we wrote (see graphql_transport_ws.py); the loop sees it
         finally:
             if self.operations.get(op_id) is asyncio.current_task():
                 del self.operations[op_id]
