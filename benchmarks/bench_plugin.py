@@ -4,9 +4,14 @@ Writes a Starlette echo app into a temporary folder, runs ``pytest --routes-webs
 (conversations of up to five messages), and prints conversations/s and messages/s from the
 plugin's own summary and the item's duration. The baseline, measured in the same run, is a bare
 loop that drives the same app through the ASGI messages by hand: five messages per connection,
-no generation, no checks. Figures only; no assertions (the machines are shared and noisy).
+no generation, no checks. Beside them, in the same run, pytest-routes 0.4.1 (the existing tool)
+tests the same route: it is installed with pip into the benchmark's own venv under the temporary
+folder (``--no-pytest-routes`` skips it). Last, the JSON-RPC route of specs/jsonrpc.yaml
+(``invalid.must_reject``) against tests/protocols/jsonrpc.py at a 2 s message timeout: it once
+waited out the timeout for every unrejected mutant (534 s); the figure is its wall time. Figures
+only; no assertions (the machines are shared and noisy).
 
-    python benchmarks/bench_plugin.py [--examples N]
+    python benchmarks/bench_plugin.py [--examples N] [--no-pytest-routes]
 """
 
 from __future__ import annotations
@@ -109,9 +114,50 @@ def plugin_run(examples: int) -> tuple[float, float, int, int]:
     return sequences / duration, messages / duration, sequences, messages
 
 
+def pytest_routes_run(examples: int) -> float | None:
+    """pytest-routes 0.4.1's conversations/s on the same route, from its own venv (None: it
+    could not be installed)."""
+    venv = WORK / ".venv-bench"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    install = [python, "-m", "pip", "install", "-q", "pytest-routes==0.4.1", "starlette", "httpx"]
+    if subprocess.run(install, capture_output=True, text=True, check=False).returncode:
+        return None
+    cmd = [
+        python, "-m", "pytest", "--routes", "--routes-websocket", "--routes-app", "echo_app:app",
+        "--routes-max-examples", str(examples), "--routes-ws-max-messages", "5",
+        "--routes-methods", "GET", "-p", "no:cacheprovider", "-q", "--durations=1",
+    ]
+    out = subprocess.run(cmd, cwd=WORK, capture_output=True, text=True, check=False).stdout
+    # Its one WebSocket item's call: the conversations, without pytest start-up.
+    found = re.search(r"([\d.]+)s call", out)
+    return examples / float(found.group(1)) if found else None
+
+
+def must_reject_run() -> tuple[float, int, str]:
+    """Wall time, conversations and outcome of the must_reject JSON-RPC route at a 2 s timeout."""
+    folder = WORK / "jsonrpc"
+    folder.mkdir()
+    (folder / "rpc_app.py").write_text((ROOT / "tests" / "protocols" / "jsonrpc.py").read_text())
+    (folder / "ws-routes.yaml").write_text((ROOT / "specs" / "jsonrpc.yaml").read_text())
+    (folder / "pytest.ini").write_text("[pytest]\n")
+    cmd = [
+        sys.executable, "-m", "pytest", "--routes-websocket", "--routes-app", "rpc_app:app",
+        "--routes-ws-message-timeout", "2", "--routes-max-examples", "100", "--routes-seed", "1",
+        "-p", "no:cacheprovider", "-q",
+    ]
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=folder, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    sequences = re.search(r"Sequences tested: ([\d,]+)", done.stdout)
+    count = int(sequences.group(1).replace(",", "")) if sequences else 0
+    return elapsed, count, "passed" if done.returncode == 0 else f"exit {done.returncode}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=1000)
+    parser.add_argument("--no-pytest-routes", action="store_true")
     args = parser.parse_args()
     (WORK / "echo_app.py").write_text(APP)
     (WORK / "ws-routes.yaml").write_text(SPEC)
@@ -124,9 +170,18 @@ def main() -> None:
     print(f"  {sequences:,} conversations, {messages:,} messages "
           f"({messages / max(sequences, 1):.1f} per conversation; generation, checks and shrinking included)")
     print("  target: >= 300 five-message conversations/s (the existing tool: 20-30)")
+    if not args.no_pytest_routes:
+        # Fewer examples: it runs each conversation through Starlette's TestClient thread.
+        theirs = pytest_routes_run(min(args.examples, 200))
+        shown = "not installable here" if theirs is None else f"{theirs:10,.1f} conversations/s"
+        print(f"pytest-routes 0.4.1, same route:        {shown}")
+    elapsed, count, outcome = must_reject_run()
+    print(f"must_reject JSON-RPC route (specs/jsonrpc.yaml, 2 s timeout): {elapsed:.1f} s wall, "
+          f"{count:,} conversations, {outcome} (once: 534 s; the target: under 60 s)")
 
 
 WORK = Path(tempfile.mkdtemp(prefix="ws-routes-bench-"))
+ROOT = Path(__file__).resolve().parents[1]
 
 if __name__ == "__main__":
     main()

@@ -5,10 +5,11 @@ Each server runs as the inner run's ``app.py`` (its module's source, with ``app`
 included): the correct version must pass, and each planted bug switched on alone must be found,
 with seeds 1, 2 and 3.
 
-The planted-bug matrix takes minutes (measured: 22 of 24 runs pass in 200 s on two busy cores;
-``ping_before_ack`` and ``second_subscribe_keyerror`` with seed 2 ran past the 60 s limit of an
-inner run), too long for the suite's budget: it runs with ``WS_ROUTES_SLOW_TESTS=1``. The
-correct servers, the false-alarm guard, run always (seed 1; all three with the variable).
+The planted-bug matrix takes minutes (measured on two shared cores: 11 bugs x 3 seeds, 3 to
+49 s a run), too long for the suite's budget: it runs with
+``WS_ROUTES_SLOW_TESTS=1``. The correct servers, the false-alarm guard, run always (seed 1; all
+three with the variable). Each server of a standard protocol runs under the reusable spec of
+specs/, as a user would run it.
 
 Left out: chat's bugs that need several clients at once (issue 14), and those the single-client
 specs cannot reach yet (listed in the report of issue 13, item 8).
@@ -24,6 +25,13 @@ import pytest
 from tests.conftest import RunRoutes
 
 PROTOCOLS = Path(__file__).parent.parent / "protocols"
+SPECS = Path(__file__).parents[2] / "specs"
+# Each server speaks a standard protocol: it is tested under the reusable spec of specs/.
+SPEC_OF = {
+    "graphql_transport_ws": "graphql-transport-ws.yaml",
+    "graphql_ws_legacy": "graphql-ws-legacy.yaml",
+    "jsonrpc": "jsonrpc.yaml",
+}
 SEEDS = ["1", "2", "3"]
 # The suite has a time budget: one seed by default, all three with WS_ROUTES_SLOW_TESTS=1.
 CORRECT_SEEDS = SEEDS if os.environ.get("WS_ROUTES_SLOW_TESTS") else ["1"]
@@ -36,15 +44,29 @@ def _app(module: str, bugs: frozenset[str]) -> str:
 
 
 def _spec(module: str) -> str:
-    text = (PROTOCOLS / f"{module}.yaml").read_text(encoding="utf-8")
-    return text.replace(f'app: "tests.protocols.{module}:app"', 'app: "app:app"')
+    # The specs name no app: the inner run's --routes-app app:app (FAST_ARGS) does.
+    return (SPECS / SPEC_OF[module]).read_text(encoding="utf-8")
+
+
+DEEP = frozenset({"stream_after_complete", "stream_after_stop", "pong_answered"})
 
 
 def _run(run_routes: RunRoutes, module: str, bugs: frozenset[str], seed: str) -> pytest.RunResult:
-    return run_routes(_app(module, bugs), "--routes-seed", seed, spec=_spec(module))
+    # Some planted bugs need their state first (a stream still running when the client
+    # completes it): more conversations than the fast default of 30, which the others keep (an
+    # id mix-up shrinks through sleeping requests: 100 took id_swap with seed 1 to 60 s).
+    examples = "100" if bugs & DEEP else "30"
+    return run_routes(
+        _app(module, bugs),
+        "--routes-seed",
+        seed,
+        "--routes-max-examples",
+        examples,
+        spec=_spec(module),
+    )
 
 
-CORRECT = ["graphql_transport_ws", "jsonrpc"]
+CORRECT = sorted(SPEC_OF)
 
 
 @pytest.mark.parametrize("seed", CORRECT_SEEDS)
@@ -57,23 +79,45 @@ def test_the_correct_server_passes(run_routes: RunRoutes, module: str, seed: str
 
 # (module, bug, the check that must name it)
 BUGS = [
-    # stream_after_complete left out: not found yet (the client's complete rarely carries the id
-    # of a running subscription; capture on next + use on complete is the next step).
+    ("graphql_transport_ws", "stream_after_complete", "stream"),
     ("graphql_transport_ws", "second_subscribe_keyerror", ""),
     ("graphql_transport_ws", "ping_before_ack", ""),
     ("graphql_transport_ws", "pong_answered", "no_reply"),
+    ("graphql_ws_legacy", "stream_after_stop", "stream"),
+    ("graphql_ws_legacy", "missing_complete", "reply_expected"),
+    ("graphql_ws_legacy", "unknown_type_crash", ""),
     ("jsonrpc", "id_swap", "correlation"),
     ("jsonrpc", "notification_answered", "no_reply"),
     ("jsonrpc", "params_null_crash", ""),
 ]
 
 
+# Not found yet with these seeds (100 conversations): the conversations that follow a protocol
+# mostly end one or two messages after the opening, and this bug needs a long subscription, then
+# a complete while it runs (found with seed 3, and with seed 1 at 300 conversations, 71 s).
+KNOWN_MISSES = {("stream_after_complete", "1"), ("stream_after_complete", "2")}
+
+
+def _cases() -> list[object]:
+    return [
+        pytest.param(
+            *bug,
+            seed,
+            id=f"{bug[1]}-{seed}",
+            marks=[pytest.mark.xfail(strict=True, reason="see KNOWN_MISSES")]
+            if (bug[1], seed) in KNOWN_MISSES
+            else [],
+        )
+        for bug in BUGS
+        for seed in SEEDS
+    ]
+
+
 @pytest.mark.skipif(
     not os.environ.get("WS_ROUTES_SLOW_TESTS"),
     reason="minutes long: set WS_ROUTES_SLOW_TESTS=1 (see the module docstring)",
 )
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize(("module", "bug", "check"), BUGS, ids=[b for _, b, _ in BUGS])
+@pytest.mark.parametrize(("module", "bug", "check", "seed"), _cases())
 def test_each_planted_bug_alone_is_found(
     run_routes: RunRoutes, module: str, bug: str, check: str, seed: str
 ) -> None:

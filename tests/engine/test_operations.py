@@ -107,8 +107,11 @@ def test_streams_end_once_and_the_client_can_end_them() -> None:
     assert ledger.missed(final=False) == []  # a stream is only given up on at the very end
     ledger.sent(2, "stop", {"id": 2}, None)
     assert not ledger.is_active(2)
-    assert not ledger.waiting()
+    # Stopping a running stream: the next frame (or idleness) is waited for, once.
+    assert ledger.waiting()
+    assert ledger.stopping
     assert ledger.received(recv("a", {"id": 2})).verdict == "cancelled"
+    assert not ledger.waiting()
     ledger.sent(3, "sub", {"id": 3}, None)
     assert ledger.missed(final=True) == [(3, ("end",))]
     assert ledger.missed(final=True) == []  # each once
@@ -150,3 +153,24 @@ def test_a_duplicate_id_step_reuses_the_newest_active_id() -> None:
     # The valid request's answer is matched first; the duplicate takes whatever comes.
     assert ledger.received(recv("end", {"id": 2, "end": 1})).operation is ledger.operations[1]
     assert ledger.received(recv(None, {"id": 2, "oops": 1})).operation is ledger.operations[2]
+
+
+def test_a_started_stream_holds_only_the_last_collect() -> None:
+    ledger = Ledger(route())
+    ledger.sent(0, "sub", {"id": 1}, None)
+    assert ledger.waiting(final=False)  # not started: its first item is waited for
+    assert ledger.received(recv("a", {"id": 1})).verdict == "item"
+    assert not ledger.waiting(final=False)  # running: the conversation goes on
+    assert ledger.waiting(final=True)  # at the end, its end is due
+
+
+def test_an_aimed_ends_message_takes_the_id_of_a_running_operation() -> None:
+    ledger = Ledger(route())
+    ledger.sent(0, "sub", {"id": 4}, None)
+    ledger.sent(1, "sub", {"id": 5}, None)
+    assert ledger.prepare("stop", {"id": 8}, None, aim=True) == {"id": 5}  # the newest
+    assert ledger.prepare("stop", {"id": 8}, None) == {"id": 8}  # not aimed: as drawn
+    assert ledger.prepare("stop", {"id": 8}, "wrong type at /id", aim=True) == {"id": 8}
+    ledger.sent(2, "stop", {"id": 5}, None)
+    ledger.sent(3, "stop", {"id": 4}, None)
+    assert ledger.prepare("stop", {"id": 8}, None, aim=True) == {"id": 8}  # none running

@@ -121,6 +121,33 @@ def test_expect_follows_a_prefix_as_if_its_replies_came() -> None:
     assert state.state == "ready"
 
 
+def test_expect_takes_the_success_when_an_error_reply_may_come_instead() -> None:
+    init = MessageSpec(name="init", kind="json", reply=("ack", "refused"))
+    refused = ReplySpec(name="refused", kind="json", error=True)
+    route = RouteSpec(
+        path="/ws",
+        states=("connecting", "ready"),
+        messages=(init,),
+        replies=(ReplySpec(name="ack", kind="json", goto="ready"), refused),
+    )
+    state = ProtocolState(route)
+    state.expect("init")
+    assert state.state == "ready"
+    # Two successes that disagree (or one that stays) leave the state where it was.
+    stays = RouteSpec(
+        path="/ws",
+        states=("connecting", "ready"),
+        messages=(MessageSpec(name="init", kind="json", reply=("ack", "later")),),
+        replies=(
+            ReplySpec(name="ack", kind="json", goto="ready"),
+            ReplySpec(name="later", kind="json"),
+        ),
+    )
+    state = ProtocolState(stays)
+    state.expect("init")
+    assert state.state == "connecting"
+
+
 def test_wrong_state_of_names_the_declared_reactions() -> None:
     assert wrong_state_of(ROUTE, "init") == WrongState(close_codes=(4429,))
     assert wrong_state_of(ROUTE, "ping") is None

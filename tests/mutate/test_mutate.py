@@ -96,7 +96,7 @@ def routes() -> dict[str, RouteSpec]:
         ),
         "default": default_route("/any", Settings(max_message_size=1024)),
     }
-    for name in ("chat", "telemetry", "graphql-ws"):
+    for name in ("chat", "telemetry", "graphql-transport-ws"):
         for route in load_spec(ROOT / "specs" / f"{name}.yaml").routes:
             found[route.path] = route
     return found

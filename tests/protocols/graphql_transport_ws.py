@@ -30,7 +30,7 @@ Planted bugs (``make_app(bugs=frozenset({...}))``; ``buggy_app`` has them all):
   active ones but never cancels its task. The client keeps receiving ``next`` for the id it
   completed, then a ``complete``. Clean-up cancels only the operations still in the table, so
   after the client leaves the orphaned task outlives the handler, holding the socket, until its
-  next write fails (or, after a server close, it dies on Starlette's ``RuntimeError``).
+  next write fails.
 - ``second_subscribe_keyerror``: the uniqueness check reads ``active[id]`` instead of testing
   ``id in active``. Reachable only after the ack and while an operation runs: a second
   ``subscribe`` with a *different* id crashes the handler with ``KeyError`` (the client sees
@@ -265,8 +265,10 @@ class Connection:
                     {"id": op_id, "type": "next", "payload": {"data": {"countdown": value}}}
                 )
             await self.send({"id": op_id, "type": "complete"})
-        except WebSocketDisconnect:
-            pass  # the client left while we wrote; the receive loop sees it and cleans up
+        except (WebSocketDisconnect, RuntimeError):
+            # The client left while we wrote (Starlette raises WebSocketDisconnected, a
+            # RuntimeError, for a send once the socket is closing); the receive loop cleans up.
+            pass
         finally:
             if self.active.get(op_id) is asyncio.current_task():
                 del self.active[op_id]

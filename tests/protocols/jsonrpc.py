@@ -7,7 +7,7 @@ Each text frame is one JSON-RPC request, notification or batch; each response is
   (LSP's code; the connection stays open, so a client can recover) and notifications are
   dropped. A second ``initialize`` gets -32600 ``Already initialized``.
 - **Methods.** ``add(a, b)`` (numbers, by position or by name), ``echo(text)``, and
-  ``sleep(ms)`` (0..200), which answers after an ``asyncio.sleep``: requests run concurrently,
+  ``sleep(ms)`` (0..50), which answers after an ``asyncio.sleep``: requests run concurrently,
   so a fast call sent after a slow one is answered first, each response with its request's id.
 - **Notifications** (no ``id`` key) never get a response, not even an error.
 - **Batches**: an array of calls gets one array of the responses to its requests (none at all
@@ -45,7 +45,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 BUGS = frozenset({"id_swap", "notification_answered", "params_null_crash"})
 METHODS = ("initialize", "add", "echo", "sleep")
 REQUEST_KEYS = frozenset({"jsonrpc", "method", "params", "id"})
-MAX_SLEEP_MS = 200
+MAX_SLEEP_MS = 50
 
 JSON = dict[str, Any]
 ABSENT = object()  # a notification's id: no response is sent

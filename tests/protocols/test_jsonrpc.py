@@ -54,11 +54,11 @@ async def test_rpc_initialize_comes_first() -> None:
 async def test_rpc_methods_run_concurrently_and_keep_their_ids() -> None:
     async with rpc_client() as client:
         await initialized(client)
-        await client.send_json(rpc("sleep", [60], "slow"))
+        await client.send_json(rpc("sleep", [40], "slow"))
         await client.send_json(rpc("add", {"a": 1, "b": 2.5}, "fast"))
         await client.send_json(rpc("echo", ["hé"], ...))
         assert await client.receive_json() == {"jsonrpc": "2.0", "id": "fast", "result": 3.5}
-        assert await client.receive_json() == {"jsonrpc": "2.0", "id": "slow", "result": 60}
+        assert await client.receive_json() == {"jsonrpc": "2.0", "id": "slow", "result": 40}
         await client.send_json(rpc("echo", {"text": "hé"}, None))  # id null is still a request
         assert await client.receive_json() == {"jsonrpc": "2.0", "id": None, "result": "hé"}
         assert await client.quiet() == []

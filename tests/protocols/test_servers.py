@@ -1,5 +1,6 @@
 """What every protocol server here promises: one factory, flags that are all documented, and a
-ws_routes spec beside it that loads and names it.
+ws_routes spec that loads and describes its routes: the reusable spec of specs/ for a standard
+protocol, the one beside it otherwise.
 
 The protocol behaviour and each planted bug are tested per server, in test_<module>.py.
 """
@@ -11,11 +12,18 @@ from types import ModuleType
 
 import pytest
 
-from tests.protocols import chat, graphql_transport_ws, jsonrpc, rooms
+from tests.protocols import chat, graphql_transport_ws, graphql_ws_legacy, jsonrpc, rooms
 from ws_routes import compile_route, load_spec
 
-SERVERS = [graphql_transport_ws, jsonrpc, chat, rooms]
+SERVERS = [graphql_transport_ws, graphql_ws_legacy, jsonrpc, chat, rooms]
 HERE = Path(__file__).parent
+SPECS = HERE.parents[1] / "specs"
+# The servers of standard protocols and their reusable specs (which name no app).
+STANDARD = {
+    graphql_transport_ws: "graphql-transport-ws.yaml",
+    graphql_ws_legacy: "graphql-ws-legacy.yaml",
+    jsonrpc: "jsonrpc.yaml",
+}
 
 
 @pytest.mark.parametrize("module", SERVERS, ids=lambda m: m.__name__.rpartition(".")[2])
@@ -31,8 +39,12 @@ def test_one_factory_builds_both_versions_and_documents_every_bug(module: Module
 @pytest.mark.parametrize("module", SERVERS, ids=lambda m: m.__name__.rpartition(".")[2])
 def test_the_spec_beside_each_server_loads_and_compiles(module: ModuleType) -> None:
     name = module.__name__.rpartition(".")[2]
-    spec = load_spec(HERE / f"{name}.yaml")
-    assert spec.app == f"{module.__name__}:app"
+    if module in STANDARD:
+        spec = load_spec(SPECS / STANDARD[module])
+        assert spec.app is None
+    else:
+        spec = load_spec(HERE / f"{name}.yaml")
+        assert spec.app == f"{module.__name__}:app"
     paths = [route.path for route in module.app.routes]
     assert [route.path for route in spec.routes] == paths
     for route in spec.routes:

@@ -36,10 +36,12 @@ def _accepts(schema: Schema | None, instance: Any) -> bool:
     return bool(Draft202012Validator(schema.value).is_valid(instance))
 
 
-def test_there_are_three_examples() -> None:
+def test_there_are_five_examples() -> None:
     assert sorted(p.name for p in SPECS.glob("*.yaml")) == [
         "chat.yaml",
-        "graphql-ws.yaml",
+        "graphql-transport-ws.yaml",
+        "graphql-ws-legacy.yaml",
+        "jsonrpc.yaml",
         "telemetry.yaml",
     ]
 
@@ -94,13 +96,40 @@ def test_telemetry() -> None:
     assert route.settings.check_enabled("reply_expected") is False
 
 
-def test_graphql_ws() -> None:
-    (route,) = _load("graphql-ws.yaml").routes
+def test_graphql_transport_ws() -> None:
+    (route,) = _load("graphql-transport-ws.yaml").routes
     assert route.subprotocols == ("graphql-transport-ws",)
-    assert route.close_codes == (1000, 1001, 4400, 4401, 4403, 4409, 4429, 4499)
+    # The protocol's codes: 4408 is the init timeout (not 4499); 4500 is a server error.
+    assert route.close_codes == (1000, 1001, 4400, 4401, 4403, 4406, 4408, 4409, 4429)
     assert route.invalid.must_reject is True
     assert route.invalid.close_codes == (4400,)
+    assert route.states == ("connecting", "ready")
+    assert route.opening == ("connection_init",)
+    assert route.message("subscribe").wrong_state is not None
     subscribe = route.message("subscribe").schema
-    assert _accepts(subscribe, {"type": "subscribe", "id": "1", "payload": {"query": "{ a }"}})
+    good = {"type": "subscribe", "id": "1", "payload": {"query": "{ hello }"}}
+    assert _accepts(subscribe, good)
     assert not _accepts(subscribe, {"type": "subscribe", "id": "1"})
     assert _accepts(route.reply("connection_ack").schema, {"type": "connection_ack"})
+    assert route.reply("connection_ack").goto == "ready"
+
+
+def test_graphql_ws_legacy() -> None:
+    (route,) = _load("graphql-ws-legacy.yaml").routes
+    assert route.subprotocols == ("graphql-ws",)
+    assert route.opening == ("connection_init",)
+    assert route.message("stop").ends == "start"
+    start = route.message("start").schema
+    assert _accepts(start, {"type": "start", "id": "1", "payload": {"query": "{ hello }"}})
+    assert _accepts(route.reply("ka").schema, {"type": "ka"})
+    assert _accepts(route.reply("error").schema, {"type": "error", "payload": {"message": "x"}})
+    assert route.reply("error").error
+
+
+def test_jsonrpc() -> None:
+    (route,) = _load("jsonrpc.yaml").routes
+    assert route.states == ("uninitialized", "ready")
+    assert route.message("notify").no_reply
+    add = route.message("add").schema
+    assert _accepts(add, {"jsonrpc": "2.0", "method": "add", "params": [1, 2], "id": 1})
+    assert not _accepts(add, {"jsonrpc": "2.0", "method": "add", "params": [1, 2]})

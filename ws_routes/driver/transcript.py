@@ -225,6 +225,9 @@ class Transcript:
     missed_replies: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
     # Steps after which "no reply" was decided because the app went idle, not by the timeout.
     decided_idle: list[int] = field(default_factory=list)
+    # Message index of a client message that ended an operation -> how many frames had been
+    # received when the app, having read it, first paused: later frames came after it saw it.
+    seen_ends: dict[int, int] = field(default_factory=dict)
     app_stopped: bool = True
     protocol_errors: list[str] = field(default_factory=list)
     # What the app did that works here but not on every real server: lints, not failures.

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ws_routes.compile.replies import parse_json
+from ws_routes.compile.replies import ReplyValidator, parse_json
 from ws_routes.compile.route import CompiledRoute
 from ws_routes.compile.ties import DUPLICATE_ID, MISSING, id_key, pointer_get, pointer_set
 from ws_routes.driver.transcript import Frame
@@ -85,6 +85,9 @@ class Ledger:
         self.ties = route.ties
         self.operations: list[Operation] = []
         self._received = 0
+        # The client just ended a running operation (`ends`): the collect waits for the next
+        # frame or the app's idleness, so a server that keeps streaming shows it.
+        self.stopping = False
 
     # -- sending ---------------------------------------------------------------------------------
 
@@ -92,11 +95,14 @@ class Ledger:
         key = id_key(value)
         return any(op.active and id_key(op.value) == key for op in self.operations)
 
-    def prepare(self, message: str, payload: Any, mutation: str | None) -> Any:
+    def prepare(self, message: str, payload: Any, mutation: str | None, aim: bool = False) -> Any:
         """The payload to send for a step: a ``unique`` message whose id is active gets a fresh
         one (None: no fresh id fits its schema, so the step cannot be sent validly); a
-        ``duplicate_id`` step gets an active id on purpose."""
+        ``duplicate_id`` step gets an active id on purpose; an ``aim`` step (a message that
+        ``ends`` an operation) gets the id of the newest active operation it ends."""
         ties = self.ties.messages.get(message)
+        if aim and mutation is None and ties is not None:
+            return self._aimed(ties.spec.ends, ties.spec.correlation, ties.validator, payload)
         if ties is None or not ties.spec.unique or ties.spec.correlation is None:
             return payload
         pointer = ties.spec.correlation
@@ -116,6 +122,18 @@ class Ledger:
             return payload
         return ties.fresh(payload, self.is_active)
 
+    def _aimed(
+        self, ends: str | None, pointer: str | None, validator: ReplyValidator, payload: Any
+    ) -> Any:
+        if ends is None or pointer is None or pointer_get(payload, pointer) is MISSING:
+            return payload
+        for op in reversed(self.operations):
+            if op.active and op.message == ends and not op.negative:
+                rewritten = pointer_set(payload, pointer, op.value)
+                # Only where the schema allows that id: the step must stay valid.
+                return rewritten if validator.is_valid(rewritten) else payload
+        return payload
+
     def sent(self, index: int, message: str, payload: Any, mutation: str | None) -> tuple[str, ...]:
         """Record a sent message; return the replies it expects in order, uncorrelated (empty
         when it starts an operation, which the ledger follows itself)."""
@@ -131,6 +149,7 @@ class Ledger:
             for op in self.operations:
                 if op.message == spec.ends and op.active and id_key(op.value) == key:
                     op.cancelled_at = index
+                    self.stopping = True
         expects = ties.expected(payload) if spec.stream is None else ()
         if not ties.request or value is MISSING:
             return expects if mutation is None else ()
@@ -171,6 +190,7 @@ class Ledger:
         """What ``frame`` (received) is to the operations; updates them."""
         number = self._received
         self._received += 1
+        self.stopping = False
         value = self._value(frame)
         if value is MISSING:
             # No id: the oldest pending operation it is a reply type of (replies without a
@@ -221,10 +241,19 @@ class Ledger:
         """Reply types the active operations wait for: what a frame is classified as first."""
         return {name for op in self.operations if op.active for name in op.awaited}
 
-    def waiting(self) -> bool:
-        """Whether a reply or a stream's end is still due (and not given up on already)."""
-        return any(
-            op.active and not op.missed and not op.negative and (op.stream is None or op.stream.end)
+    def waiting(self, *, final: bool = True) -> bool:
+        """Whether a reply or a stream's end is still due (and not given up on already).
+
+        Before the conversation's last collect (``final`` False) a stream that has started (an
+        item came) is not waited for: the conversation goes on while it runs, so that what the
+        client sends next (a ``complete`` that ends it, a second subscribe) meets a live stream.
+        Right after the client ended one, the next frame is waited for (see ``stopping``).
+        """
+        return self.stopping or any(
+            op.active
+            and not op.missed
+            and not op.negative
+            and (op.stream is None or (bool(op.stream.end) and (final or not op.replies)))
             for op in self.operations
         )
 

@@ -117,10 +117,12 @@ async def _collect(
     expected: list[tuple[int, tuple[str, ...]]],
     clock: _Clock,
     ledger: Ledger | None = None,
+    final: bool = True,
 ) -> list[tuple[int, tuple[str, ...]]]:
     """Settle, then, while an expected reply (or a correlated request's reply, or a stream's
-    end) is missing, wait until it comes, the app is idle (decided at once: noted in
-    ``transcript.decided_idle``) or ``message_timeout`` passes."""
+    end: a running stream's only in the ``final`` collect) is missing, wait until it comes, the
+    app is idle (decided at once: noted in ``transcript.decided_idle``) or ``message_timeout``
+    passes."""
     timeout = route.spec.settings.message_timeout
     deadline = time.perf_counter() + timeout
     start = len(transcript.frames)
@@ -130,6 +132,9 @@ async def _collect(
         prefer = {n for _, names in expected for n in names} | (ledger.awaited() if ledger else set())
     events, idle = await conn.settle(timeout)
     _record(route, transcript, events, index, clock, ledger, prefer)
+    if ledger is not None and ledger.stopping and index is not None:
+        # Settled: the app read the message that ended an operation; what comes now is late.
+        transcript.seen_ends[index] = sum(f.direction == "recv" for f in transcript.frames)
 
     def unanswered() -> list[tuple[int, tuple[str, ...]]]:
         replies = [f for f in transcript.frames[start:] if f.direction == "recv"]
@@ -138,7 +143,7 @@ async def _collect(
     missing = unanswered()
 
     def waiting() -> bool:
-        return bool(missing) or (ledger is not None and ledger.waiting())
+        return bool(missing) or (ledger is not None and ledger.waiting(final=final))
 
     while waiting() and not idle and conn.server_close is None:
         event = await conn.wait_event(max(0.0, deadline - time.perf_counter()))
@@ -149,6 +154,8 @@ async def _collect(
         missing = unanswered()
     if waiting() and idle and index is not None:
         transcript.decided_idle.append(index)
+    if ledger is not None:
+        ledger.stopping = False  # waited for once: idle or timed out, nothing more came
     return missing
 
 
@@ -216,7 +223,7 @@ async def run_conversation(
 
     async def collect(index: int, final: bool) -> None:
         nonlocal expected, pending
-        missing = await _collect(conn, route, transcript, index, expected, clock, ledger)
+        missing = await _collect(conn, route, transcript, index, expected, clock, ledger, final)
         transcript.missed_replies.extend(m for m in missing if m not in rejections)
         if ledger is not None:
             transcript.missed_replies.extend(ledger.missed(final=final and not conn.background_tasks))
@@ -252,7 +259,7 @@ async def run_conversation(
             last = index
         payload = step.payload
         if ledger is not None:
-            payload = ledger.prepare(step.message, payload, step.mutation)
+            payload = ledger.prepare(step.message, payload, step.mutation, step.aim)
             if payload is None:  # a unique id that has no unused value left in its schema
                 transcript.frames.append(
                     Frame(direction="note", data=f"message {index} not sent: no id free", index=index)

@@ -120,11 +120,13 @@ class ProtocolState:
         return None
 
     def expect(self, message: str) -> None:
-        """Move as if ``message`` was sent and got its declared reply (for fixed probes: the state
-        a prefix leads to), when the replies it may get agree on where they lead."""
+        """Move as if ``message`` was sent and succeeded (for fixed probes: the state a prefix
+        leads to), when its success replies agree on where they lead. Error replies are left
+        out: an `initialize` answered by `initialized` or `error` leads where `initialized` does."""
         self.sent(message, valid=True)
         spec = self._messages.get(message)
-        gotos = {self._replies[r].goto for r in spec.reply if r in self._replies} if spec else set()
+        names = [r for r in spec.reply if r in self._replies] if spec else []
+        gotos = {self._replies[r].goto for r in names if not self._replies[r].error}
         if len(gotos) == 1 and None not in gotos:
             self.state = gotos.pop()
 

@@ -30,7 +30,9 @@ class Step:
 
     A negative step sends a mutant of ``message`` (see :mod:`ws_routes.mutate`): ``mutation``
     says how it breaks the spec, ``family`` which mutation family it is of, ``invalid`` whether
-    no message type of the route accepts it.
+    no message type of the route accepts it. ``aim`` (a valid message that ``ends`` an
+    operation) asks the player to put the id of an active operation it ends in it: drawn ids
+    rarely hit one, and what a server does after the client stopped a stream is where it errs.
 
     With several clients (a route's ``clients``), ``client`` is the one that acts (0 is the
     first); a ``leave`` step sends nothing: that client closes (``"close"``) or drops
@@ -46,6 +48,7 @@ class Step:
     family: str | None = None
     client: int = 0
     leave: str | None = None
+    aim: bool = False
 
 
 # A step's control decisions (go on, wait, mutate, which message) come from one wide draw
@@ -65,6 +68,9 @@ _SHAPE = st.integers(0, 2**24 - 1)
 
 # A mutant of a `unique` message reuses an active id (the player picks it) 1 time in 4 at most.
 _DUPLICATE = st.integers(0, 3).map(lambda v: v == 3)
+# A valid `ends` message aims at an active operation 3 times in 4 (0, the shrink target, aims:
+# a minimal failing example keeps stopping the stream it is about).
+_AIM = st.integers(0, 3).map(lambda v: v != 3)
 
 
 def _control(value: int, choices: int, mutating: bool) -> tuple[bool, bool, int, bool]:
@@ -101,7 +107,8 @@ def _draw_step(draw: st.DrawFn, message: CompiledMessage, wait: bool, mutate: bo
             invalid=mutant.invalid,
             family=mutant.family,
         )
-    return Step(spec.name, spec.kind, draw(message.strategy), wait)
+    payload = draw(message.strategy)
+    return Step(spec.name, spec.kind, payload, wait, aim=spec.ends is not None and draw(_AIM))
 
 
 def _swarm(draw: st.DrawFn, weights: Sequence[float], everything: list[int]) -> list[int]:

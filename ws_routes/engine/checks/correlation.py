@@ -118,8 +118,12 @@ class _Judge:
         elif match.verdict == "cancelled" and op is not None and op.cancelled_at is not None:
             ends = self.sends.get(op.cancelled_at)
             # What the server sent before it saw the `ends` message is in flight: only what comes
-            # after a whole collect (the server settled with the `ends` message read) counts.
-            if frame.index is not None and frame.index > burst_end(self.steps, op.cancelled_at):
+            # after a whole collect, or once the app had read it and paused, counts.
+            seen = self.ctx.transcript.seen_ends.get(op.cancelled_at)
+            late = seen is not None and match.number >= seen
+            if late or (
+                frame.index is not None and frame.index > burst_end(self.steps, op.cancelled_at)
+            ):
                 self.stream(
                     f"{_reply(match.number, frame)} has {_value(match.value)}, but message "
                     f"#{op.cancelled_at} `{ends.name if ends else '?'}` ended the stream of "
