@@ -71,3 +71,31 @@ def test_a_long_label_is_cut_not_overflowing(shared: mmap.mmap) -> None:
     signs.wait(owner, beat=1.0, limit=1.0, grace=1.0, during="é" * 500)
     assert vitals.read(shared).during.startswith("éé")
     assert len(vitals.read(shared).during.encode()) <= vitals.SIZE
+
+
+def test_memory_of_zeros_is_nothing_running_not_a_wait_silent_since_time_0() -> None:
+    # Fresh shared memory, or what struct.pack_into leaves for a moment (it zeroes its target
+    # before filling it): a watcher that read it as a wait killed a healthy run on a loaded CI.
+    assert vitals.Snapshot(bytes(vitals.SIZE)).overdue_at() == math.inf
+
+
+def test_a_write_never_passes_through_zeros(shared: mmap.mmap) -> None:
+    class Recorder(bytearray):
+        """A buffer that keeps what each write put at its start."""
+
+        writes: list[bytes]
+
+        def __setitem__(self, key: object, value: object) -> None:
+            super().__setitem__(key, value)  # type: ignore[index]
+            self.writes.append(bytes(self[:8]))
+
+    buffer = Recorder(vitals.SIZE)
+    buffer.writes = []
+    writer = vitals.Vitals(buffer)
+    owner = object()
+    writer.running(owner, time.monotonic(), time.monotonic() + 5)
+    writer.wait(owner, time.monotonic(), 1.0, 1.0, "waiting for a reply")
+    writer.beat(owner, time.monotonic())
+    # Every write is one slice assignment of packed bytes, so the beat is never seen as 0.
+    assert buffer.writes
+    assert all(w != bytes(8) for w in buffer.writes)

@@ -19,9 +19,12 @@ What is written (all on the monotonic clock, which Linux shares between processe
 
 The watcher acts on a silence past ``min(beat + limit + grace, hard)`` plus its own grace, so
 the in-process watchdog, which acts at that point when the GIL is free, always comes first.
-Fields are written one at a time without a lock: the watcher reads twice and decides only on a
-state that stays put, and a state that does stay put is the one that matters (a stuck process
-writes nothing).
+Fields are written without a lock: the watcher reads twice and decides only on a state that
+stays put, and a state that does stay put is the one that matters (a stuck process writes
+nothing). Each write is one slice assignment of bytes packed beforehand: ``struct.pack_into``
+zeroes its target before filling it, and a reader that caught those zeros (the writer
+descheduled in between, on a loaded machine) saw a wait "silent since time 0" and killed a
+healthy run. A record of zeros (fresh memory) is read as "nothing runs" for the same reason.
 """
 
 from __future__ import annotations
@@ -63,12 +66,12 @@ class Vitals:
         """A coroutine of ``owner``'s starts: it must end by ``hard``; no wait on the app yet."""
         self.owner = owner
         self._hard = hard
-        _NUMBERS.pack_into(self._buffer, 0, beat, _NAN, _NAN, hard)
+        self._buffer[0:_NUMBERS.size] = _NUMBERS.pack(beat, _NAN, _NAN, hard)
 
     def beat(self, owner: object, beat: float) -> None:
         """The loop ran at ``beat`` (its heartbeat, or a wait starting)."""
         if owner is self.owner:
-            _BEAT.pack_into(self._buffer, 0, beat)
+            self._buffer[0:_BEAT.size] = _BEAT.pack(beat)
 
     def wait(
         self, owner: object, beat: float, limit: float | None, grace: float, during: str
@@ -80,15 +83,15 @@ class Vitals:
         if owner is not self.owner:
             return
         if not during:
-            _LIMIT.pack_into(self._buffer, 8, _NAN, _NAN)
+            self._buffer[8 : 8 + _LIMIT.size] = _LIMIT.pack(_NAN, _NAN)
             return
         if during is not self._during:  # labels are mostly the same constant: no re-encoding
             self._during = during
             data = during.encode("utf-8", "replace")[:_DURING_MAX]
             _LENGTH.pack_into(self._buffer, _NUMBERS.size, len(data))
             self._buffer[_DURING_AT : _DURING_AT + len(data)] = data
-        _NUMBERS.pack_into(
-            self._buffer, 0, beat, _NAN if limit is None else limit, grace, self._hard
+        self._buffer[0:_NUMBERS.size] = _NUMBERS.pack(
+            beat, _NAN if limit is None else limit, grace, self._hard
         )
 
     def deadline(self, seconds: float, during: str) -> None:
@@ -100,13 +103,13 @@ class Vitals:
         self._buffer[_DURING_AT : _DURING_AT + len(data)] = data
         now = time.monotonic()
         self._hard = now + seconds
-        _NUMBERS.pack_into(self._buffer, 0, now, _NAN, _NAN, self._hard)
+        self._buffer[0:_NUMBERS.size] = _NUMBERS.pack(now, _NAN, _NAN, self._hard)
 
     def idle(self, owner: object = None) -> None:
         """Nothing of the app's runs (``owner``: only if it is the current owner; None: always)."""
         if owner is None or owner is self.owner:
             self._hard = _NAN
-            _NUMBERS.pack_into(self._buffer, 0, _NAN, _NAN, _NAN, _NAN)
+            self._buffer[0:_NUMBERS.size] = _NUMBERS.pack(_NAN, _NAN, _NAN, _NAN)
 
 
 class Snapshot:
@@ -124,7 +127,9 @@ class Snapshot:
 
     def overdue_at(self) -> float:
         """When the in-process watchdog would have acted, or inf (nothing of the app's runs)."""
-        if math.isnan(self.hard):
+        # NaN: not set; zeros (never a real time on the monotonic clock of a running machine):
+        # memory not written yet.
+        if math.isnan(self.hard) or self.hard <= 0 or self.beat <= 0:
             return math.inf
         stall = math.inf if math.isnan(self.limit) else self.beat + self.limit + self.grace
         return min(stall, self.hard)

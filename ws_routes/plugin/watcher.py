@@ -132,6 +132,8 @@ class WatcherPlugin:
         self._shm_file = tempfile.TemporaryFile()  # noqa: SIM115
         self._shm_file.truncate(vitals.SIZE)
         self._shm = mmap.mmap(self._shm_file.fileno(), vitals.SIZE)
+        # Written ("nothing runs") before the watcher can read it.
+        self._vitals = vitals.Vitals(self._shm)
         wake_r, self._wake_w = os.pipe()
         dump_r, self._dump_w = os.pipe()
         os.set_blocking(self._wake_w, False)  # set_wakeup_fd requires it; a full pipe drops bytes
@@ -159,7 +161,6 @@ class WatcherPlugin:
         self._signal = DUMP_SIGNAL
         faulthandler.register(DUMP_SIGNAL, file=self._dump_w, all_threads=True, chain=False)
         self._previous_wakeup = signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
-        self._vitals = vitals.Vitals(self._shm)
         self._outer = vitals.current()  # a session running inside another one (pytester)
         vitals.install(self._vitals)
         self._stopped = False
