@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ws_routes.compile.route import CompiledRoute, compile_route
-from ws_routes.compile.ties import DUPLICATE_ID
+from ws_routes.compile.ties import DUPLICATE_ID, MISSING
 from ws_routes.driver.transcript import Frame
 from ws_routes.engine.operations import Ledger
 from ws_routes.spec.model import MessageSpec, ReplySpec, RouteSpec, Schema, StreamSpec
@@ -139,7 +139,7 @@ def test_a_unique_id_in_use_is_replaced_by_a_free_one_that_fits_the_schema() -> 
     assert ledger.prepare("plain", {"id": 9}, None) == {"id": 9}  # not unique
     for i in range(10):
         ledger.sent(i, "call", {"id": i}, None)
-    assert ledger.prepare("call", {"id": 9}, None) is None  # every id 0-9 is active
+    assert ledger.prepare("call", {"id": 9}, None) is MISSING  # every id 0-9 is active
 
 
 def test_a_duplicate_id_step_reuses_the_newest_active_id() -> None:
@@ -174,3 +174,39 @@ def test_an_aimed_ends_message_takes_the_id_of_a_running_operation() -> None:
     ledger.sent(2, "stop", {"id": 5}, None)
     ledger.sent(3, "stop", {"id": 4}, None)
     assert ledger.prepare("stop", {"id": 8}, None, aim=True) == {"id": 8}  # none running
+
+
+def test_running_names_the_message_types_with_a_valid_operation_still_active() -> None:
+    ledger = Ledger(route())
+    assert ledger.running() == frozenset()
+    ledger.sent(0, "sub", {"id": 1}, None)
+    ledger.sent(1, "call", {"id": 2}, "wrong type at /x")  # a mutant runs nothing valid
+    assert ledger.running() == {"sub"}
+    ledger.sent(2, "call", {"id": 3}, None)
+    assert ledger.running() == {"sub", "call"}
+    ledger.received(recv("a", {"id": 3, "r": "x"}))  # answered: the call is over
+    assert ledger.running() == {"sub"}
+    ledger.sent(3, "sub", {"id": 4}, None)
+    ledger.received(recv("end", {"id": 4, "end": True}))
+    # Ended by the server: still running as far as the next draw goes (when the end comes is
+    # timing, and a draw must not depend on it); the client's stop ends it.
+    ledger.sent(4, "stop", {"id": 1}, None)
+    assert ledger.running() == {"sub"}
+    ledger.sent(5, "stop", {"id": 4}, None)
+    assert ledger.running() == frozenset()
+
+
+def test_an_id_reused_then_stopped_takes_the_frames_in_flight_for_its_second_operation() -> None:
+    # A false alarm once, on a correct graphql-ws server: the second stream's frames sent before
+    # the server saw the stop were blamed on the first stream, which had ended ("already got
+    # its end").
+    ledger = Ledger(route())
+    ledger.sent(0, "sub", {"id": 1}, None)
+    ledger.received(recv("a", {"id": 1}))
+    assert ledger.received(recv("end", {"id": 1, "end": True})).verdict == "end"
+    ledger.sent(1, "sub", {"id": 1}, None)  # free again: reused
+    ledger.sent(2, "stop", {"id": 1}, None)  # in the same burst
+    second = ledger.operations[1]
+    for frame in (recv("a", {"id": 1}), recv("end", {"id": 1, "end": True})):
+        match = ledger.received(frame)
+        assert (match.verdict, match.operation) == ("cancelled", second)

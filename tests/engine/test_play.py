@@ -375,7 +375,7 @@ class _Scripted:
     def finished(self) -> bool:
         return False
 
-    def next(self, state: object) -> Step | None:
+    def next(self, state: object, running: frozenset[str] = frozenset()) -> Step | None:
         if not self._steps:
             return None
         self.sent.append(self._steps.pop(0))
@@ -503,10 +503,10 @@ def test_a_draw_that_ends_the_run_closes_the_connection_first(
         assert source is not None
         drawn = source.next
 
-        def next_then_stop(state: Any) -> Step | None:
+        def next_then_stop(state: Any, running: frozenset[str] = frozenset()) -> Step | None:
             if source.sent:
                 raise Stop  # as Hypothesis' StopTest does when the choices run out
-            return drawn(state)
+            return drawn(state, running)
 
         monkeypatch.setattr(source, "next", next_then_stop)
         ENDED.clear()
@@ -515,6 +515,8 @@ def test_a_draw_that_ends_the_run_closes_the_connection_first(
         assert ENDED == ["session"]
 
     loop.call(check)
+
+
 # -- replies tied to requests ----------------------------------------------------------------------
 
 
@@ -675,6 +677,14 @@ def test_a_duplicate_id_step_sends_an_active_id_on_purpose(
     )
     assert [f.data["id"] for f in t.sent] == [0, 0]
     assert t.sent[1].mutation == DUPLICATE_ID
+
+
+def test_a_null_mutant_is_sent(tied_loop: tuple[LoopThread, AsgiTransport]) -> None:
+    # null is a payload, not "no id free": it was once taken for the ledger's refusal.
+    mutant = Step("notify", "json", None, True, "wrong type at (root): null instead of object")
+    t = converse(tied_loop, TIED, mutant)
+    assert [(f.data, f.mutation) for f in t.sent] == [(None, mutant.mutation)]
+    assert t.messages_sent == 1
 
 
 # -- deciding "no reply": idle apps at once, timers and threads waited for -------------------------

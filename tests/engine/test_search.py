@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.errors import FlakyStrategyDefinition
 from hypothesis.database import InMemoryExampleDatabase
 from hypothesis.statistics import describe_statistics
 from starlette.applications import Starlette
@@ -17,11 +20,18 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from tests.engine.conftest import profile_database
 from tests.engine.runner_app import compiled, run
-from ws_routes.engine.conversation import Step
+from ws_routes.driver.transcript import Failure, Transcript
+from ws_routes.engine.conversation import Conversation, Step
 from ws_routes.engine.database import RouteDatabase
 from ws_routes.engine.findings import ConversationFailed
 from ws_routes.engine.runner import RouteResult, RouteRunner
-from ws_routes.engine.search import profile_deadline, search_budget
+from ws_routes.engine.search import (
+    DIVERGED,
+    hypothesis_test,
+    profile_deadline,
+    run_search,
+    search_budget,
+)
 
 
 def test_failure_is_shrunk_to_a_minimal_conversation() -> None:
@@ -153,3 +163,54 @@ def test_a_conversation_over_the_profiles_deadline_is_reported_as_hypothesis_rep
         settings.load_profile("ws-routes-test-restored")
     assert result.error is not None
     assert result.error.startswith("DeadlineExceeded")
+
+
+def test_a_search_whose_replays_draw_differently_keeps_the_bugs_it_met_unshrunk() -> None:
+    # A drawn conversation's next step depends on the replies so far: when they vary in timing,
+    # a replay draws differently and Hypothesis stops the whole run (FlakyStrategyDefinition).
+    # The bug met before that must be reported, as met, and the search must say why it stopped.
+    calls = itertools.count()
+
+    @st.composite
+    def varying(draw: st.DrawFn) -> int:
+        # The third run (a replay, while shrinking the first failure) draws another kind of
+        # choice where the others draw an integer.
+        if next(calls) == 2:
+            return int(draw(st.booleans()))
+        return draw(st.integers(0, 1000))
+
+    seen: dict[type[ConversationFailed], ConversationFailed] = {}
+
+    def run_one(value: Any) -> None:
+        if value > 0:
+            failed = ConversationFailed(
+                Failure(
+                    check="no_server_error",
+                    error_type="server_error",
+                    message=f"boom {value}",
+                    expected="no crash",
+                    actual="crash",
+                ),
+                Transcript(route="/ws", path="/ws"),
+                Conversation(path="/ws"),
+            )
+            seen.setdefault(type(failed), failed)
+            raise failed
+
+    test = hypothesis_test(
+        run_one,
+        varying(),
+        parent=settings(database=None),
+        seed=1,
+        max_examples=200,
+        database=None,
+    )
+    found = run_search(test, seen=seen.values)
+    assert found.diverged == DIVERGED
+    assert [bug.failure.message for bug in found.bugs] == [
+        next(iter(seen.values())).failure.message
+    ]
+    assert found.bugs[0].unshrunk
+    with pytest.raises(FlakyStrategyDefinition):  # without ``seen``: Hypothesis' own error
+        calls = itertools.count()
+        run_search(test)

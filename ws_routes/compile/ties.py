@@ -136,8 +136,8 @@ class MessageTies:
         return self.spec.reply
 
     def fresh(self, payload: Any, taken: Callable[[Any], bool]) -> Any:
-        """``payload`` with a correlation value that is not ``taken`` and keeps it valid; None
-        when no such value is near (a schema that allows only ids already in use)."""
+        """``payload`` with a correlation value that is not ``taken`` and keeps it valid;
+        :data:`MISSING` when no such value is near (a schema that allows only ids in use)."""
         pointer = self.spec.correlation
         assert pointer is not None
         current = pointer_get(payload, pointer)
@@ -147,7 +147,7 @@ class MessageTies:
             rewritten = pointer_set(payload, pointer, candidate)
             if self.validator.is_valid(rewritten):
                 return rewritten
-        return None
+        return MISSING  # not None: null is a payload (a JSON message's null mutant)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -43,6 +43,8 @@ class ConversationFailed(WsRoutesError):
         self.transcript = transcript
         self.conversation = conversation
         self.flaky = False
+        # Reported as first met: Hypothesis stopped before it could shrink it (search.DIVERGED).
+        self.unshrunk = False
         # The name of the probe that failed, when a probe did (reports print it).
         self.probe: str | None = None
         # Other distinct findings on the same route, reported after this one.

@@ -45,6 +45,7 @@ class Operation:
     replies: list[int] = field(default_factory=list)  # received-frame numbers that answered it
     ended_by: int | None = None  # the received-frame number of its final reply
     cancelled_at: int | None = None  # the message index of the client's `ends` message
+    stopped: bool = False  # the client sent its `ends` message, before or after the server's end
     missed: bool = False  # already recorded as missing by the player
 
     @property
@@ -95,9 +96,24 @@ class Ledger:
         key = id_key(value)
         return any(op.active and id_key(op.value) == key for op in self.operations)
 
+    def running(self) -> frozenset[str]:
+        """The message types with a valid operation the client has not ended: a request not
+        answered yet, a stream the client has not stopped (whether the server ended it or not).
+
+        The next step is drawn from this, and a draw must not depend on timing: Hypothesis
+        replays a conversation's choices and stops the run (FlakyStrategyDefinition) when one
+        draws differently, and when a stream's last frame comes, before or after the next step,
+        is timing. So a stream counts as running until the client stops it.
+        """
+        return frozenset(
+            op.message
+            for op in self.operations
+            if not op.stopped and not op.negative and (op.stream is not None or op.ended_by is None)
+        )
+
     def prepare(self, message: str, payload: Any, mutation: str | None, aim: bool = False) -> Any:
         """The payload to send for a step: a ``unique`` message whose id is active gets a fresh
-        one (None: no fresh id fits its schema, so the step cannot be sent validly); a
+        one (:data:`MISSING`: no fresh id fits its schema, so the step cannot be sent validly); a
         ``duplicate_id`` step gets an active id on purpose; an ``aim`` step (a message that
         ``ends`` an operation) gets the id of the newest active operation it ends."""
         ties = self.ties.messages.get(message)
@@ -147,9 +163,11 @@ class Ledger:
         if spec.ends is not None and value is not MISSING and mutation is None:
             key = id_key(value)
             for op in self.operations:
-                if op.message == spec.ends and op.active and id_key(op.value) == key:
-                    op.cancelled_at = index
-                    self.stopping = True
+                if op.message == spec.ends and not op.stopped and id_key(op.value) == key:
+                    op.stopped = True
+                    if op.active:
+                        op.cancelled_at = index
+                        self.stopping = True
         expects = ties.expected(payload) if spec.stream is None else ()
         if not ties.request or value is MISSING:
             return expects if mutation is None else ()
@@ -214,16 +232,16 @@ class Ledger:
                 op.ended_by = number  # answered, with the wrong type: not missing as well
             op.replies.append(number)
             return Match("wrong", op, number, value)
-        ended = [op for op in mine if op.ended_by is not None]
-        if ended:
-            op = ended[-1]
-            op.replies.append(number)
-            late = op.stream is not None and not self._fits(frame, op.stream.end)
-            return Match("late" if late else "extra", op, number, value)
-        if mine:
-            mine[-1].replies.append(number)
-            return Match("cancelled", mine[-1], number, value)
-        return Match("orphan", None, number, value)
+        if not mine:
+            return Match("orphan", None, number, value)
+        # The newest operation with this id: an id reused after its first operation ended, then
+        # stopped by the client, gets the frames the server had in flight for the second.
+        op = mine[-1]
+        op.replies.append(number)
+        if op.ended_by is None:
+            return Match("cancelled", op, number, value)
+        late = op.stream is not None and not self._fits(frame, op.stream.end)
+        return Match("late" if late else "extra", op, number, value)
 
     def _answer(self, op: Operation, frame: Frame, number: int, value: Any) -> Match:
         op.replies.append(number)

@@ -16,6 +16,7 @@ from collections.abc import Collection
 from dataclasses import replace
 
 from ws_routes.compile.route import CompiledRoute
+from ws_routes.compile.ties import MISSING
 from ws_routes.driver.transcript import Frame, Transcript
 from ws_routes.driver.transport import (
     Accepted,
@@ -129,7 +130,9 @@ async def _collect(
     # What is expected names a frame that fits several reply types (only those can overlap).
     prefer: Collection[str] = ()
     if len(route.replies) > 1:
-        prefer = {n for _, names in expected for n in names} | (ledger.awaited() if ledger else set())
+        prefer = {n for _, names in expected for n in names} | (
+            ledger.awaited() if ledger else set()
+        )
     events, idle = await conn.settle(timeout)
     _record(route, transcript, events, index, clock, ledger, prefer)
     if ledger is not None and ledger.stopping and index is not None:
@@ -226,7 +229,9 @@ async def run_conversation(
         missing = await _collect(conn, route, transcript, index, expected, clock, ledger, final)
         transcript.missed_replies.extend(m for m in missing if m not in rejections)
         if ledger is not None:
-            transcript.missed_replies.extend(ledger.missed(final=final and not conn.background_tasks))
+            transcript.missed_replies.extend(
+                ledger.missed(final=final and not conn.background_tasks)
+            )
         expected, pending = [], False
 
     for index in range(last + 1) if source is None else itertools.count():
@@ -244,7 +249,8 @@ async def run_conversation(
             )
             break
         try:
-            step = _next_step(conversation, index, state, transcript)
+            running = ledger.running() if ledger is not None else frozenset()
+            step = _next_step(conversation, index, state, transcript, running)
         except BaseException:
             # Hypothesis ends a run from inside a draw (StopTest, while shrinking): close the
             # connection before it unwinds, or the app's task is left pending on a shared loop.
@@ -260,9 +266,11 @@ async def run_conversation(
         payload = step.payload
         if ledger is not None:
             payload = ledger.prepare(step.message, payload, step.mutation, step.aim)
-            if payload is None:  # a unique id that has no unused value left in its schema
+            if payload is MISSING:  # a unique id that has no unused value left in its schema
                 transcript.frames.append(
-                    Frame(direction="note", data=f"message {index} not sent: no id free", index=index)
+                    Frame(
+                        direction="note", data=f"message {index} not sent: no id free", index=index
+                    )
                 )
                 continue
         wire = encode_payload(step.kind, payload)
@@ -343,15 +351,19 @@ async def run_conversation(
 
 
 def _next_step(
-    conversation: Conversation, index: int, state: ProtocolState | None, transcript: Transcript
+    conversation: Conversation,
+    index: int,
+    state: ProtocolState | None,
+    transcript: Transcript,
+    running: frozenset[str] = frozenset(),
 ) -> Step | None:
-    """Step ``index``: drawn now from the state reached (a drawn conversation), else the fixed
-    one with the values it uses captured from this run's replies."""
+    """Step ``index``: drawn now from the state reached and the operations ``running`` (a drawn
+    conversation), else the fixed one with the values it uses captured from this run's replies."""
     if state is not None:
         _note_state(transcript, index - 1, *state.observe(transcript.frames))
     if conversation.source is not None:
         assert state is not None
-        return conversation.source.next(state)
+        return conversation.source.next(state, running)
     step = conversation.steps[index]
     if state is not None and (step.mutation is None or step.mutation in STATE_MUTATIONS):
         step = replace(step, payload=state.fill(step.message, step.payload))

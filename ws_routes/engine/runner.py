@@ -126,6 +126,7 @@ class RouteRunner:
         # An internal error that surfaced next to findings (a Hypothesis group holding both).
         self._internal: InternalError | None = None
         self._first_failure_at: int | None = None
+        self._diverged = False  # a search stopped because replays drew differently
         self.warnings: list[str] = []
         # Codes the server closed with before the first message of a conversation could go.
         self._closed_at_once: set[int] = set()
@@ -142,7 +143,9 @@ class RouteRunner:
         s = self.route.spec.settings
         # Each client connects, closes and is waited for on its own.
         n = 1 + len(conversation.clients)
-        return n * (2 * s.connection_timeout + s.message_timeout * (conversation.max_steps + 1)) + 5.0
+        return (
+            n * (2 * s.connection_timeout + s.message_timeout * (conversation.max_steps + 1)) + 5.0
+        )
 
     def _run(self, loop: LoopThread, coro: Coroutine[Any, Any, T], conversation: Conversation) -> T:
         # A wait on the app that names no timeout of its own (after the accept, a reply poll)
@@ -259,9 +262,7 @@ class RouteRunner:
                 error.earlier = earlier
             self._replayed.append(error)
 
-    def _run_one(
-        self, loop: LoopThread, transport: Transport, conversation: Conversation
-    ) -> None:
+    def _run_one(self, loop: LoopThread, transport: Transport, conversation: Conversation) -> None:
         # Past the time limit a search that found nothing stops; one that found a bug goes on,
         # so Hypothesis still shrinks it (its own limits bound that).
         if not self.pace.failed_in_search and self.pace.time_up():
@@ -380,7 +381,7 @@ class RouteRunner:
                     if not new:
                         break
                     found.extend(new)
-                    if any(f.flaky for f in new):
+                    if self._diverged or any(f.flaky for f in new):
                         break  # replays disagree: another search would chase the same ghost
                 for missed in ([baseline] if baseline else []) + later:
                     if type(missed) not in {type(f) for f in found}:  # the conversations missed it
@@ -474,8 +475,14 @@ class RouteRunner:
     ) -> list[ConversationFailed]:
         """One Hypothesis run; the bugs it found, each shrunk ([] when none)."""
 
+        seen: dict[type[ConversationFailed], ConversationFailed] = {}
+
         def run_one(conversation: Conversation) -> None:
-            self._run_one(loop, transport, conversation)
+            try:
+                self._run_one(loop, transport, conversation)
+            except ConversationFailed as failed:
+                seen.setdefault(type(failed), failed)
+                raise
 
         database = route_database(
             self._settings, self.route.spec.path, search, reuse=self.reuse_database
@@ -489,9 +496,12 @@ class RouteRunner:
             database=database,
         )
         try:
-            found = run_search(test, self._statistics.append)
+            found = run_search(test, self._statistics.append, seen.values)
         except TimeUp:
             return []  # it had found nothing (see _run_one)
+        if found.diverged is not None:
+            self.warnings.append(f"{self.route.spec.path}: {found.diverged}")
+            self._diverged = True
         self._internal = self._internal or found.internal
         if database is not None and database.reused:
             for bug in found.bugs:  # the seed did not draw it alone: saved examples came first

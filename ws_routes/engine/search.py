@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as with_seed
 from hypothesis import strategies as st
 from hypothesis.database import ExampleDatabase
-from hypothesis.errors import FlakyFailure
+from hypothesis.errors import FlakyFailure, FlakyStrategyDefinition
 from hypothesis.statistics import collector
 
 from ws_routes.engine.conversation import Conversation
@@ -49,6 +49,16 @@ class Found:
     bugs: tuple[ConversationFailed, ...] = ()
     # An internal error Hypothesis reported next to the bugs: the bugs stand, ours is noted.
     internal: InternalError | None = None
+    # Why the search stopped before its budget (the bugs then are as first met, not shrunk).
+    diverged: str | None = None
+
+
+# What a search that Hypothesis stopped for drawing differently on replay says (see _run).
+DIVERGED = (
+    "stopped early: the app answered the same messages differently when Hypothesis replayed a "
+    "conversation (timing: a stream's frames, a timer), and the next message is drawn from what "
+    "it answered, so Hypothesis could not replay it; the conversations run before stand"
+)
 
 
 def search_budget(search: int, max_examples: int, first_failure_at: int | None) -> int:
@@ -154,15 +164,18 @@ def hypothesis_test(
 def run_search(
     test: Callable[[], None],
     on_statistics: Callable[[dict[str, Any]], None] | None = None,
+    seen: Callable[[], Iterable[ConversationFailed]] | None = None,
 ) -> Found:
     """Run one Hypothesis test; the bugs it found, each shrunk, with its reproduction blob.
 
     ``on_statistics`` gets Hypothesis' statistics of the run (what --hypothesis-show-statistics
     prints); Hypothesis hands them to a per-thread collector, set here on the running thread.
+    ``seen`` gives the first failure of each bug the test met, as it met them: what stands when
+    Hypothesis stops the run because a replay drew differently (:data:`DIVERGED`).
     An internal error alone is raised (it ends the route); so is any other trouble of Hypothesis.
     """
     with collector.with_value(on_statistics):  # type: ignore[arg-type]
-        found = _run(test)
+        found = _run(test, seen)
     for bug in found.bugs:
         bug.blob = _blob(bug)
     return found
@@ -181,7 +194,27 @@ def _blob(exc: BaseException) -> str | None:
     return None
 
 
-def _run(test: Callable[[], None]) -> Found:
+def _run(
+    test: Callable[[], None], seen: Callable[[], Iterable[ConversationFailed]] | None
+) -> Found:
+    try:
+        return _outcome(test)
+    except (FlakyStrategyDefinition, BaseExceptionGroup) as exc:
+        # Steps are drawn from the replies so far: a server whose replies vary in timing makes a
+        # replayed conversation draw differently, and Hypothesis gives up on the whole run. Its
+        # findings must not go with it: each bug met stands as it was met, unshrunk.
+        diverged = isinstance(exc, FlakyStrategyDefinition) or (
+            isinstance(exc, BaseExceptionGroup) and _leaves(exc, FlakyStrategyDefinition)
+        )
+        if seen is None or not diverged:
+            raise
+        bugs = tuple(seen())
+        for bug in bugs:
+            bug.unshrunk = True
+        return Found(bugs, diverged=DIVERGED)
+
+
+def _outcome(test: Callable[[], None]) -> Found:
     try:
         test()
     except ConversationFailed as failed:

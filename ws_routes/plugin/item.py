@@ -24,6 +24,7 @@ from ws_routes.plugin.state import (
 if TYPE_CHECKING:
     from ws_routes.compile.route import CompiledRoute
     from ws_routes.driver.transcript import Failure, Transcript
+    from ws_routes.engine.findings import ConversationFailed
     from ws_routes.engine.result import RouteResult
     from ws_routes.spec.model import RouteSpec
 
@@ -267,14 +268,7 @@ class WebSocketRouteItem(pytest.Item):
             if short
             else replay_snippet(app, exc.conversation, spec=spec_source, earlier=exc.earlier)
         )
-        extra = (
-            [
-                "",
-                "Note: this failure did not reproduce on every replay (flaky: timing or shared state).",
-            ]
-            if exc.flaky
-            else []
-        ) + crashes.blob_line(exc)
+        extra = _notes(exc) + crashes.blob_line(exc)
         extra = crashes.leak_lines(exc) + extra  # what a fresh app said first
         report = render_failure(
             exc.failure,
@@ -355,3 +349,18 @@ def _replay_target(state: State) -> str:
     """What a replay snippet replays against: the live server's URL, else the app."""
     url: str | None = getattr(state.target, "url", None)
     return url or state.options.app or (state.spec.app if state.spec else None) or "module:app"
+
+
+def _notes(exc: ConversationFailed) -> list[str]:
+    """What a reader must know before trusting the transcript as minimal or reproducible."""
+    notes: list[str] = []
+    if exc.flaky:
+        notes.append(
+            "Note: this failure did not reproduce on every replay (flaky: timing or shared state)."
+        )
+    if exc.unshrunk:
+        notes.append(
+            "Note: not shrunk: the app answered the same messages differently on replay "
+            "(timing), so Hypothesis stopped; this is the conversation as it first failed."
+        )
+    return ["", *notes] if notes else []

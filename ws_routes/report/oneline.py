@@ -87,6 +87,8 @@ def finding_line(
         parts.append(f"(probe {_one_line(found.probe, 40)})")
     if found.flaky:
         parts.append("(flaky)")
+    if found.unshrunk:
+        parts.append("(not shrunk)")
     if seed is not None:
         parts.append(f"[seed {seed}]")
     line = " ".join(parts)
