@@ -140,21 +140,25 @@ def seed_hypothesis_dir(folder: Path, unicode_tables: Path) -> None:
 
 @pytest.fixture
 def run_routes(pytester: pytest.Pytester, unicode_tables: Path) -> RunRoutes:
-    """``run_routes(app_source, *args, spec=None, defaults=True)``: write ``app.py`` (and
+    """``run_routes(app_source, *args, spec=None, defaults=True, timeout=60)``: write ``app.py`` (and
     ``ws-routes.yaml``), then run pytest in a subprocess with :data:`QUIET_ARGS`,
     :data:`FAST_ARGS` (unless ``defaults`` is False) and ``args``."""
     pytester.makeini("[pytest]\n")
     seed_hypothesis_dir(pytester.path, unicode_tables)
 
     def run(
-        app: str | None, *args: str, spec: str | None = None, defaults: bool = True
+        app: str | None,
+        *args: str,
+        spec: str | None = None,
+        defaults: bool = True,
+        timeout: float = 60,
     ) -> pytest.RunResult:
         if app is not None:
             pytester.makepyfile(app=textwrap.dedent(app))
         if spec is not None:
             (pytester.path / "ws-routes.yaml").write_text(textwrap.dedent(spec), encoding="utf-8")
         full = [*QUIET_ARGS, *(FAST_ARGS if defaults else ()), *args]
-        return pytester.runpytest_subprocess(*full, timeout=60)
+        return pytester.runpytest_subprocess(*full, timeout=timeout)
 
     return run
 

@@ -79,6 +79,22 @@ def test_cases_choose_the_expected_replies_first_match_wins() -> None:
     assert ties.expected("unknown", {}) == ()
 
 
+def test_a_no_reply_case_expects_nothing_and_makes_its_messages_silent() -> None:
+    quiet = Schema(value={"required": ["quiet"]})
+    call = MessageSpec(
+        name="call",
+        kind="json",
+        correlation="/id",
+        reply=("result",),
+        cases=(ReplyCase(match=quiet, no_reply=True),),
+    )
+    ties = compile_ties(_route(call)).messages["call"]
+    assert (ties.expected({"id": 1, "quiet": 1}), ties.silent({"id": 1, "quiet": 1})) == ((), True)
+    assert (ties.expected({"id": 1}), ties.silent({"id": 1})) == (("result",), False)
+    notify = compile_ties(_route(MessageSpec(name="n", kind="json", no_reply=True)))
+    assert notify.messages["n"].silent({})
+
+
 def test_answers_are_what_messages_expect_and_the_error_replies() -> None:
     sub = MessageSpec(
         name="sub",
@@ -111,7 +127,7 @@ def test_a_fresh_id_avoids_the_taken_ones_and_keeps_the_schema() -> None:
     taken = {3, 2}
     fresh = ties.fresh({"id": 3, "x": "kept"}, lambda v: v in taken)
     assert fresh == {"id": 1, "x": "kept"}  # 4 is over the maximum, 2 is taken
-    assert ties.fresh({"id": 3}, lambda v: v in {0, 1, 2, 3}) is None  # nothing left
+    assert ties.fresh({"id": 3}, lambda v: v in {0, 1, 2, 3}) is MISSING  # nothing left
 
 
 @pytest.mark.parametrize(

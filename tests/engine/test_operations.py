@@ -8,7 +8,14 @@ from ws_routes.compile.route import CompiledRoute, compile_route
 from ws_routes.compile.ties import DUPLICATE_ID, MISSING
 from ws_routes.driver.transcript import Frame
 from ws_routes.engine.operations import Ledger
-from ws_routes.spec.model import MessageSpec, ReplySpec, RouteSpec, Schema, StreamSpec
+from ws_routes.spec.model import (
+    MessageSpec,
+    ReplyCase,
+    ReplySpec,
+    RouteSpec,
+    Schema,
+    StreamSpec,
+)
 
 RESULT = Schema(
     value={"type": "object", "required": ["id"], "properties": {"r": {"type": "string"}}}
@@ -210,3 +217,20 @@ def test_an_id_reused_then_stopped_takes_the_frames_in_flight_for_its_second_ope
     for frame in (recv("a", {"id": 1}), recv("end", {"id": 1, "end": True})):
         match = ledger.received(frame)
         assert (match.verdict, match.operation) == ("cancelled", second)
+
+
+def test_a_request_whose_case_says_no_reply_starts_no_operation() -> None:
+    quiet = Schema(value={"required": ["quiet"]})
+    call = MessageSpec(
+        name="call",
+        kind="json",
+        correlation="/id",
+        reply=("a",),
+        cases=(ReplyCase(match=quiet, no_reply=True),),
+    )
+    ledger = Ledger(compile_route(RouteSpec(path="/ws", messages=(call,), replies=route().spec.replies)))
+    assert ledger.sent(0, "call", {"id": 1, "quiet": True}, None) == ()
+    assert ledger.operations == []
+    assert not ledger.waiting()
+    ledger.sent(1, "call", {"id": 2}, None)
+    assert [op.value for op in ledger.operations] == [2]

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.errors import FlakyStrategyDefinition
 from hypothesis.database import InMemoryExampleDatabase
+from hypothesis.errors import FlakyStrategyDefinition
 from hypothesis.statistics import describe_statistics
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
@@ -211,6 +211,6 @@ def test_a_search_whose_replays_draw_differently_keeps_the_bugs_it_met_unshrunk(
         next(iter(seen.values())).failure.message
     ]
     assert found.bugs[0].unshrunk
+    calls = itertools.count()  # the closure's counter, from the start again
     with pytest.raises(FlakyStrategyDefinition):  # without ``seen``: Hypothesis' own error
-        calls = itertools.count()
         run_search(test)

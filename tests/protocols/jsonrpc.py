@@ -25,6 +25,8 @@ Planted bugs (``make_app(bugs=frozenset({...}))``; ``buggy_app`` has them all):
   one id answered twice and the other never.
 - ``notification_answered``: notifications are answered like requests, with ``"id": null``
   (including the -32002 error before ``initialize``).
+- ``batch_notifications_answered``: a batch of notifications only is answered with an empty
+  array, which JSON-RPC 2.0 forbids (nothing at all must come back).
 - ``params_null_crash``: ``params`` is not type-checked before it is unpacked, so
   ``"params": null`` (or a number) raises ``TypeError`` in the receive loop and the handler
   dies (close 1011 on a real server).
@@ -42,7 +44,9 @@ from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-BUGS = frozenset({"id_swap", "notification_answered", "params_null_crash"})
+BUGS = frozenset(
+    {"id_swap", "notification_answered", "batch_notifications_answered", "params_null_crash"}
+)
 METHODS = ("initialize", "add", "echo", "sleep")
 REQUEST_KEYS = frozenset({"jsonrpc", "method", "params", "id"})
 MAX_SLEEP_MS = 50
@@ -198,7 +202,7 @@ class Session:
             return await self.respond(outcome) if isinstance(outcome, Call) else outcome
 
         responses = [r for r in await asyncio.gather(*map(one, outcomes)) if r is not None]
-        if responses:
+        if responses or "batch_notifications_answered" in self.bugs:
             with _quiet_disconnect():
                 await self.send(responses)
 

@@ -129,6 +129,16 @@ async def test_rpc_bug_notification_answered() -> None:
 
 
 @async_test
+async def test_rpc_bug_batch_notifications_answered() -> None:
+    async with rpc_client("batch_notifications_answered") as client:
+        await initialized(client)
+        await client.send_json([rpc("echo", ["n"], ...), rpc("nope", request_id=...)])
+        assert await client.receive_json() == []  # JSON-RPC 2.0: MUST NOT return an empty array
+        await client.send_json([rpc("add", [1, 2], 2)])
+        assert (await client.receive_json())[0]["result"] == 3  # a batch with a request: as ever
+
+
+@async_test
 async def test_rpc_bug_params_null_crash() -> None:
     async with rpc_client("params_null_crash") as client:
         await initialized(client)

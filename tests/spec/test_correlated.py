@@ -29,6 +29,8 @@ routes:
         cases:
           - match: {required: [bad]}
             reply: [error]
+          - match: {required: [quiet]}
+            no_reply: true
       sub: {kind: json, correlation: /id, stream: {items: [result], end: [error]}}
       stop: {kind: json, correlation: /id, ends: sub, no_reply: true}
       ping: {kind: json}
@@ -43,9 +45,10 @@ def test_the_keys_build_into_the_model() -> None:
     call = route.message("call")
     assert (call.correlation, call.unique, call.reply) == ("/id", True, ("result", "error"))
     assert call.echo == {"/echo": "/params/0"}
-    (case,) = call.cases
-    assert (case.match.value, case.reply) == ({"required": ["bad"]}, ("error",))
+    case, quiet = call.cases
+    assert (case.match.value, case.reply, case.no_reply) == ({"required": ["bad"]}, ("error",), False)
     assert case.match.location.line == 11
+    assert (quiet.match.value, quiet.reply, quiet.no_reply) == ({"required": ["quiet"]}, (), True)
     assert route.message("sub").stream == StreamSpec(items=("result",), end=("error",))
     stop = route.message("stop")
     assert (stop.ends, stop.no_reply) == ("sub", True)
@@ -170,3 +173,25 @@ def test_a_stream_needs_an_id_an_end_and_no_cases() -> None:
     assert "routes./ws.messages.sub.stream: 'stream' needs 'correlation'" in "\n".join(errors)
     assert any("routes./ws.messages.sub.stream" in e and "end" in e for e in errors)
     assert any("'cases' and 'stream' exclude each other" in e for e in errors)
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("{match: {}}", "routes./rpc.messages.call.cases.0: a case needs 'reply' or 'no_reply: true'"),
+        (
+            "{match: {}, reply: [r], no_reply: true}",
+            "routes./rpc.messages.call.cases.0: a case gives 'reply' or 'no_reply: true', one of them",
+        ),
+    ],
+)
+def test_a_case_gives_its_replies_or_no_reply(case: str, message: str) -> None:
+    spec = f"""\
+routes:
+  /rpc:
+    messages:
+      call: {{kind: json, reply: [r], cases: [{case}]}}
+    replies:
+      r: {{kind: json}}
+"""
+    assert any(message in e for e in errors_of(spec)), errors_of(spec)

@@ -18,6 +18,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from ws_routes import generate
+from ws_routes.compile.cases import case_strategies
 from ws_routes.compile.registry import strategy_for
 from ws_routes.compile.replies import (
     NOT_JSON,
@@ -309,6 +310,9 @@ def _compile_message(
         )
     if message.schema is not None:
         strategy = _from_schema(message.schema, max_size=max_size, unknown=unknown)
+        steered = case_strategies(message, max_size)
+        if steered:
+            strategy = st.one_of(strategy, *steered)
         if message.kind == "text":
             # A text message's schema describes the string itself.
             strategy = strategy.map(lambda v: v if isinstance(v, str) else json.dumps(v))

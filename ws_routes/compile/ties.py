@@ -114,7 +114,8 @@ class MessageTies:
     """One message type's correlation keys, with their schemas compiled."""
 
     spec: MessageSpec
-    cases: tuple[tuple[ReplyValidator, tuple[str, ...]], ...] = ()
+    # Each case: its match, the replies it expects, whether it gets none (no_reply).
+    cases: tuple[tuple[ReplyValidator, tuple[str, ...], bool], ...] = ()
     # The message's own schema: a rewritten id must keep the message valid.
     validator: ReplyValidator = field(default_factory=lambda: reply_validator(None))
 
@@ -130,10 +131,17 @@ class MessageTies:
 
     def expected(self, payload: Any) -> tuple[str, ...]:
         """The replies ``payload`` expects: the first case it matches, else ``reply``."""
-        for validator, reply in self.cases:
-            if validator.is_valid(payload):
-                return reply
-        return self.spec.reply
+        case = self._case(payload)
+        return self.spec.reply if case is None else case[1]
+
+    def silent(self, payload: Any) -> bool:
+        """Whether ``payload`` must get no reply at all: the message is ``no_reply``, or the
+        first case it matches is."""
+        case = self._case(payload)
+        return self.spec.no_reply if case is None else case[2]
+
+    def _case(self, payload: Any) -> tuple[ReplyValidator, tuple[str, ...], bool] | None:
+        return next((case for case in self.cases if case[0].is_valid(payload)), None)
 
     def fresh(self, payload: Any, taken: Callable[[Any], bool]) -> Any:
         """``payload`` with a correlation value that is not ``taken`` and keeps it valid;
@@ -199,7 +207,7 @@ def compile_ties(route: RouteSpec) -> Ties:
             answers.update(case.reply)
         messages[m.name] = MessageTies(
             spec=m,
-            cases=tuple((reply_validator(c.match), c.reply) for c in m.cases),
+            cases=tuple((reply_validator(c.match), c.reply, c.no_reply) for c in m.cases),
             validator=reply_validator(m.schema if m.kind == "json" else None),
         )
     return Ties(

@@ -169,7 +169,7 @@ class Ledger:
                         op.cancelled_at = index
                         self.stopping = True
         expects = ties.expected(payload) if spec.stream is None else ()
-        if not ties.request or value is MISSING:
+        if not ties.request or value is MISSING or ties.silent(payload):
             return expects if mutation is None else ()
         self.operations.append(
             Operation(

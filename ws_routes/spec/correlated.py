@@ -141,7 +141,20 @@ def _check_message(
         )
     for index, case in enumerate(cases if isinstance(cases, list) else []):
         where = pointer_join(at, "cases", index, "reply")
-        errors += _unknown(_names(_mapping(case).get("reply")), replies, where, ctx)
+        case = _mapping(case)
+        errors += _unknown(_names(case.get("reply")), replies, where, ctx)
+        has_reply, silent = "reply" in case, case.get("no_reply") is True
+        if has_reply == silent and "match" in case:
+            errors.append(
+                ctx.error(
+                    "a case gives 'reply' or 'no_reply: true', one of them"
+                    if silent
+                    else "a case needs 'reply' or 'no_reply: true'",
+                    pointer_join(at, "cases", index),
+                    hint="'reply' names the replies a matching message expects; 'no_reply: true' "
+                    "says it gets none",
+                )
+            )
     return errors
 
 
@@ -242,7 +255,8 @@ def message_fields(raw: Mapping[str, Any], at: str, ctx: SpecContext) -> dict[st
         out["cases"] = tuple(
             ReplyCase(
                 match=Schema(value=ctx.bundles[where].schema, location=ctx.locate(where)),
-                reply=tuple(case["reply"]),
+                reply=tuple(case.get("reply", ())),
+                no_reply=case.get("no_reply") is True,
             )
             for (where, _schema), case in zip(case_schemas(raw, at), raw["cases"], strict=True)
         )

@@ -125,10 +125,12 @@ class StreamSpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReplyCase:
-    """When a message matches ``match`` (a JSON Schema), it expects one of ``reply`` instead."""
+    """When a message matches ``match`` (a JSON Schema), it expects one of ``reply`` instead, or
+    no reply at all (``no_reply``)."""
 
     match: Schema
     reply: tuple[str, ...] = ()
+    no_reply: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

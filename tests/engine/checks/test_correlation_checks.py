@@ -13,7 +13,15 @@ from ws_routes.compile.route import CompiledRoute, compile_route
 from ws_routes.driver.transcript import Failure, Frame, Transcript
 from ws_routes.engine.checks import evaluate
 from ws_routes.engine.conversation import Conversation, Step
-from ws_routes.spec.model import MessageSpec, ReplySpec, RouteSpec, Schema, Settings, StreamSpec
+from ws_routes.spec.model import (
+    MessageSpec,
+    ReplyCase,
+    ReplySpec,
+    RouteSpec,
+    Schema,
+    Settings,
+    StreamSpec,
+)
 
 
 def _has(*keys: str) -> Schema:
@@ -168,6 +176,28 @@ def test_an_answered_no_reply_message_fails_no_reply() -> None:
     )
     assert failure.frame is not None
     assert failure.frame.name == "notify"
+
+
+def test_a_case_may_say_no_reply_for_the_messages_it_matches() -> None:
+    # JSON-RPC's batch: answered by one array when it holds a request, never when it holds
+    # notifications only.
+    only_notifications = Schema(value={"items": {"not": {"required": ["id"]}}})
+    batch = MessageSpec(
+        name="batch",
+        kind="json",
+        reply=("ack",),
+        cases=(ReplyCase(match=only_notifications, no_reply=True),),
+    )
+    route = compile_route(RouteSpec(path=PATH, messages=(batch,), replies=REPLIES))
+    answered = back(0, "ack", {"ack": []})
+    failure = only(judge(transcript(out(0, "batch", [{"m": "log"}]), answered), route=route))
+    assert failure.check == "no_reply"
+    assert failure.message == "message #0 `batch` must get no reply, but reply #0 `ack` answered it"
+    assert judge(transcript(out(0, "batch", [{"m": "log", "id": 1}]), answered), route=route) == []
+    assert judge(transcript(out(0, "batch", [{"m": "log"}])), route=route) == []
+    # A frame no reply declares: "must get no reply" comes first, not "matches no reply".
+    junk = transcript(out(0, "batch", [{"m": "log"}]), back(0, None, []))
+    assert [f.check for f in judge(junk, route=route)] == ["no_reply", "reply_schema"]
 
 
 def test_replies_in_a_no_reply_burst_that_answer_the_others_are_fine() -> None:

@@ -97,6 +97,26 @@ def evaluate(
             failures.extend(found)
     if transcript.others:  # most severe first, whichever client it was on
         failures.sort(key=lambda f: _ORDER.get(f.check, len(_ORDER)))
+    failures = _silence_first(failures)
     if any(step.mutation for step in conversation.steps):
         failures = [as_negative(f, conversation.steps) for f in failures]
     return failures
+
+
+_SCHEMA_CHECKS = frozenset({"reply_schema", "undocumented_reply"})
+
+
+def _silence_first(failures: list[Failure]) -> list[Failure]:
+    """``failures`` with a ``no_reply`` failure ahead of the reply schema ones.
+
+    A frame that answers a message declared to get no reply matches no declared reply either
+    (JSON-RPC's `[]` for a batch of notifications): "must get no reply" is the finding, where
+    "matches none of the declared replies" would have its reader declare the frame.
+    """
+    silent = next((i for i, f in enumerate(failures) if f.check == "no_reply"), None)
+    schema = next((i for i, f in enumerate(failures) if f.check in _SCHEMA_CHECKS), None)
+    if silent is None or schema is None or silent < schema:
+        return failures
+    moved = [*failures[:schema], failures[silent], *failures[schema:]]
+    del moved[silent + 1]
+    return moved

@@ -95,7 +95,7 @@ class _Judge:
         if names:
             self.fifo.append((frame.index or 0, names))
         ties = self.route.ties.messages.get(frame.name or "")
-        if ties is not None and ties.spec.no_reply and frame.mutation is None:
+        if ties is not None and frame.mutation is None and ties.silent(frame.data):
             self.silent.append(frame)
 
     def judge(self, match: Match, frame: Frame) -> None:
@@ -216,7 +216,7 @@ class _Judge:
                 "no_reply",
                 f"message #{sent.index} `{sent.name}` must get no reply, but "
                 f"{_reply(number, frame)} answered it",
-                "no reply at all (the message is declared no_reply)",
+                "no reply at all (the message, or the case it matches, is declared no_reply)",
                 frame.render(),
                 frame,
                 sent,

@@ -195,7 +195,7 @@ def message_extensions(message: MessageSpec, place: Place) -> dict[str, Any]:
         out["x-ws-routes-cases"] = [
             {
                 "match": place(case.match.value, ("x-ws-routes-cases", str(index), "match")),
-                "reply": list(case.reply),
+                **({"no_reply": True} if case.no_reply else {"reply": list(case.reply)}),
             }
             for index, case in enumerate(message.cases)
         ]
