@@ -12,7 +12,7 @@ from ws_routes.compile.route import compile_route
 from ws_routes.spec.model import MessageSpec, ReplyCase, RouteSpec, Schema
 
 FIXED = settings(
-    max_examples=200, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+    max_examples=100, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
 )
 ITEM = {
     "anyOf": [

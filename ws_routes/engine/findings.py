@@ -16,10 +16,11 @@ from ws_routes.app.faults import is_app_code
 from ws_routes.driver.apps import blocked_message
 from ws_routes.driver.loop import LoopBlocked
 from ws_routes.driver.transcript import Failure, Transcript
+from ws_routes.driver.transport import AppError
 from ws_routes.engine.conversation import Conversation
 from ws_routes.errors import WsRoutesError
 from ws_routes.mutate import FRAME_FAMILIES
-from ws_routes.spec.model import Settings
+from ws_routes.spec.model import SERVER_ERROR_CLOSE_CODES, Settings
 
 if TYPE_CHECKING:
     from ws_routes.engine.leaks import Leak
@@ -32,6 +33,8 @@ __all__ = [
     "bug_of",
     "failure_type",
     "hang_failure",
+    "needs_tracing",
+    "swallowed",
 ]
 
 
@@ -202,3 +205,22 @@ def hang_failure(
         index=transcript.sent[-1].index if transcript.sent else None,
     )
     return failure_type("no_hang")(failure, transcript, conversation)
+
+
+def needs_tracing(failed: ConversationFailed) -> bool:
+    """Whether ``failed`` closed as a server error with no exception seen, in this process: the
+    framework caught it, and a replay traced in the app's code may find it."""
+    t = failed.transcript
+    close = t.server_close()
+    if t.app_error is not None or close is None or close.code not in SERVER_ERROR_CLOSE_CODES:
+        return False
+    return not t.over_network  # the server's code runs elsewhere: tracing finds nothing here
+
+
+def swallowed(failed: ConversationFailed, exception: BaseException, trace: str) -> None:
+    """Attach to ``failed`` the exception a traced replay found behind its server-error close."""
+    t = failed.transcript
+    close = t.server_close()
+    note = "(the framework caught this and closed the connection; found by replaying with tracing)\n"
+    t.app_error = AppError(exception, note + trace)
+    t.app_error_index = close.index if close is not None else None

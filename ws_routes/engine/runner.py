@@ -29,7 +29,7 @@ from ws_routes.driver.loop import LoopBlocked, LoopThread
 from ws_routes.driver.swallowed import trace_exceptions
 from ws_routes.driver.targets import Target, running_target
 from ws_routes.driver.transcript import Failure, Transcript
-from ws_routes.driver.transport import Accepted, AppError, Rejected, Transport
+from ws_routes.driver.transport import Accepted, Rejected, Transport
 from ws_routes.engine.checks import evaluate
 from ws_routes.engine.conversation import Conversation, conversations
 from ws_routes.engine.findings import (
@@ -38,6 +38,8 @@ from ws_routes.engine.findings import (
     bug_of,
     failure_type,
     hang_failure,
+    needs_tracing,
+    swallowed,
 )
 from ws_routes.engine.leaks import FreshApp, History, verify_fresh
 from ws_routes.engine.pace import RoutePace, TimeUp
@@ -54,7 +56,6 @@ from ws_routes.engine.search import (
 )
 from ws_routes.engine.stats import Progress, RouteStats
 from ws_routes.errors import WsRoutesError
-from ws_routes.spec.model import SERVER_ERROR_CLOSE_CODES
 
 # ConversationFailed, InternalError, RouteResult (findings, result) and running_app (the driver)
 # are re-exported: the pytest layer, the report stage and the tests import them from here.
@@ -446,47 +447,30 @@ class RouteRunner:
         self, loop: LoopThread, transport: Transport, failed: ConversationFailed
     ) -> None:
         """Replay a server-error close that came without an exception, tracing the app's code."""
-        t = failed.transcript
-        close = t.server_close()
-        if t.app_error is not None or close is None or close.code not in SERVER_ERROR_CLOSE_CODES:
+        if not needs_tracing(failed):
             return
-        if t.over_network:
-            return  # the server's code runs elsewhere: tracing our process finds nothing
+        t = failed.transcript
         replayed = Transcript(route=t.route, path=t.path)
+        play = run_conversation(transport, self.route, failed.conversation, transcript=replayed)
         try:
-            _, found = self._run(
-                loop,
-                trace_exceptions(
-                    run_conversation(
-                        transport, self.route, failed.conversation, transcript=replayed
-                    )
-                ),
-                failed.conversation,
-            )
+            _, found = self._run(loop, trace_exceptions(play), failed.conversation)
         except (LoopBlocked, WsRoutesError):
             return
         if found is not None:
-            note = "(the framework caught this and closed the connection; found by replaying with tracing)\n"
-            t.app_error = AppError(found.exception, note + found.traceback)
-            t.app_error_index = close.index
+            swallowed(failed, found.exception, found.traceback)
 
     def _search(
         self, loop: LoopThread, transport: Transport, search: int, budget: int, negative: bool
     ) -> list[ConversationFailed]:
         """One Hypothesis run; the bugs it found, each shrunk ([] when none)."""
 
-        seen: dict[type[ConversationFailed], ConversationFailed] = {}
-
         def run_one(conversation: Conversation) -> None:
-            try:
-                self._run_one(loop, transport, conversation)
-            except ConversationFailed as failed:
-                seen.setdefault(type(failed), failed)
-                raise
+            self._run_one(loop, transport, conversation)
 
         database = route_database(
             self._settings, self.route.spec.path, search, reuse=self.reuse_database
         )
+        seen: dict[type[ConversationFailed], ConversationFailed] = {}
         test = hypothesis_test(
             run_one,
             conversations(self.route, credential=self.credential, negative=negative),
@@ -494,12 +478,13 @@ class RouteRunner:
             seed=self.seed,
             max_examples=budget,
             database=database,
+            seen=seen,
         )
         try:
             found = run_search(test, self._statistics.append, seen.values)
         except TimeUp:
             return []  # it had found nothing (see _run_one)
-        if found.diverged is not None:
+        if found.diverged is not None:  # the search stopped early: say so, and search no more
             self.warnings.append(f"{self.route.spec.path}: {found.diverged}")
             self._diverged = True
         self._internal = self._internal or found.internal

@@ -127,15 +127,22 @@ def hypothesis_test(
     seed: int | None,
     max_examples: int,
     database: ExampleDatabase | None,
+    seen: dict[type[ConversationFailed], ConversationFailed] | None = None,
 ) -> Callable[[], None]:
     """The Hypothesis test running ``run_one`` on conversations drawn from ``strategy``.
 
     ``parent`` is the current profile (as --hypothesis-profile loaded it); ``database`` is the
-    search's own view of its example database (:func:`route_database`).
+    search's own view of its example database (:func:`route_database`); ``seen`` gets the first
+    failure of each bug as it was met (see :func:`run_search`).
     """
 
     def conversation_test(conversation: Conversation) -> None:
-        run_one(conversation)
+        try:
+            run_one(conversation)
+        except ConversationFailed as failed:
+            if seen is not None:
+                seen.setdefault(type(failed), failed)
+            raise
 
     leave_out_our_constants()
     test = given(strategy)(conversation_test)
