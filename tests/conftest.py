@@ -112,6 +112,10 @@ app = Starlette(routes=[WebSocketRoute("/ws/echo", echo)])
 
 RunRoutes = Callable[..., pytest.RunResult]
 
+# The seeds an acceptance test that must find its bug with several seeds runs with: all three
+# with WS_ROUTES_SLOW_TESTS=1, seed 1 alone in the suite (its time budget: one proof each).
+SEEDS = ["1", "2", "3"] if os.environ.get("WS_ROUTES_SLOW_TESTS") else ["1"]
+
 
 @pytest.fixture(scope="session")
 def unicode_tables(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -14,7 +14,6 @@ WS_ROUTES_SLOW_TESTS=1.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -22,10 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunRoutes
+from tests.conftest import SEEDS, RunRoutes
 
 PROTOCOLS = Path(__file__).parent.parent / "protocols"
-SEEDS = ["1", "2", "3"] if os.environ.get("WS_ROUTES_SLOW_TESTS") else ["1"]
 
 
 def _run(run_routes: RunRoutes, bugs: frozenset[str], seed: str, *args: str) -> pytest.RunResult:

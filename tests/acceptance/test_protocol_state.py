@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import STARLETTE_HEADER, RunRoutes, node
+from tests.conftest import SEEDS, STARLETTE_HEADER, RunRoutes, node
 
 GRAPHQL_APP = (
     STARLETTE_HEADER
@@ -146,7 +146,7 @@ def _spec() -> str:
     return f"routes:\n  /graphql:{route}\n  /graphql-ok:{route}"
 
 
-@pytest.mark.parametrize("seed", ["1", "2", "3"])
+@pytest.mark.parametrize("seed", SEEDS)
 def test_a_state_bug_behind_the_opening_is_found_and_the_gate_is_no_false_alarm(
     run_routes: RunRoutes, pytester: pytest.Pytester, seed: str
 ) -> None:
