@@ -234,3 +234,25 @@ def test_a_request_whose_case_says_no_reply_starts_no_operation() -> None:
     assert not ledger.waiting()
     ledger.sent(1, "call", {"id": 2}, None)
     assert [op.value for op in ledger.operations] == [2]
+
+
+def test_a_payload_owed_no_reply_starts_no_operation_and_is_never_missed() -> None:
+    # A message with cases and no `reply` of its own: a payload that matches no case may go
+    # unanswered, so it is not followed (it was once reported missing an empty list of replies).
+    asked = Schema(value={"required": ["ask"]})
+    call = MessageSpec(
+        name="call",
+        kind="json",
+        correlation="/id",
+        cases=(ReplyCase(match=asked, reply=("a",)),),
+    )
+    ledger = Ledger(compile_route(RouteSpec(path="/ws", messages=(call,), replies=route().spec.replies)))
+    ledger.sent(0, "call", {"id": 1}, None)
+    assert ledger.operations == []
+    assert ledger.missed(final=True) == []
+    ledger.sent(1, "call", {"id": 2, "ask": True}, None)
+    assert [(op.value, op.expects) for op in ledger.operations] == [(2, ("a",))]
+    assert ledger.missed(final=True) == [(1, ("a",))]
+    plain = Ledger(route())
+    plain.sent(0, "stop", {"id": 3}, None)  # correlated, no_reply: owed nothing
+    assert plain.operations == []

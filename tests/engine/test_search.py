@@ -179,11 +179,9 @@ def test_a_search_whose_replays_draw_differently_keeps_the_bugs_it_met_unshrunk(
             return int(draw(st.booleans()))
         return draw(st.integers(0, 1000))
 
-    seen: dict[type[ConversationFailed], ConversationFailed] = {}
-
     def run_one(value: Any) -> None:
         if value > 0:
-            failed = ConversationFailed(
+            raise ConversationFailed(
                 Failure(
                     check="no_server_error",
                     error_type="server_error",
@@ -194,8 +192,6 @@ def test_a_search_whose_replays_draw_differently_keeps_the_bugs_it_met_unshrunk(
                 Transcript(route="/ws", path="/ws"),
                 Conversation(path="/ws"),
             )
-            seen.setdefault(type(failed), failed)
-            raise failed
 
     test = hypothesis_test(
         run_one,
@@ -204,8 +200,9 @@ def test_a_search_whose_replays_draw_differently_keeps_the_bugs_it_met_unshrunk(
         seed=1,
         max_examples=200,
         database=None,
+        seen=(seen := {}),
     )
-    found = run_search(test, seen=seen.values)
+    found = run_search(test, seen=seen)
     assert found.diverged == DIVERGED
     assert [bug.failure.message for bug in found.bugs] == [
         next(iter(seen.values())).failure.message

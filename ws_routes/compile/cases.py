@@ -32,15 +32,16 @@ def intersect(schema: Any, match: Any) -> Any | None:
     if isinstance(schema, dict) and "$schema" in schema:  # the dialect is the root's
         root["$schema"] = schema["$schema"]
     for key in _DEFINITIONS:
-        mine = schema.get(key) if isinstance(schema, dict) else None
-        theirs = match.get(key) if isinstance(match, dict) else None
-        if not isinstance(mine, dict) or not isinstance(theirs, dict):
-            if isinstance(mine, dict) or isinstance(theirs, dict):
-                root[key] = mine if isinstance(mine, dict) else theirs
-            continue
-        if any(name in mine and mine[name] != value for name, value in theirs.items()):
-            return None
-        root[key] = {**mine, **theirs}
+        merged: dict[str, Any] = {}
+        for part in (schema, match):
+            found = part.get(key) if isinstance(part, dict) else None
+            if not isinstance(found, dict):
+                continue
+            if any(merged.get(name, value) != value for name, value in found.items()):
+                return None
+            merged.update(found)
+        if merged:
+            root[key] = merged
     return root
 
 

@@ -119,16 +119,6 @@ class MessageTies:
     # The message's own schema: a rewritten id must keep the message valid.
     validator: ReplyValidator = field(default_factory=lambda: reply_validator(None))
 
-    @property
-    def request(self) -> bool:
-        """Whether sending it starts an operation: a correlated message that expects replies."""
-        spec = self.spec
-        return (
-            spec.correlation is not None
-            and not spec.no_reply
-            and bool(spec.reply or spec.stream is not None or spec.cases)
-        )
-
     def expected(self, payload: Any) -> tuple[str, ...]:
         """The replies ``payload`` expects: the first case it matches, else ``reply``."""
         case = self._case(payload)

@@ -169,7 +169,10 @@ class Ledger:
                         op.cancelled_at = index
                         self.stopping = True
         expects = ties.expected(payload) if spec.stream is None else ()
-        if not ties.request or value is MISSING or ties.silent(payload):
+        # An operation: a correlated message something must answer. A payload whose case says
+        # no_reply, or that matches no case of a message with no `reply` of its own, is owed
+        # nothing (and its id is not taken).
+        if value is MISSING or not (expects or spec.stream is not None):
             return expects if mutation is None else ()
         self.operations.append(
             Operation(

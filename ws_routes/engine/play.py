@@ -249,7 +249,8 @@ async def run_conversation(
             )
             break
         try:
-            running = ledger.running() if ledger is not None else frozenset()
+            # What runs is what a drawn step may stop: fixed steps never ask.
+            running = ledger.running() if ledger is not None and source is not None else frozenset()
             step = _next_step(conversation, index, state, transcript, running)
         except BaseException:
             # Hypothesis ends a run from inside a draw (StopTest, while shrinking): close the

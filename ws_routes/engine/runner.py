@@ -481,7 +481,7 @@ class RouteRunner:
             seen=seen,
         )
         try:
-            found = run_search(test, self._statistics.append, seen.values)
+            found = run_search(test, self._statistics.append, seen)
         except TimeUp:
             return []  # it had found nothing (see _run_one)
         if found.diverged is not None:  # the search stopped early: say so, and search no more

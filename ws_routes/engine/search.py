@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -171,14 +171,15 @@ def hypothesis_test(
 def run_search(
     test: Callable[[], None],
     on_statistics: Callable[[dict[str, Any]], None] | None = None,
-    seen: Callable[[], Iterable[ConversationFailed]] | None = None,
+    seen: Mapping[type[ConversationFailed], ConversationFailed] | None = None,
 ) -> Found:
     """Run one Hypothesis test; the bugs it found, each shrunk, with its reproduction blob.
 
     ``on_statistics`` gets Hypothesis' statistics of the run (what --hypothesis-show-statistics
     prints); Hypothesis hands them to a per-thread collector, set here on the running thread.
-    ``seen`` gives the first failure of each bug the test met, as it met them: what stands when
-    Hypothesis stops the run because a replay drew differently (:data:`DIVERGED`).
+    ``seen`` is the one :func:`hypothesis_test` filled, the first failure of each bug as it was
+    met: what stands when Hypothesis stops the run because a replay drew differently
+    (:data:`DIVERGED`).
     An internal error alone is raised (it ends the route); so is any other trouble of Hypothesis.
     """
     with collector.with_value(on_statistics):  # type: ignore[arg-type]
@@ -202,7 +203,7 @@ def _blob(exc: BaseException) -> str | None:
 
 
 def _run(
-    test: Callable[[], None], seen: Callable[[], Iterable[ConversationFailed]] | None
+    test: Callable[[], None], seen: Mapping[type[ConversationFailed], ConversationFailed] | None
 ) -> Found:
     try:
         return _outcome(test)
@@ -215,7 +216,7 @@ def _run(
         )
         if seen is None or not diverged:
             raise
-        bugs = tuple(seen())
+        bugs = tuple(seen.values())
         for bug in bugs:
             bug.unshrunk = True
         return Found(bugs, diverged=DIVERGED)

@@ -115,8 +115,6 @@ def _silence_first(failures: list[Failure]) -> list[Failure]:
     """
     silent = next((i for i, f in enumerate(failures) if f.check == "no_reply"), None)
     schema = next((i for i, f in enumerate(failures) if f.check in _SCHEMA_CHECKS), None)
-    if silent is None or schema is None or silent < schema:
-        return failures
-    moved = [*failures[:schema], failures[silent], *failures[schema:]]
-    del moved[silent + 1]
-    return moved
+    if silent is not None and schema is not None and silent > schema:
+        failures.insert(schema, failures.pop(silent))
+    return failures
