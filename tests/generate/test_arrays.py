@@ -100,6 +100,37 @@ def test_unique_items_beyond_the_values_a_combinator_allows_is_an_error() -> Non
     assert info.value.pointer == "/uniqueItems"
 
 
+@pytest.mark.parametrize(
+    ("items", "lengths"),
+    [
+        ({"anyOf": [{"type": "null"}]}, {0, 1}),
+        ({"oneOf": [{"const": 1}, {"enum": [2, "x"]}]}, {0, 1, 2, 3}),
+        ({"anyOf": [{"type": "boolean"}, {"$ref": "#/$defs/nothing"}]}, {0, 1, 2, 3}),
+    ],
+)
+def test_unique_items_of_a_finite_disjunction_stop_at_its_values(
+    items: dict[str, Any], lengths: set[int]
+) -> None:
+    # Found by the schema property test (tests/generate/test_sizes.py): unique items of
+    # {"anyOf": [{"type": "null"}]} were drawn as lists of two nulls, which Hypothesis refuses.
+    schema = {
+        "type": "array",
+        "items": items,
+        "maxItems": 4,
+        "uniqueItems": True,
+        "$defs": {"nothing": {"type": "null"}},
+    }
+    seen: set[int] = set()
+
+    @settings(max_examples=200, database=None, deadline=None)
+    @given(from_schema(schema))
+    def draw(value: list[Any]) -> None:
+        assert validator(schema)(value) == []
+        seen.add(len(value))
+
+    draw()
+    assert seen == lengths
+
 def test_arrays_with_thousands_of_required_items_generate_lean() -> None:
     # 2,048 required integers took 40 s for 5 examples before lean drawing (buffer overruns).
     schema = {"type": "array", "minItems": 2048, "items": {"type": "integer"}}

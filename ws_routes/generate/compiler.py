@@ -135,25 +135,43 @@ class Compiler:
                 return None
             raise
 
-    def finite_values(self, node: Node | None) -> list[Any] | None:
+    def finite_values(self, node: Node | None, _seen: frozenset[str] = frozenset()) -> list[Any] | None:
         """All values ``node`` allows when they are few and known (for ``uniqueItems``)."""
         if node is None:
             return None
         if node.ref is not None:
+            if node.ref in _seen:
+                return None
+            _seen |= {node.ref}
             node = self.resolve(node.ref, node.pointer)
-        candidates: Sequence[Any]
-        if node.enum is not None:
-            candidates = node.enum
-        elif node.types <= {"null", "boolean"}:
-            # Also under anyOf/oneOf: is_valid judges the combinators, and the candidates are few.
-            candidates = [None, False, True]
-        else:
+        candidates = self._candidates(node, _seen)
+        if candidates is None:
             return None
         unique: dict[Any, Any] = {}
         for value in candidates:
             if self.valid(node, value):
                 unique.setdefault(json_key(value), value)
         return list(unique.values())
+
+    def _candidates(self, node: Node, seen: frozenset[str]) -> Sequence[Any] | None:
+        # A superset of the values `node` allows, when one is known and small; is_valid then
+        # judges each (so combinators and `not` need no care here).
+        if node.enum is not None:
+            return node.enum
+        if node.types <= {"null", "boolean"}:
+            return [None, False, True]
+        # A disjunction whose every branch is finite is finite: {"anyOf": [{"type": "null"}]}
+        # allows one value, and unique lists of two of them cannot be drawn.
+        for branches in (*node.any_of, *node.one_of):
+            union: list[Any] = []
+            for branch in branches:
+                values = self.finite_values(branch, seen)
+                if values is None:
+                    break
+                union.extend(values)
+            else:
+                return union
+        return None
 
     # -- references and combinators -------------------------------------------------------------
 
