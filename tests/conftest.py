@@ -36,6 +36,16 @@ def _import_all_of_ws_routes() -> None:
 _import_all_of_ws_routes()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # `-n 2` steals work: xdist's default `load` hands out runs of consecutive tests, and the
+    # acceptance tests sit together, so one worker kept 227 slow tests while the other idled for
+    # 220 s of a 496 s suite. Here, not in addopts: the minimum-versions run has no xdist.
+    # Before xdist's own (trylast) pytest_configure, which starts the workers.
+    explicit = any(arg.startswith("--dist") for arg in config.invocation_params.args)
+    if getattr(config.option, "dist", None) == "load" and not explicit:
+        config.option.dist = "worksteal"
+
+
 # Every acceptance run: flags that only make the inner pytest start faster.
 QUIET_ARGS: tuple[str, ...] = (
     "-p",
