@@ -106,9 +106,12 @@ def test_unique_items_beyond_the_values_a_combinator_allows_is_an_error() -> Non
         ({"anyOf": [{"type": "null"}]}, {0, 1}),
         ({"oneOf": [{"const": 1}, {"enum": [2, "x"]}]}, {0, 1, 2, 3}),
         ({"anyOf": [{"type": "boolean"}, {"$ref": "#/$defs/nothing"}]}, {0, 1, 2, 3}),
+        # st.just([]) and the like: one value each.
+        ({"type": "array", "maxItems": 0}, {0, 1}),
+        ({"type": "integer", "minimum": 7, "maximum": 7}, {0, 1}),
     ],
 )
-def test_unique_items_of_a_finite_disjunction_stop_at_its_values(
+def test_unique_items_of_few_values_stop_at_them(
     items: dict[str, Any], lengths: set[int]
 ) -> None:
     # Found by the schema property test (tests/generate/test_sizes.py): unique items of
@@ -130,6 +133,7 @@ def test_unique_items_of_a_finite_disjunction_stop_at_its_values(
 
     draw()
     assert seen == lengths
+
 
 def test_arrays_with_thousands_of_required_items_generate_lean() -> None:
     # 2,048 required integers took 40 s for 5 examples before lean drawing (buffer overruns).

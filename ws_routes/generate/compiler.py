@@ -135,7 +135,9 @@ class Compiler:
                 return None
             raise
 
-    def finite_values(self, node: Node | None, _seen: frozenset[str] = frozenset()) -> list[Any] | None:
+    def finite_values(
+        self, node: Node | None, _seen: frozenset[str] = frozenset()
+    ) -> list[Any] | None:
         """All values ``node`` allows when they are few and known (for ``uniqueItems``)."""
         if node is None:
             return None
@@ -158,8 +160,9 @@ class Compiler:
         # judges each (so combinators and `not` need no care here).
         if node.enum is not None:
             return node.enum
-        if node.types <= {"null", "boolean"}:
-            return [None, False, True]
+        per_type = [_few_of_type(node, kind) for kind in node.types]
+        if all(values is not None for values in per_type):
+            return [value for values in per_type if values is not None for value in values]
         # A disjunction whose every branch is finite is finite: {"anyOf": [{"type": "null"}]}
         # allows one value, and unique lists of two of them cannot be drawn.
         for branches in (*node.any_of, *node.one_of):
@@ -377,3 +380,25 @@ def _no_branch(kind: str, failures: list[Unsatisfiable]) -> Unsatisfiable:
         pointer=first.pointer,
         keyword=first.keyword,
     )
+
+
+def _few_of_type(node: Node, kind: str) -> list[Any] | None:
+    """The values of JSON type ``kind`` that ``node`` may allow, when they are one or two.
+
+    Hypothesis refuses a unique list longer than the values of ``st.just``/``st.sampled_from``
+    (an array with ``maxItems: 0`` is ``st.just([])``), so these must be known as finite.
+    """
+    if kind == "null":
+        return [None]
+    if kind == "boolean":
+        return [False, True]
+    if kind == "string" and node.max_length == 0:
+        return [""]
+    if kind == "array" and node.max_items == 0:
+        return [[]]
+    if kind == "object" and node.max_properties == 0:
+        return [{}]
+    if kind in ("integer", "float") and node.minimum is not None and node.minimum == node.maximum:
+        return [node.minimum]
+    return None
+
